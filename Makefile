@@ -1,0 +1,48 @@
+# microcred: `make help` lists the targets.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+INTEROP := tests/interop
+NODE_STAMP := $(INTEROP)/node_modules/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint typecheck unit interop bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+$(NODE_STAMP): $(INTEROP)/package.json $(INTEROP)/package-lock.json
+	cd $(INTEROP) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) ## Create .venv and install microcred with its dev tools
+
+run: $(STAMP) ## Run the five-minute tour: key, signed micro-credential, verify, tampered copy
+	$(BIN)/microcred tour
+
+lint: $(STAMP) ## ruff, import contracts
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP) ## mypy --strict
+	$(BIN)/mypy
+
+test: $(STAMP) $(NODE_STAMP) lint typecheck ## The whole suite: lint, types, unit, vectors, interop
+	$(BIN)/python -m pytest
+
+unit: $(STAMP) ## Tests without the Node.js interop harness
+	$(BIN)/python -m pytest -m "not interop"
+
+bench: $(STAMP) ## Signing and verifying throughput against plain pyld
+	$(BIN)/python bench/sign_verify.py
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) $(INTEROP)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,194 @@
+"""Canonical forms for Data Integrity proofs.
+
+Specs:
+- RDF Dataset Canonicalization (RDFC-1.0), https://www.w3.org/TR/rdf-canon/ (pyld's URDNA2015,
+  which RDFC-1.0 standardised without change in output)
+- JSON Canonicalization Scheme (JCS), RFC 8785, https://www.rfc-editor.org/rfc/rfc8785
+
+JSON-LD is processed *strictly*, as the Digital Bazaar stack does with ``safe: true``: a term or
+type that no context defines, or a relative IRI, is an error rather than being silently dropped
+(a dropped term would be unsigned data riding along with a valid signature). pyld has no safe
+mode, so expansion runs with a sentinel ``@vocab`` placed *before* the document's contexts: a
+context that defines its own ``@vocab`` still wins, and anything that would otherwise be dropped
+expands under the sentinel, where it is found and reported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import rfc8785
+from pyld import jsonld
+from pyld.canon import URDNA2015
+from pyld.jsonld import JsonLdError
+
+from microcred.vc.errors import ContextError, DocumentError, SigningError
+from microcred.vc.loader import DocumentLoader
+
+UNDEFINED_VOCAB = "urn:microcred:undefined-term:"
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# Control characters that pyld writes unescaped into N-Quads (RDFC-1.0 wants \b, \f or \uXXXX),
+# so its canonical form would differ from jsonld.js's: tab, LF and CR are escaped correctly.
+_BAD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def find_control_characters(document: Any, path: str = "$") -> str | None:
+    """The JSON path of the first string (key or value) holding an unsafe control character."""
+    for where, text in _strings(document, path):
+        match = _BAD_CONTROL.search(text)
+        if match:
+            return f"{where} (character U+{ord(match.group()):04X} at offset {match.start()})"
+    return None
+
+
+def refuse_control_characters(document: Any) -> None:
+    where = find_control_characters(document)
+    if where is not None:
+        raise SigningError(
+            f"text holds a control character at {where}; remove it before signing "
+            "(canonical forms differ between implementations for such characters)",
+            "text.control_character",
+        )
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            yield where, item
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                yield f"{where}.{key}", key
+                stack.append((child, f"{where}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+
+
+def jcs(document: Any) -> bytes:
+    """RFC 8785 canonical JSON bytes."""
+    try:
+        return bytes(rfc8785.dumps(document))
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise DocumentError(f"cannot canonicalise as JCS: {exc}", "json.not_canonicalisable") from exc
+
+
+def expand_strict(document: Mapping[str, Any], loader: DocumentLoader) -> list[Any]:
+    """JSON-LD expansion that refuses undefined terms and types and relative IRIs."""
+    contexts = document.get("@context")
+    if contexts is None:
+        raise ContextError("the document has no @context", "context.missing")
+    context_list = contexts if isinstance(contexts, list) else [contexts]
+    guarded = dict(document)
+    guarded["@context"] = [{"@vocab": UNDEFINED_VOCAB}, *context_list]
+    try:
+        expanded = jsonld.expand(
+            guarded,
+            {
+                "documentLoader": loader,
+                "contextResolver": loader.context_resolver(),
+                "base": None,
+            },
+        )
+    except JsonLdError as exc:
+        raise _context_error(exc) from exc
+    except RecursionError as exc:
+        raise DocumentError("the document is nested too deeply", "json.too_deep") from exc
+    _check_expanded(expanded)
+    return list(expanded)
+
+
+def to_dataset(expanded: list[Any], loader: DocumentLoader) -> dict[str, Any]:
+    """The RDF dataset of an already expanded (and checked) document."""
+    try:
+        dataset: dict[str, Any] = jsonld.to_rdf(
+            expanded,
+            {"documentLoader": loader, "contextResolver": loader.context_resolver(), "base": None},
+        )
+    except JsonLdError as exc:
+        raise _context_error(exc) from exc
+    return dataset
+
+
+def canonize_dataset(dataset: dict[str, Any]) -> str:
+    """RDFC-1.0 canonical N-Quads of an RDF dataset (pyld's dict form)."""
+    result: str = URDNA2015().main(
+        dataset, {"algorithm": "URDNA2015", "format": "application/n-quads"}
+    )
+    return result
+
+
+def rdfc(document: Mapping[str, Any], loader: DocumentLoader) -> str:
+    """Reference path: strict expansion, RDF, RDFC-1.0 canonical N-Quads (full pyld)."""
+    return canonize_dataset(to_dataset(expand_strict(document, loader), loader))
+
+
+def _check_expanded(expanded: Any) -> None:
+    stack: list[Any] = [expanded]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key.startswith(UNDEFINED_VOCAB):
+                raise ContextError(
+                    f"property {key[len(UNDEFINED_VOCAB):]!r} is not defined by any context",
+                    "context.undefined_term",
+                )
+            if key == "@type":
+                for type_ in value if isinstance(value, list) else [value]:
+                    _check_iri(type_, "type")
+            elif key == "@id":
+                _check_iri(value, "id")
+            elif key == "@value":
+                continue
+            else:
+                stack.append(value)
+
+
+def _check_iri(value: Any, what: str) -> None:
+    if not isinstance(value, str):
+        return
+    if value.startswith(UNDEFINED_VOCAB):
+        raise ContextError(
+            f"{what} {value[len(UNDEFINED_VOCAB):]!r} is not defined by any context",
+            "context.undefined_term",
+        )
+    if not value.startswith("_:") and not _ABSOLUTE_IRI.match(value):
+        raise ContextError(
+            f"{what} {value!r} is a relative IRI; only absolute IRIs can be signed",
+            "context.relative_iri",
+        )
+
+
+def _context_error(exc: JsonLdError) -> ContextError:
+    """Map a pyld error (and its causes) to a stable code and a readable message."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 16:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for err in chain:
+        details = getattr(err, "details", None)
+        if isinstance(details, dict) and details.get("microcred_code"):
+            url = details.get("url")
+            return ContextError(
+                f"context {url!r} is not one microcred knows (contexts are never fetched)",
+                str(details["microcred_code"]),
+            )
+    codes = [getattr(err, "code", None) for err in chain]
+    messages = [err.args[0] for err in chain if isinstance(err, JsonLdError) and err.args]
+    detail = messages[-1] if messages else str(exc)
+    if "protected term redefinition" in codes:
+        return ContextError(
+            f"the document redefines a protected term: {detail}", "context.protected_redefinition"
+        )
+    if "invalid base IRI" in codes or "invalid base direction" in codes:
+        return ContextError(f"invalid @base: {detail}", "context.base_forbidden")
+    code = next((c for c in codes if isinstance(c, str)), "invalid JSON-LD")
+    return ContextError(f"invalid JSON-LD ({code}): {detail}", "context.invalid")

@@ -1,0 +1,112 @@
+"""Frozen, offline JSON-LD document loader.
+
+Contexts are vendored in ``microcred/vc/contexts`` with an ``index.json`` mapping each URL to its
+file and SHA-256. Each file's hash is checked when it is first loaded, so a tampered copy is
+refused. An unknown URL is an error, never a fetch: JSON-LD processing here does no network I/O.
+
+pyld keeps a process-wide cache of resolved contexts keyed by URL only; to keep loaders isolated
+(a test loader with extra contexts must not leak into the product's), each loader owns its cache
+and hands pyld its own ``ContextResolver``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from cachetools import LRUCache  # pyld's own dependency
+from pyld.context_resolver import ContextResolver
+from pyld.jsonld import JsonLdError
+
+from microcred.vc.errors import ContextError
+
+
+CONTEXT_PACKAGE = "microcred.vc.contexts"
+
+VC_V1 = "https://www.w3.org/2018/credentials/v1"
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+OB_V3P0_303 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
+MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
+ED25519_2020_V1 = "https://w3id.org/security/suites/ed25519-2020/v1"
+DID_V1 = "https://www.w3.org/ns/did/v1"
+
+
+def _read_vendored(file_name: str) -> bytes:
+    return resources.files(CONTEXT_PACKAGE).joinpath(file_name).read_bytes()
+
+
+class DocumentLoader:
+    """A callable pyld document loader over a fixed set of documents.
+
+    ``documents`` maps URL -> parsed JSON. Use :func:`default_loader` for the vendored set and
+    :meth:`with_documents` to add documents (for example test-only contexts) in a new loader.
+    """
+
+    def __init__(self, documents: Mapping[str, Any]) -> None:
+        self._documents = dict(documents)
+        self._cache: LRUCache[Any, Any] = LRUCache(maxsize=256)
+
+    def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        document = self._documents.get(url)
+        if document is None:
+            raise JsonLdError(
+                f"Context {url!r} is not one microcred knows; contexts are never fetched.",
+                "jsonld.LoadDocumentError",
+                {"url": url, "microcred_code": "context.unknown"},
+                code="loading remote context failed",
+            )
+        return {"contextUrl": None, "documentUrl": url, "document": document}
+
+    def knows(self, url: str) -> bool:
+        return url in self._documents
+
+    @property
+    def urls(self) -> frozenset[str]:
+        return frozenset(self._documents)
+
+    def get(self, url: str) -> Any:
+        """The parsed document for ``url``; :class:`ContextError` when unknown."""
+        if url not in self._documents:
+            raise ContextError(f"unknown context URL {url!r}", "context.unknown")
+        return self._documents[url]
+
+    def context_resolver(self) -> ContextResolver:
+        """A pyld context resolver bound to this loader and its own cache."""
+        return ContextResolver(self._cache, self)
+
+    def with_documents(self, extra: Mapping[str, Any]) -> DocumentLoader:
+        merged = dict(self._documents)
+        merged.update(extra)
+        return DocumentLoader(merged)
+
+
+def load_vendored_documents() -> dict[str, Any]:
+    """Read every vendored context, checking its SHA-256 against the index."""
+    index = json.loads(_read_vendored("index.json"))
+    documents: dict[str, Any] = {}
+    for url, entry in index.items():
+        raw = _read_vendored(entry["file"])
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != entry["sha256"]:
+            raise ContextError(
+                f"vendored context {entry['file']} for {url} has SHA-256 {digest}, "
+                f"expected {entry['sha256']}: the file was altered",
+                "context.tampered",
+            )
+        documents[url] = json.loads(raw)
+    return documents
+
+
+_DEFAULT: DocumentLoader | None = None
+
+
+def default_loader() -> DocumentLoader:
+    """The product's loader: vendored contexts only (hash-checked once per process)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = DocumentLoader(load_vendored_documents())
+    return _DEFAULT
