@@ -72,7 +72,9 @@ def jcs(document: Any) -> bytes:
     try:
         return bytes(rfc8785.dumps(document))
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
-        raise DocumentError(f"cannot canonicalise as JCS: {exc}", "json.not_canonicalisable") from exc
+        raise DocumentError(
+            f"cannot canonicalise as JCS: {exc}", "json.not_canonicalisable"
+        ) from exc
 
 
 def expand_strict(document: Mapping[str, Any], loader: DocumentLoader) -> list[Any]:
@@ -137,7 +139,7 @@ def _check_expanded(expanded: Any) -> None:
         for key, value in node.items():
             if key.startswith(UNDEFINED_VOCAB):
                 raise ContextError(
-                    f"property {key[len(UNDEFINED_VOCAB):]!r} is not defined by any context",
+                    f"property {key[len(UNDEFINED_VOCAB) :]!r} is not defined by any context",
                     "context.undefined_term",
                 )
             if key == "@type":
@@ -156,7 +158,7 @@ def _check_iri(value: Any, what: str) -> None:
         return
     if value.startswith(UNDEFINED_VOCAB):
         raise ContextError(
-            f"{what} {value[len(UNDEFINED_VOCAB):]!r} is not defined by any context",
+            f"{what} {value[len(UNDEFINED_VOCAB) :]!r} is not defined by any context",
             "context.undefined_term",
         )
     if not value.startswith("_:") and not _ABSOLUTE_IRI.match(value):

@@ -23,7 +23,6 @@ from pyld.jsonld import JsonLdError
 
 from microcred.vc.errors import ContextError
 
-
 CONTEXT_PACKAGE = "microcred.vc.contexts"
 
 VC_V1 = "https://www.w3.org/2018/credentials/v1"

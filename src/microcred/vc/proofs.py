@@ -158,7 +158,9 @@ def decode_proof_value(proof: Mapping[str, Any]) -> bytes:
     try:
         signature = multibase_decode(value)
     except KeyFormatError as exc:
-        raise ProofError(f"proofValue is not valid base58btc: {exc}", "proof.value_encoding") from exc
+        raise ProofError(
+            f"proofValue is not valid base58btc: {exc}", "proof.value_encoding"
+        ) from exc
     if len(signature) != 64:
         raise ProofError(
             f"proofValue decodes to {len(signature)} bytes; an Ed25519 signature has 64",

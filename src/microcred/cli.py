@@ -1,0 +1,210 @@
+"""The ``microcred`` command line: keys, sign, verify, tour.
+
+A stable contract for scripts: exit 0 on success; ``verify`` exits 0 only when every file
+verifies, 1 when one does not, 2 on a usage problem (a missing file, say).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from microcred.vc.credential import sign_credential
+from microcred.vc.dates import parse_datetime
+from microcred.vc.errors import VcError
+from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
+from microcred.vc.keyfile import export_key, import_key
+from microcred.vc.multikey import KeyPair
+from microcred.vc.policy import Policy
+from microcred.vc.proofs import EDDSA_RDFC_2022, SIGNING_SUITES
+from microcred.vc.report import Outcome, VerificationReport
+from microcred.vc.verify import verify
+
+app = typer.Typer(
+    help="microcred: issue and verify Open Badges 3.0 micro-credentials.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+STEP_TITLES = {
+    "parse": "File",
+    "context": "Vocabulary",
+    "credential": "Credential",
+    "schema": "Open Badges schema",
+    "proof": "Signature",
+    "issuer": "Issuer's key",
+    "validity": "Validity period",
+    "status": "Revocation status",
+    "internal": "Verifier",
+}
+MARKS = {
+    Outcome.PASSED: "[green]✔[/green]",
+    Outcome.FAILED: "[red]✘[/red]",
+    Outcome.WARNING: "[yellow]![/yellow]",
+    Outcome.UNCHECKED: "[yellow]?[/yellow]",
+    Outcome.SKIPPED: "[dim]–[/dim]",
+}
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {escape(message)}")
+    return typer.Exit(code)
+
+
+def _passphrase(env_name: str | None) -> str | None:
+    if env_name is None:
+        return None
+    value = os.environ.get(env_name)
+    if not value:
+        raise _fail(f"environment variable {env_name} is empty or not set", 2)
+    return value
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(DEFAULT_MAX_BYTES + 1)
+    except OSError as exc:
+        raise _fail(f"cannot read {what} {path}: {exc.strerror}", 2) from exc
+    try:
+        return parse_json(data)
+    except VcError as exc:
+        raise _fail(f"{path}: {exc.message} [{exc.code}]") from exc
+
+
+def _write_private(path: Path, text: str, force: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError as exc:
+        raise _fail(f"{path} exists; use --force to replace it", 2) from exc
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+@keys_app.command("generate")
+def keys_generate(
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the key file (0600).")],
+    passphrase_env: Annotated[
+        str | None,
+        typer.Option(help="Encrypt the secret key with the passphrase in this env variable."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Generate an Ed25519 key; prints its did:key."""
+    key = KeyPair.generate()
+    data = export_key(key, _passphrase(passphrase_env))
+    _write_private(out_path, json.dumps(data, indent=2) + "\n", force)
+    out.print(key.public.did_key)
+
+
+@app.command()
+def sign(
+    in_path: Annotated[Path, typer.Argument(metavar="IN.json", help="Unsigned credential.")],
+    key_path: Annotated[Path, typer.Option("--key", help="Key file from `keys generate`.")],
+    suite: Annotated[str, typer.Option(help="eddsa-rdfc-2022 or eddsa-jcs-2022.")] = (
+        EDDSA_RDFC_2022
+    ),
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of standard output.")
+    ] = None,
+    passphrase_env: Annotated[
+        str | None, typer.Option(help="Env variable holding the key file's passphrase.")
+    ] = None,
+) -> None:
+    """Sign an unsigned credential; fills in the issuer with the key's DID when absent."""
+    if suite not in SIGNING_SUITES:
+        raise _fail(f"unknown suite {suite!r}; choose one of {', '.join(SIGNING_SUITES)}", 2)
+    document = _read_json(in_path, "credential")
+    if not isinstance(document, dict):
+        raise _fail(f"{in_path}: a credential must be a JSON object")
+    try:
+        key = import_key(_read_json(key_path, "key file"), _passphrase(passphrase_env))
+        signed = sign_credential(document, key, created=datetime.now(UTC), suite=suite)
+    except VcError as exc:
+        raise _fail(f"{exc.message} [{exc.code}]") from exc
+    text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
+    if out_path is None:
+        sys.stdout.write(text)
+    else:
+        out_path.write_text(text, encoding="utf-8")
+        err.print(f"signed {escape(str(in_path))} -> {escape(str(out_path))}")
+
+
+@app.command("verify")
+def verify_command(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Credentials.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per file, one per line.")
+    ] = False,
+    now: Annotated[
+        str | None, typer.Option(help="Verify as of this time (ISO 8601), not the clock.")
+    ] = None,
+) -> None:
+    """Verify credentials; exit 0 only when every file verifies."""
+    policy = Policy()
+    if now is not None:
+        try:
+            moment = parse_datetime(now, "--now")
+        except VcError as exc:
+            raise _fail(exc.message, 2) from exc
+        policy = Policy(clock=lambda: moment)
+    all_verified = True
+    for path in files:
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(policy.max_bytes + 1)
+        except OSError as exc:
+            raise _fail(f"cannot read {path}: {exc.strerror}", 2) from exc
+        report = verify(data, policy)
+        all_verified &= report.verified
+        if as_json:
+            sys.stdout.write(json.dumps({"file": str(path), **report.to_json()}) + "\n")
+        else:
+            _print_report(path, report)
+    raise typer.Exit(0 if all_verified else 1)
+
+
+def _print_report(path: Path, report: VerificationReport) -> None:
+    verdict = "[green]VERIFIED[/green]" if report.verified else "[red]NOT VERIFIED[/red]"
+    out.print(f"{escape(str(path))}: {verdict}")
+    for step in report.steps:
+        title = STEP_TITLES.get(step.name, step.name)
+        out.print(
+            f"  {MARKS[step.outcome]} {title}: {escape(step.message)} [dim]({step.code})[/dim]"
+        )
+    credential = report.credential or {}
+    subject = credential.get("credentialSubject")
+    achievement = subject.get("achievement") if isinstance(subject, dict) else None
+    if report.verified and isinstance(achievement, dict) and achievement.get("name"):
+        out.print(f"  Certifies: {escape(str(achievement['name']))}")
+
+
+@app.command()
+def tour(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to write the tour's files.")
+    ] = Path("tour-output"),
+) -> None:
+    """The five-minute tour: a key, a signed micro-credential, verified, then tampered."""
+    from microcred.tour import run_tour
+
+    raise typer.Exit(run_tour(directory, out, _print_report))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

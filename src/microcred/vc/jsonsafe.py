@@ -1,0 +1,82 @@
+"""Reading untrusted JSON with limits: size, nesting depth, duplicate keys, non-standard numbers.
+
+RFC 8259 leaves duplicate member names to the parser; two parsers may then see two different
+credentials in one file, so a duplicate key is refused. ``NaN`` and ``Infinity`` are not JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from microcred.vc.errors import DocumentError
+
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024
+DEFAULT_MAX_DEPTH = 64
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DocumentError(f"duplicate key {key!r} in a JSON object", "json.duplicate_key")
+        result[key] = value
+    return result
+
+
+def _no_constants(name: str) -> Any:
+    raise DocumentError(f"{name} is not a JSON number", "json.invalid")
+
+
+def parse_json(
+    data: bytes | str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Any:
+    """Parse ``data`` as JSON, enforcing the limits; :class:`DocumentError` says what is wrong."""
+    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
+    if size > max_bytes:
+        raise DocumentError(
+            f"the document is {size:,} bytes; the limit is {max_bytes:,}", "json.too_large"
+        )
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(
+                f"the document is not UTF-8 (byte {exc.start})", "json.not_utf8"
+            ) from exc
+    else:
+        text = data
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", "json.invalid"
+        ) from exc
+    except RecursionError as exc:
+        raise DocumentError(
+            f"the document is nested too deeply (limit {max_depth})", "json.too_deep"
+        ) from exc
+    check_depth(value, max_depth)
+    return value
+
+
+def check_depth(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+    """Refuse a parsed value nested more than ``max_depth`` levels (iterative, no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > max_depth:
+            raise DocumentError(
+                f"the document is nested more than {max_depth} levels deep", "json.too_deep"
+            )
+        stack.extend((child, depth + 1) for child in children)

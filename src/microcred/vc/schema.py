@@ -1,0 +1,67 @@
+"""Validation against the 1EdTech Open Badges 3.0 JSON Schemas (draft 2019-09).
+
+Source: 1EdTech/openbadges-specification, ``docs/schema/`` (vendored in ``vc/schemas``, see NOTICE).
+The published schemas describe VC 2.0 credentials and want ``proof`` as an array; JSON-LD reads a
+single proof object the same way, so a single object is wrapped before validation (see ADR 0004).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft201909Validator, FormatChecker
+
+ACHIEVEMENT_CREDENTIAL = "achievementcredential.json"
+ENDORSEMENT_CREDENTIAL = "endorsementcredential.json"
+PROFILE = "profile.json"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaProblem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"at {self.path}: {self.message}"
+
+
+@cache
+def _validator(name: str) -> Draft201909Validator:
+    schema = json.loads(resources.files("microcred.vc.schemas").joinpath(name).read_text("utf-8"))
+    Draft201909Validator.check_schema(schema)
+    return Draft201909Validator(schema, format_checker=FormatChecker())
+
+
+def schema_for(document: Mapping[str, Any]) -> str | None:
+    """The schema that applies to a credential by its type, or None."""
+    types = document.get("type")
+    type_list = types if isinstance(types, list) else [types]
+    if "AchievementCredential" in type_list or "OpenBadgeCredential" in type_list:
+        return ACHIEVEMENT_CREDENTIAL
+    if "EndorsementCredential" in type_list:
+        return ENDORSEMENT_CREDENTIAL
+    return None
+
+
+def validate(document: Mapping[str, Any], name: str, limit: int = 10) -> list[SchemaProblem]:
+    """Problems found validating ``document`` against schema ``name`` (empty when valid)."""
+    candidate = dict(document)
+    if isinstance(candidate.get("proof"), dict):
+        candidate["proof"] = [candidate["proof"]]
+    problems: list[SchemaProblem] = []
+    errors = sorted(_validator(name).iter_errors(candidate), key=lambda e: list(e.absolute_path))
+    for error in errors[:limit]:
+        path = "$" + "".join(
+            f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
+        )
+        problems.append(SchemaProblem(path, _short(error.message)))
+    return problems
+
+
+def _short(message: str, limit: int = 200) -> str:
+    return message if len(message) <= limit else message[: limit - 1] + "…"

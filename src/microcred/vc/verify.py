@@ -1,0 +1,432 @@
+"""Verify any Verifiable Credential: ours or anyone's, VC 2.0 or VC 1.1.
+
+``verify(document, policy)`` never raises on bad input: every problem becomes a failed step with a
+stable code (see ``docs/verification-codes.md``). Steps, in order:
+
+``parse``     the input is a JSON object within the size and depth limits
+``context``   VC context first, every context known, no ``@base``, every term defined
+``credential`` the VC data model shape: types, issuer, subject
+``schema``    the 1EdTech JSON Schema, for Open Badges 3.0 credentials on VC 2.0
+``proof``     each proof: suite allowed, purpose, key resolvable, signature
+``issuer``    the signing key is the issuer's and listed for assertion
+``validity``  validFrom / validUntil (VC 1.1: issuanceDate / expirationDate) with clock skew
+``status``    credentialStatus, through the policy's status checker (unchecked when absent)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from microcred.vc import proofs, schema
+from microcred.vc.dates import parse_datetime
+from microcred.vc.did import find_method, is_authorized
+from microcred.vc.errors import ContextError, DocumentError, VcError
+from microcred.vc.jsonsafe import check_depth, parse_json
+from microcred.vc.loader import VC_V1, VC_V2, DocumentLoader
+from microcred.vc.multikey import PublicKey
+from microcred.vc.policy import CredentialStatus, Policy
+from microcred.vc.report import Outcome, VerificationReport
+
+ASSERTION_METHOD = "assertionMethod"
+_KEY_TYPES = ("Multikey", "Ed25519VerificationKey2020")
+
+
+def verify(document: bytes | str | Mapping[str, Any], policy: Policy) -> VerificationReport:
+    """Verify a credential given as JSON text or bytes, or as a parsed object."""
+    report = VerificationReport()
+    try:
+        _verify(document, policy, report)
+    except Exception as exc:
+        report.add(
+            "internal",
+            Outcome.FAILED,
+            "internal.error",
+            f"verification stopped on an unexpected problem ({type(exc).__name__})",
+        )
+    return report
+
+
+def _verify(
+    source: bytes | str | Mapping[str, Any], policy: Policy, report: VerificationReport
+) -> None:
+    credential = _parse(source, policy, report)
+    if credential is None:
+        return
+    report.credential = credential
+    canonicalize = _Memo(policy.canonicalize)
+    unsecured = {k: v for k, v in credential.items() if k != "proof"}
+    if not _check_context(credential, unsecured, policy.loader, canonicalize, report):
+        return
+    _check_shape(credential, report)
+    _check_schema(credential, policy, report)
+    methods = _check_proofs(credential, unsecured, policy, canonicalize, report)
+    _check_issuer(credential, methods, report)
+    _check_validity(credential, policy, report)
+    _check_status(credential, policy, report)
+
+
+def _parse(
+    source: bytes | str | Mapping[str, Any], policy: Policy, report: VerificationReport
+) -> dict[str, Any] | None:
+    try:
+        if isinstance(source, bytes | str):
+            value = parse_json(source, max_bytes=policy.max_bytes, max_depth=policy.max_depth)
+        else:
+            check_depth(source, policy.max_depth)
+            value = source
+    except DocumentError as exc:
+        report.add("parse", Outcome.FAILED, exc.code, exc.message)
+        return None
+    if not isinstance(value, Mapping):
+        report.add("parse", Outcome.FAILED, "json.not_object", "a credential must be a JSON object")
+        return None
+    report.add("parse", Outcome.PASSED, "parse.ok", "the document is well-formed JSON")
+    return dict(value)
+
+
+class _Memo:
+    """Canonicalise each distinct document once per verification."""
+
+    def __init__(self, canonicalize: proofs.Canonicalize) -> None:
+        self._canonicalize = canonicalize
+        self._seen: dict[str, str] = {}
+
+    def __call__(self, document: Mapping[str, Any], loader: DocumentLoader) -> str:
+        key = json.dumps(document, sort_keys=True, ensure_ascii=False)
+        if key not in self._seen:
+            self._seen[key] = self._canonicalize(document, loader)
+        return self._seen[key]
+
+
+def _check_context(
+    credential: Mapping[str, Any],
+    unsecured: Mapping[str, Any],
+    loader: DocumentLoader,
+    canonicalize: _Memo,
+    report: VerificationReport,
+) -> bool:
+    contexts = credential.get("@context")
+    problem = _context_list_problem(contexts, loader)
+    if problem is None:
+        try:
+            canonicalize(unsecured, loader)
+            if any(not isinstance(p, Mapping) for p in _as_list(credential.get("proof"))):
+                raise ContextError(
+                    "proof must be an object or a list of objects", "proof.malformed"
+                )
+        except VcError as exc:
+            problem = (exc.code, exc.message)
+    if problem is not None:
+        report.add("context", Outcome.FAILED, problem[0], problem[1])
+        return False
+    version = "2.0" if _as_list(contexts)[0] == VC_V2 else "1.1"
+    report.add(
+        "context",
+        Outcome.PASSED,
+        "context.ok",
+        f"Verifiable Credentials {version} document; every context is known and every term defined",
+        vc_version=version,
+    )
+    return True
+
+
+def _context_list_problem(contexts: Any, loader: DocumentLoader) -> tuple[str, str] | None:
+    if contexts is None:
+        return "context.missing", "the document has no @context"
+    entries = _as_list(contexts)
+    if not entries or entries[0] not in (VC_V2, VC_V1):
+        return (
+            "context.vc_not_first",
+            f"the first @context must be {VC_V2} (or {VC_V1} for VC 1.1 credentials)",
+        )
+    for position, entry in enumerate(entries):
+        if isinstance(entry, str):
+            if not loader.knows(entry):
+                return (
+                    "context.unknown",
+                    f"@context[{position}] {entry!r} is not a context microcred knows; "
+                    "contexts are never fetched",
+                )
+        elif isinstance(entry, Mapping):
+            if _mentions_base(entry):
+                return (
+                    "context.base_forbidden",
+                    f"@context[{position}] sets @base; a credential may not change how its "
+                    "identifiers resolve",
+                )
+        else:
+            return "context.invalid", f"@context[{position}] must be a URL or an object"
+    return None
+
+
+def _mentions_base(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            if "@base" in item:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _check_shape(credential: Mapping[str, Any], report: VerificationReport) -> None:
+    types = _as_list(credential.get("type"))
+    problems = []
+    if "VerifiableCredential" not in types:
+        problems.append(("credential.type_missing", "type must include VerifiableCredential"))
+    if _issuer_id(credential) is None:
+        problems.append(
+            ("credential.issuer_missing", "the issuer (a URL or an object with an id) is missing")
+        )
+    if not credential.get("credentialSubject"):
+        problems.append(("credential.subject_missing", "credentialSubject is missing"))
+    if problems:
+        code = problems[0][0]
+        report.add("credential", Outcome.FAILED, code, "; ".join(m for _, m in problems))
+        return
+    report.add(
+        "credential",
+        Outcome.PASSED,
+        "credential.ok",
+        "the credential has a type, an issuer and a subject",
+    )
+
+
+def _check_schema(
+    credential: Mapping[str, Any], policy: Policy, report: VerificationReport
+) -> None:
+    name = schema.schema_for(credential)
+    if not policy.check_schema or name is None:
+        report.add("schema", Outcome.SKIPPED, "schema.not_applicable", "no 1EdTech schema applies")
+        return
+    if _as_list(credential.get("@context"))[0] != VC_V2:
+        report.add(
+            "schema",
+            Outcome.SKIPPED,
+            "schema.not_applicable",
+            "the published 1EdTech schema describes VC 2.0 credentials; this is VC 1.1",
+        )
+        return
+    problems = schema.validate(credential, name)
+    if problems:
+        report.add(
+            "schema",
+            Outcome.FAILED,
+            "schema.invalid",
+            f"does not match the 1EdTech schema {name}: " + "; ".join(map(str, problems[:3])),
+            problems=[str(p) for p in problems],
+        )
+        return
+    report.add("schema", Outcome.PASSED, "schema.ok", f"matches the 1EdTech schema {name}")
+
+
+def _check_proofs(
+    credential: Mapping[str, Any],
+    unsecured: Mapping[str, Any],
+    policy: Policy,
+    canonicalize: _Memo,
+    report: VerificationReport,
+) -> list[dict[str, Any]]:
+    """Verify every proof; return the verification methods that signed."""
+    proof_list = _as_list(credential.get("proof"))
+    if not proof_list:
+        report.add("proof", Outcome.FAILED, "proof.missing", "the credential is not signed")
+        return []
+    methods: list[dict[str, Any]] = []
+    for index, proof in enumerate(proof_list):
+        try:
+            methods.append(_verify_one(unsecured, proof, policy, canonicalize))
+        except VcError as exc:
+            where = f"proof {index + 1} of {len(proof_list)}: " if len(proof_list) > 1 else ""
+            report.add("proof", Outcome.FAILED, exc.code, where + exc.message)
+            return []
+    suites = sorted({proofs.suite_of(p) for p in proof_list})
+    report.add(
+        "proof",
+        Outcome.PASSED,
+        "proof.ok",
+        f"the signature is valid ({', '.join(suites)}): the content is exactly what was signed",
+        suites=suites,
+        verification_methods=[m["id"] for m in methods],
+    )
+    return methods
+
+
+def _verify_one(
+    unsecured: Mapping[str, Any], proof: Mapping[str, Any], policy: Policy, canonicalize: _Memo
+) -> dict[str, Any]:
+    suite = proofs.suite_of(proof)
+    if suite not in policy.suites:
+        raise VcError(
+            f"suite {suite} is not allowed by this verifier's policy", "proof.suite_not_allowed"
+        )
+    if proof.get("proofPurpose") != ASSERTION_METHOD:
+        raise VcError(
+            f"proofPurpose is {proof.get('proofPurpose')!r}; a credential must be signed for "
+            "assertionMethod",
+            "proof.purpose_mismatch",
+        )
+    if "expires" in proof:
+        expires = parse_datetime(proof["expires"], "proof.expires")
+        if expires + policy.clock_skew < policy.clock():
+            raise VcError(f"the proof expired on {proof['expires']}", "proof.expired")
+    method = _resolve_method(proof.get("verificationMethod"), policy)
+    public_key = PublicKey.from_multibase(method["publicKeyMultibase"])
+    proofs.verify_proof(unsecured, proof, public_key, policy.loader, canonicalize)
+    return method
+
+
+def _resolve_method(method_id: Any, policy: Policy) -> dict[str, Any]:
+    if isinstance(method_id, Mapping):
+        method_id = method_id.get("id")
+    if not isinstance(method_id, str) or "#" not in method_id:
+        raise VcError(
+            "verificationMethod must be a DID URL with a fragment", "proof.method_malformed"
+        )
+    did = method_id.partition("#")[0]
+    try:
+        document = policy.resolver.resolve(did)
+    except VcError as exc:
+        code = exc.code if exc.code.startswith("did.") else "did.unresolvable"
+        raise VcError(f"cannot resolve the signing key {method_id}: {exc.message}", code) from exc
+    method = find_method(document, method_id)
+    if method is None:
+        raise VcError(f"{did} does not list the key {method_id}", "proof.method_not_found")
+    if method.get("type") not in _KEY_TYPES or not isinstance(
+        method.get("publicKeyMultibase"), str
+    ):
+        raise VcError(
+            f"key {method_id} is of type {method.get('type')!r}; expected an Ed25519 Multikey",
+            "proof.method_unsupported",
+        )
+    method = dict(method)
+    method.setdefault("controller", document.get("id"))
+    method["_assertion"] = is_authorized(document, method_id, ASSERTION_METHOD)
+    return method
+
+
+def _check_issuer(
+    credential: Mapping[str, Any], methods: list[dict[str, Any]], report: VerificationReport
+) -> None:
+    if not methods:
+        report.add("issuer", Outcome.SKIPPED, "issuer.unchecked", "no valid signature to bind")
+        return
+    issuer = _issuer_id(credential)
+    for method in methods:
+        if method.get("controller") != issuer:
+            report.add(
+                "issuer",
+                Outcome.FAILED,
+                "issuer.key_not_controlled",
+                f"the credential names {issuer} as issuer but was signed by a key of "
+                f"{method.get('controller')}",
+            )
+            return
+        if not method["_assertion"]:
+            report.add(
+                "issuer",
+                Outcome.FAILED,
+                "issuer.key_not_authorized",
+                f"{issuer} does not list key {method['id']} for issuing (assertionMethod)",
+            )
+            return
+    report.add(
+        "issuer",
+        Outcome.PASSED,
+        "issuer.ok",
+        f"signed by a key of the issuer {issuer}",
+        issuer=issuer,
+    )
+
+
+def _check_validity(
+    credential: Mapping[str, Any], policy: Policy, report: VerificationReport
+) -> None:
+    v1 = _as_list(credential.get("@context"))[0] == VC_V1
+    start_field, end_field = (
+        ("issuanceDate", "expirationDate") if v1 else ("validFrom", "validUntil")
+    )
+    try:
+        start = _optional_date(credential, start_field)
+        end = _optional_date(credential, end_field)
+    except VcError as exc:
+        report.add("validity", Outcome.FAILED, exc.code, exc.message)
+        return
+    now = policy.clock()
+    skew = policy.clock_skew
+    if start is not None and end is not None and end < start:
+        report.add(
+            "validity",
+            Outcome.FAILED,
+            "validity.range_invalid",
+            f"{end_field} is before {start_field}",
+        )
+    elif end is not None and end + skew < now:
+        report.add("validity", Outcome.FAILED, "validity.expired", f"expired on {_day(end)}")
+    elif start is not None and start - skew > now:
+        report.add(
+            "validity", Outcome.FAILED, "validity.not_yet_valid", f"not valid before {_day(start)}"
+        )
+    else:
+        span = f"valid from {_day(start)}" if start else "no start date"
+        span += f" until {_day(end)}" if end else ", no end date"
+        report.add("validity", Outcome.PASSED, "validity.ok", span)
+
+
+def _check_status(
+    credential: Mapping[str, Any], policy: Policy, report: VerificationReport
+) -> None:
+    entries = _as_list(credential.get("credentialStatus"))
+    if not entries:
+        report.add(
+            "status", Outcome.SKIPPED, "status.none", "the issuer publishes no revocation status"
+        )
+        return
+    if policy.status_checker is None:
+        outcome = Outcome.FAILED if policy.require_status_check else Outcome.UNCHECKED
+        report.add(
+            "status",
+            outcome,
+            "status.unchecked",
+            "revocation status was not checked (no status service available here)",
+        )
+        return
+    for entry in entries:
+        result = policy.status_checker.check(credential, entry)
+        if result.status is CredentialStatus.VALID:
+            continue
+        if result.status is CredentialStatus.UNKNOWN:
+            outcome = Outcome.FAILED if policy.require_status_check else Outcome.UNCHECKED
+            report.add("status", outcome, "status.unknown", result.message)
+        else:
+            report.add("status", Outcome.FAILED, f"status.{result.status.value}", result.message)
+        return
+    report.add("status", Outcome.PASSED, "status.ok", "neither revoked nor suspended")
+
+
+def _optional_date(credential: Mapping[str, Any], field: str) -> datetime | None:
+    value = credential.get(field)
+    return None if value is None else parse_datetime(value, field)
+
+
+def _issuer_id(credential: Mapping[str, Any]) -> str | None:
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) and issuer else None
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
