@@ -33,7 +33,10 @@ class OfflineResolver:
 
     def resolve(self, did: str) -> dict[str, Any]:
         if did.startswith(DID_KEY_PREFIX):
-            return resolve_did_key(did)
+            try:
+                return resolve_did_key(did)
+            except KeyFormatError as exc:
+                raise KeyFormatError(f"malformed did:key: {exc.message}", "did.malformed") from exc
         document = self._documents.get(did)
         if document is None:
             if not did.startswith("did:"):

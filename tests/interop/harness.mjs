@@ -1,0 +1,158 @@
+// Interop harness: third-party signers and verifiers, driven by microcred's tests.
+//
+// Reads one JSON request from stdin: {"tasks": [...]}; writes {"results": [...]} to stdout.
+// A task is one of
+//   {"op": "verify", "verifier": "digitalbazaar" | "dcc", "credential": {...}, "now": ISO?}
+//   {"op": "sign", "suite": "eddsa-rdfc-2022" | "eddsa-jcs-2022" | "Ed25519Signature2020",
+//    "credential": {...}, "seedHex": HEX, "created": ISO}
+// The network is cut off: fetch() throws, and the Digital Bazaar document loader serves only
+// microcred's vendored contexts (and test-only ones), checked against their SHA-256, plus did:key.
+import {createHash} from 'node:crypto';
+import {readFileSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+import * as vc from '@digitalbazaar/vc';
+import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
+import {cryptosuite as rdfcSuite} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import {
+  createSignCryptosuite as jcsSignSuite, createVerifyCryptosuite as jcsVerifySuite
+} from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
+import {Ed25519Signature2020} from '@digitalbazaar/ed25519-signature-2020';
+import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
+import {driver as didKeyDriver} from '@digitalbazaar/did-method-key';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const schemaDir = join(here, '..', '..', 'src', 'microcred', 'vc', 'schemas');
+// The DCC verifier fetches the 1EdTech schema it guesses; serve microcred's vendored copy.
+const offlineDocuments = {
+  'https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json':
+    join(schemaDir, 'achievementcredential.json')
+};
+globalThis.fetch = async url => {
+  const file = offlineDocuments[String(url)];
+  if(file) {
+    return new Response(readFileSync(file), {headers: {'content-type': 'application/json'}});
+  }
+  throw new Error(`network access refused in the interop harness: ${url}`);
+};
+// Libraries log to stdout; keep stdout for the JSON answer.
+console.log = (...args) => console.error(...args);
+
+const contextDir = join(here, '..', '..', 'src', 'microcred', 'vc', 'contexts');
+const fixtureDir = join(here, '..', 'fixtures', 'contexts');
+
+function loadContexts() {
+  const contexts = new Map();
+  const index = JSON.parse(readFileSync(join(contextDir, 'index.json'), 'utf8'));
+  for(const [url, {file, sha256}] of Object.entries(index)) {
+    const raw = readFileSync(join(contextDir, file));
+    const digest = createHash('sha256').update(raw).digest('hex');
+    if(digest !== sha256) {
+      throw new Error(`context ${file} does not match its SHA-256`);
+    }
+    contexts.set(url, JSON.parse(raw.toString('utf8')));
+  }
+  const extra = JSON.parse(readFileSync(join(fixtureDir, 'index.json'), 'utf8'));
+  for(const [url, file] of Object.entries(extra)) {
+    contexts.set(url, JSON.parse(readFileSync(join(fixtureDir, file), 'utf8')));
+  }
+  return contexts;
+}
+
+const contexts = loadContexts();
+const didKey = didKeyDriver();
+didKey.use({multibaseMultikeyHeader: 'z6Mk', fromMultibase: Ed25519Multikey.from});
+
+async function documentLoader(url) {
+  if(contexts.has(url)) {
+    return {contextUrl: null, documentUrl: url, document: contexts.get(url)};
+  }
+  if(url.startsWith('did:key:')) {
+    const document = await didKey.get({url});
+    return {contextUrl: null, documentUrl: url, document};
+  }
+  throw new Error(`document not allowed offline: ${url}`);
+}
+
+const verifySuites = [
+  new DataIntegrityProof({cryptosuite: rdfcSuite}),
+  new DataIntegrityProof({cryptosuite: jcsVerifySuite()}),
+  new Ed25519Signature2020()
+];
+
+function summarise(error) {
+  if(!error) {
+    return undefined;
+  }
+  const errors = Array.isArray(error) ? error : (error.errors || [error]);
+  return errors.map(e => (e && (e.message || e.name)) || String(e)).join('; ');
+}
+
+async function verifyDigitalBazaar({credential, now}) {
+  const options = {credential, suite: verifySuites, documentLoader};
+  if(now) {
+    options.now = new Date(now);
+  }
+  const result = await vc.verifyCredential(options);
+  return {verified: result.verified === true, error: summarise(result.error)};
+}
+
+let dcc;
+async function verifyDcc({credential}) {
+  dcc ??= await import('@digitalcredentials/verifier-core');
+  const result = await dcc.verifyCredential({credential, knownDIDRegistries: []});
+  if(result.errors) {
+    return {verified: false, error: result.errors.map(e => `${e.name}: ${e.message}`).join('; ')};
+  }
+  const log = result.log || [];
+  const failed = log.filter(entry => entry.valid === false).map(entry => entry.id);
+  // registered_issuer is about trust lists (none are configured here), not authenticity.
+  const blocking = failed.filter(id => id !== 'registered_issuer');
+  return {verified: blocking.length === 0, error: blocking.join(', ') || undefined, log};
+}
+
+async function sign({suite, credential, seedHex, created}) {
+  const keyPair = await Ed25519Multikey.generate({seed: Buffer.from(seedHex, 'hex')});
+  const did = `did:key:${keyPair.publicKeyMultibase}`;
+  keyPair.controller = did;
+  keyPair.id = `${did}#${keyPair.publicKeyMultibase}`;
+  const signer = keyPair.signer();
+  const date = created ? new Date(created) : undefined;
+  let signingSuite;
+  if(suite === 'eddsa-rdfc-2022') {
+    signingSuite = new DataIntegrityProof({signer, date, cryptosuite: rdfcSuite});
+  } else if(suite === 'eddsa-jcs-2022') {
+    signingSuite = new DataIntegrityProof({signer, date, cryptosuite: jcsSignSuite()});
+  } else if(suite === 'Ed25519Signature2020') {
+    signingSuite = new Ed25519Signature2020({signer, date});
+  } else {
+    throw new Error(`unknown suite ${suite}`);
+  }
+  const signed = await vc.issue({credential, suite: signingSuite, documentLoader});
+  return {signed, did};
+}
+
+async function run(task) {
+  try {
+    if(task.op === 'verify' && task.verifier === 'digitalbazaar') {
+      return await verifyDigitalBazaar(task);
+    }
+    if(task.op === 'verify' && task.verifier === 'dcc') {
+      return await verifyDcc(task);
+    }
+    if(task.op === 'sign') {
+      return await sign(task);
+    }
+    return {error: `unknown task ${JSON.stringify(task.op)}`};
+  } catch(e) {
+    return {verified: false, error: `${e.name}: ${e.message}`};
+  }
+}
+
+const input = JSON.parse(readFileSync(0, 'utf8'));
+const results = [];
+for(const task of input.tasks) {
+  results.push(await run(task));
+}
+process.stdout.write(JSON.stringify({results}));
