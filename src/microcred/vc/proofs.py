@@ -108,7 +108,10 @@ def signing_input(
 ) -> SigningInput:
     """Transform, configure and hash (the steps before the signature) for ``suite``."""
     config = {k: v for k, v in options.items() if k != "proofValue"}
-    config["@context"] = unsecured.get("@context")
+    if suite != EDDSA_JCS_2022:
+        # RDFC suites: the configuration is read in the document's context (vc-di-eddsa 3.2.5).
+        # JCS hashes the proof options as they stand, @context included when present (3.3.5).
+        config["@context"] = unsecured.get("@context")
     if suite == EDDSA_JCS_2022:
         canonical_document = canon.jcs(unsecured)
         canonical_config = canon.jcs(config)
@@ -141,6 +144,8 @@ def create_proof(
         raise ProofError("the document already carries a proof", "proof.already_signed")
     canon.refuse_control_characters(unsecured)
     options = proof_options(suite, verification_method, created, purpose, challenge, domain)
+    if suite == EDDSA_JCS_2022 and "@context" in unsecured:
+        options["@context"] = unsecured["@context"]  # vc-di-eddsa 3.3.1 step 2
     data = signing_input(unsecured, options, suite, loader, canonicalize)
     proof = dict(options)
     proof["proofValue"] = multibase_encode(key.sign(data.hash_data))
@@ -190,7 +195,8 @@ def verify_proof(
                 "proof.context_mismatch",
             )
         document["@context"] = proof_context
-    options = {k: v for k, v in proof.items() if k not in ("proofValue", "@context")}
+    dropped = ("proofValue",) if suite == EDDSA_JCS_2022 else ("proofValue", "@context")
+    options = {k: v for k, v in proof.items() if k not in dropped}
     data = signing_input(document, options, suite, loader, canonicalize)
     if not public_key.verify(signature, data.hash_data):
         raise ProofError(
