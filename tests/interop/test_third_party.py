@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from microcred.vc import proofs
+from microcred.vc.errors import ContextError
 from microcred.vc.loader import VC_V1
 from microcred.vc.multikey import KeyPair
 from microcred.vc.verify import verify
@@ -148,6 +149,6 @@ def test_undefined_terms_are_refused_by_both(harness):
     )
     assert "signed" not in result
     assert "Safe mode" in result["error"]
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ContextError) as caught:
         signed(document, key=DB_KEY)
-    assert getattr(caught.value, "code", None) == "context.undefined_term"
+    assert caught.value.code == "context.undefined_term"

@@ -14,7 +14,7 @@ from typing import Any
 
 from microcred.vc import canon
 from microcred.vc.errors import SigningError
-from microcred.vc.loader import DocumentLoader, default_loader
+from microcred.vc.loader import DATA_INTEGRITY_V2, VC_V1, DocumentLoader, default_loader
 from microcred.vc.multikey import KeyPair
 from microcred.vc.proofs import EDDSA_RDFC_2022, SIGNING_SUITES, Canonicalize, create_proof
 
@@ -43,6 +43,16 @@ def bind_issuer(document: Mapping[str, Any], controller: str) -> dict[str, Any]:
     else:
         raise SigningError("issuer must be a URL or an object", "sign.issuer_invalid")
     return result
+
+
+def _ensure_suite_context(document: dict[str, Any]) -> None:
+    """VC 1.1 contexts do not define Data Integrity proof terms: add the DI context, as the
+    Digital Bazaar stack does. The VC 2.0 context already includes them."""
+    contexts = document.get("@context")
+    if not isinstance(contexts, list) or not contexts or contexts[0] != VC_V1:
+        return
+    if DATA_INTEGRITY_V2 not in contexts:
+        contexts.append(DATA_INTEGRITY_V2)
 
 
 def sign_credential(
@@ -75,6 +85,7 @@ def sign_credential(
             f"verification method {method} is not one of {controller}", "sign.method_mismatch"
         )
     unsecured = bind_issuer(document, controller)
+    _ensure_suite_context(unsecured)
     proof = create_proof(
         unsecured,
         key,
