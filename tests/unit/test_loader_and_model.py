@@ -50,7 +50,10 @@ def test_unknown_url_is_an_error_not_a_fetch():
 
 def test_sockets_are_off_in_tests():
     # The suite runs with pytest-socket: a verification that tried the network would fail.
-    with pytest.raises(SocketBlockedError):
+    with (
+        pytest.raises(SocketBlockedError),
+        pytest.warns(UserWarning, match="tried to use socket"),
+    ):
         socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 
 

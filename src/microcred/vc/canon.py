@@ -77,8 +77,13 @@ def jcs(document: Any) -> bytes:
         ) from exc
 
 
-def expand_strict(document: Mapping[str, Any], loader: DocumentLoader) -> list[Any]:
-    """JSON-LD expansion that refuses undefined terms and types and relative IRIs."""
+def expand_strict(
+    document: Mapping[str, Any], loader: DocumentLoader, *, checked: bool = True
+) -> list[Any]:
+    """JSON-LD expansion that refuses undefined terms and types and relative IRIs.
+
+    ``checked=False`` expands the same way without refusing (for probing a shape).
+    """
     contexts = document.get("@context")
     if contexts is None:
         raise ContextError("the document has no @context", "context.missing")
@@ -98,7 +103,8 @@ def expand_strict(document: Mapping[str, Any], loader: DocumentLoader) -> list[A
         raise _context_error(exc) from exc
     except RecursionError as exc:
         raise DocumentError("the document is nested too deeply", "json.too_deep") from exc
-    _check_expanded(expanded)
+    if checked:
+        _check_expanded(expanded)
     return list(expanded)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from microcred.vc import canon
+from microcred.vc import fastcanon
 from microcred.vc.errors import SigningError
 from microcred.vc.loader import DATA_INTEGRITY_V2, VC_V1, DocumentLoader, default_loader
 from microcred.vc.multikey import KeyPair
@@ -64,7 +64,7 @@ def sign_credential(
     controller: str | None = None,
     suite: str = EDDSA_RDFC_2022,
     loader: DocumentLoader | None = None,
-    canonicalize: Canonicalize = canon.rdfc,
+    canonicalize: Canonicalize = fastcanon.DEFAULT,
     proof_as_list: bool = True,
 ) -> dict[str, Any]:
     """Bind the issuer and sign. ``proof`` is written as a list (the 1EdTech schema wants one).

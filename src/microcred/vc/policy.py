@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from microcred.vc import canon
+from microcred.vc import fastcanon
 from microcred.vc.did import DidResolver, OfflineResolver
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH
 from microcred.vc.loader import DocumentLoader, default_loader
@@ -54,4 +54,4 @@ class Policy:
     check_schema: bool = True
     max_bytes: int = DEFAULT_MAX_BYTES
     max_depth: int = DEFAULT_MAX_DEPTH
-    canonicalize: Canonicalize = canon.rdfc
+    canonicalize: Canonicalize = fastcanon.DEFAULT

@@ -39,7 +39,7 @@ def verify(document: bytes | str | Mapping[str, Any], policy: Policy) -> Verific
     report = VerificationReport()
     try:
         _verify(document, policy, report)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the contract: never raise on bad input
         report.add(
             "internal",
             Outcome.FAILED,
