@@ -23,14 +23,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pyld import jsonld  # noqa: E402
+from pyld import jsonld
 
-from microcred.tour import sample_micro_credential  # noqa: E402
-from microcred.vc.credential import sign_credential  # noqa: E402
-from microcred.vc.loader import default_loader  # noqa: E402
-from microcred.vc.multikey import KeyPair, multibase_decode, multibase_encode  # noqa: E402
-from microcred.vc.policy import Policy  # noqa: E402
-from microcred.vc.verify import verify  # noqa: E402
+from microcred.tour import sample_micro_credential
+from microcred.vc.credential import sign_credential
+from microcred.vc.loader import default_loader
+from microcred.vc.multikey import KeyPair, multibase_decode, multibase_encode
+from microcred.vc.policy import Policy
+from microcred.vc.verify import verify
 
 KEY = KeyPair.generate()
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -52,9 +52,10 @@ def plain_canon(document: dict[str, Any]) -> bytes:
 def plain_hash(document: dict[str, Any], proof: dict[str, Any]) -> bytes:
     config = {k: v for k, v in proof.items() if k != "proofValue"}
     config["@context"] = document["@context"]
-    return hashlib.sha256(plain_canon(config)).digest() + hashlib.sha256(
-        plain_canon(document)
-    ).digest()
+    return (
+        hashlib.sha256(plain_canon(config)).digest()
+        + hashlib.sha256(plain_canon(document)).digest()
+    )
 
 
 def reference_sign(document: dict[str, Any]) -> dict[str, Any]:
