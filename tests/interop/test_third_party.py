@@ -11,7 +11,7 @@ import pytest
 
 from microcred.vc import proofs
 from microcred.vc.errors import ContextError
-from microcred.vc.loader import VC_V1
+from microcred.vc.loader import OB_V3P0_303, VC_V1
 from microcred.vc.multikey import KeyPair
 from microcred.vc.verify import verify
 from tests.helpers import ISSUER_KEY, policy, signed, unsigned
@@ -78,29 +78,36 @@ def test_dcc_rejects_what_we_reject_for_expiry(harness):
     assert verify(expired, policy()).step("validity").code == "validity.expired"
 
 
-def _db_document(text: str | None = None, vc1: bool = False) -> dict[str, Any]:
+OB_300 = "https://purl.imsglobal.org/spec/ob/v3p0/context.json"
+OB_302 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json"
+
+
+def _db_document(
+    text: str | None = None, vc1: bool = False, ob_context: str = OB_302
+) -> dict[str, Any]:
     document = unsigned(issuer=DB_KEY.public.did_key) if text is None else _with_text(text)
     document["issuer"] = {"id": DB_KEY.public.did_key, "type": ["Profile"], "name": "DB Issuer"}
-    if vc1:
-        document["@context"] = [VC_V1, "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json"]
+    if vc1:  # VC 2.0 documents keep the sample's OB 3.0.3 context
+        document["@context"] = [VC_V1, ob_context]
         document["issuanceDate"] = document.pop("validFrom")
         del document["credentialSubject"]["achievement"]["inLanguage"]  # not in OB 3.0.2
     return document
 
 
 DB_CASES = {
-    "VC 2.0 eddsa-rdfc-2022": (proofs.EDDSA_RDFC_2022, False),
-    "VC 2.0 eddsa-jcs-2022": (proofs.EDDSA_JCS_2022, False),
-    "VC 2.0 Ed25519Signature2020": (proofs.ED25519_SIGNATURE_2020, False),
-    "VC 1.1 Ed25519Signature2020": (proofs.ED25519_SIGNATURE_2020, True),
-    "VC 1.1 eddsa-rdfc-2022": (proofs.EDDSA_RDFC_2022, True),
+    "VC 2.0 eddsa-rdfc-2022": (proofs.EDDSA_RDFC_2022, False, OB_V3P0_303),
+    "VC 2.0 eddsa-jcs-2022": (proofs.EDDSA_JCS_2022, False, OB_V3P0_303),
+    "VC 2.0 Ed25519Signature2020": (proofs.ED25519_SIGNATURE_2020, False, OB_V3P0_303),
+    "VC 1.1 OB 3.0.2 Ed25519Signature2020": (proofs.ED25519_SIGNATURE_2020, True, OB_302),
+    "VC 1.1 OB 3.0.0 Ed25519Signature2020": (proofs.ED25519_SIGNATURE_2020, True, OB_300),
+    "VC 1.1 OB 3.0.2 eddsa-rdfc-2022": (proofs.EDDSA_RDFC_2022, True, OB_302),
 }
 
 
 @pytest.mark.parametrize("case", list(DB_CASES))
 def test_digital_bazaar_credentials_verify_in_microcred(harness, case):
-    suite, vc1 = DB_CASES[case]
-    theirs = harness.sign(suite, _db_document(vc1=vc1), SEED, CREATED)
+    suite, vc1, ob_context = DB_CASES[case]
+    theirs = harness.sign(suite, _db_document(vc1=vc1, ob_context=ob_context), SEED, CREATED)
     report = verify(theirs, policy())
     assert report.verified, report.to_json()
     assert report.step("issuer").code == "issuer.ok"

@@ -96,6 +96,15 @@ def base_in_context(c):
     c["@context"].append({"@base": "https://attacker.example/"})
 
 
+def nested_base(c):
+    c["credentialSubject"]["@context"] = {"@base": "https://attacker.example/"}
+
+
+def nested_null_context(c):
+    c["credentialSubject"]["achievement"]["@context"] = None
+    c["credentialSubject"]["achievement"]["anything"] = "unsigned"
+
+
 def protected_redefinition(c):
     c["@context"].append({"name": "https://attacker.example/name"})
 
@@ -165,6 +174,8 @@ CORPUS: dict[str, tuple[Mutation, bool, str, str]] = {
     "undefined term": (undefined_term, False, "context", "context.undefined_term"),
     "undefined type": (undefined_type, False, "context", "context.undefined_term"),
     "@base in an inline context": (base_in_context, False, "context", "context.base_forbidden"),
+    "@base in a nested context": (nested_base, False, "context", "context.base_forbidden"),
+    "nested null context": (nested_null_context, False, "context", "context.reset_forbidden"),
     "inline redefinition of a protected term": (
         protected_redefinition,
         False,

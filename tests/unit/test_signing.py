@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from microcred.vc import proofs, schema
 from microcred.vc.credential import bind_issuer, sign_credential
-from microcred.vc.errors import SigningError
+from microcred.vc.errors import ContextError, SigningError
 from microcred.vc.verify import verify
 from tests.helpers import ISSUED, ISSUER_KEY, OTHER_KEY, policy, signed, unsigned
 
@@ -129,3 +129,11 @@ def test_any_text_signs_and_verifies_and_any_change_is_caught(name, narrative, s
     credential["credentialSubject"]["achievement"]["name"] = name + "!"
     report = verify(credential, policy())
     assert report.step("proof").code == "proof.signature_invalid"
+
+
+def test_refuses_to_sign_what_it_would_refuse_to_verify():
+    document = unsigned()
+    document["@context"].append({"@base": "https://attacker.example/"})
+    with pytest.raises(ContextError) as caught:
+        signed(document)
+    assert caught.value.code == "context.base_forbidden"

@@ -88,6 +88,7 @@ def expand_strict(
     if contexts is None:
         raise ContextError("the document has no @context", "context.missing")
     context_list = contexts if isinstance(contexts, list) else [contexts]
+    _check_inline_contexts(document)
     guarded = dict(document)
     guarded["@context"] = [{"@vocab": UNDEFINED_VOCAB}, *context_list]
     try:
@@ -106,6 +107,50 @@ def expand_strict(
     if checked:
         _check_expanded(expanded)
     return list(expanded)
+
+
+def _check_inline_contexts(document: Mapping[str, Any]) -> None:
+    """Refuse ``@base`` in any inline context and ``"@context": null`` below the top.
+
+    ``@base`` would change how the credential's identifiers resolve; a null context would drop
+    every term below it, sentinel included, so undefined terms there could go unseen (ADR 0002).
+    """
+    stack: list[tuple[Any, bool]] = [(document, True)]
+    while stack:
+        node, top = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, False) for item in node)
+            continue
+        if not isinstance(node, Mapping):
+            continue
+        for key, value in node.items():
+            if key == "@context":
+                if value is None and not top:
+                    raise ContextError(
+                        'a nested "@context": null would switch off every context below it',
+                        "context.reset_forbidden",
+                    )
+                if _mentions(value, "@base"):
+                    raise ContextError(
+                        "an inline context sets @base; a credential may not change how its "
+                        "identifiers resolve",
+                        "context.base_forbidden",
+                    )
+            else:
+                stack.append((value, False))
+
+
+def _mentions(value: Any, keyword: str) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            if keyword in item:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def to_dataset(expanded: list[Any], loader: DocumentLoader) -> dict[str, Any]:

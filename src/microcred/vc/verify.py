@@ -150,29 +150,9 @@ def _context_list_problem(contexts: Any, loader: DocumentLoader) -> tuple[str, s
                     f"@context[{position}] {entry!r} is not a context microcred knows; "
                     "contexts are never fetched",
                 )
-        elif isinstance(entry, Mapping):
-            if _mentions_base(entry):
-                return (
-                    "context.base_forbidden",
-                    f"@context[{position}] sets @base; a credential may not change how its "
-                    "identifiers resolve",
-                )
-        else:
+        elif not isinstance(entry, Mapping):
             return "context.invalid", f"@context[{position}] must be a URL or an object"
     return None
-
-
-def _mentions_base(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Mapping):
-            if "@base" in item:
-                return True
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def _check_shape(credential: Mapping[str, Any], report: VerificationReport) -> None:
