@@ -3,6 +3,9 @@
 Source: 1EdTech/openbadges-specification, ``docs/schema/`` (vendored in ``vc/schemas``, see NOTICE).
 The published schemas describe VC 2.0 credentials and want ``proof`` as an array; JSON-LD reads a
 single proof object the same way, so a single object is wrapped before validation (see ADR 0004).
+They also allow one ``credentialStatus`` object, where VC 2.0 allows several: a list of entries
+(revocation and suspension) is checked entry by entry against the schema's own
+``CredentialStatus`` definition (ADR 0007).
 """
 
 from __future__ import annotations
@@ -31,9 +34,19 @@ class SchemaProblem:
 
 
 @cache
-def _validator(name: str) -> Draft201909Validator:
-    schema = json.loads(resources.files("microcred.vc.schemas").joinpath(name).read_text("utf-8"))
+def _schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
+        resources.files("microcred.vc.schemas").joinpath(name).read_text("utf-8")
+    )
     Draft201909Validator.check_schema(schema)
+    return schema
+
+
+@cache
+def _validator(name: str, definition: str | None = None) -> Draft201909Validator:
+    schema = _schema(name)
+    if definition is not None:
+        schema = {"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
     return Draft201909Validator(schema, format_checker=FormatChecker())
 
 
@@ -53,14 +66,26 @@ def validate(document: Mapping[str, Any], name: str, limit: int = 10) -> list[Sc
     candidate = dict(document)
     if isinstance(candidate.get("proof"), dict):
         candidate["proof"] = [candidate["proof"]]
-    problems: list[SchemaProblem] = []
-    errors = sorted(_validator(name).iter_errors(candidate), key=lambda e: list(e.absolute_path))
-    for error in errors[:limit]:
-        path = "$" + "".join(
-            f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
+    statuses = candidate.get("credentialStatus")
+    extra: list[tuple[str, Any]] = []
+    if isinstance(statuses, list) and statuses:
+        candidate["credentialStatus"] = statuses[0]
+        extra = [(f"$.credentialStatus[{i}]", entry) for i, entry in enumerate(statuses)]
+    problems = _problems(_validator(name), candidate, "$")
+    for where, entry in extra:
+        problems.extend(_problems(_validator(name, "CredentialStatus"), entry, where))
+    return problems[:limit]
+
+
+def _problems(validator: Draft201909Validator, value: Any, root: str) -> list[SchemaProblem]:
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    return [
+        SchemaProblem(
+            root + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e.absolute_path),
+            _short(e.message),
         )
-        problems.append(SchemaProblem(path, _short(error.message)))
-    return problems
+        for e in errors
+    ]
 
 
 def _short(message: str, limit: int = 200) -> str:

@@ -1,0 +1,99 @@
+"""Configuration from the environment (``MICROCRED_*``), refusing unsafe defaults in production.
+
+- ``MICROCRED_ENV``: ``development`` (default), ``test`` or ``production``; production refuses
+  generated secrets and plain-http base URLs.
+- ``MICROCRED_DATA_DIR``: ``./data``; the SQLite file and development secrets live here.
+- ``MICROCRED_DATABASE_URL``: SQLAlchemy URL; default ``sqlite:///DATA_DIR/microcred.db``;
+  PostgreSQL as ``postgresql://...`` (psycopg 3).
+- ``MICROCRED_BASE_URL``: ``http://127.0.0.1:8000``; did:web identifiers and status-list URLs
+  derive from it.
+- ``MICROCRED_KEK``: base64 of 32 bytes that encrypt signing keys at rest (development: generated
+  into ``DATA_DIR/kek``, mode 0600).
+- ``MICROCRED_SECRET_KEY``: signs session cookies (development: generated into ``DATA_DIR/secret``).
+- ``MICROCRED_ALLOW_HTTP_HOSTS``: hosts a verifier may reach over plain http (development: the
+  base URL's host when it is http).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class ConfigError(Exception):
+    """A setting that is missing or unsafe; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    data_dir: Path
+    database_url: str
+    base_url: str
+    kek: bytes = field(repr=False)
+    secret_key: str = field(repr=False)
+    allow_http_hosts: frozenset[str] = frozenset()
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def host(self) -> str:
+        """``host[:port]`` of the base URL, as did:web encodes it."""
+        return urlsplit(self.base_url).netloc
+
+
+def _secret_file(path: Path, make: int) -> bytes:
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = base64.b64encode(secrets.token_bytes(make))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(value)
+    return value
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env_vars = dict(os.environ if environ is None else environ)
+    env = env_vars.get("MICROCRED_ENV", "development")
+    if env not in ("development", "production", "test"):
+        raise ConfigError(f"MICROCRED_ENV must be development, test or production, not {env!r}")
+    data_dir = Path(env_vars.get("MICROCRED_DATA_DIR", "data")).resolve()
+    database_url = (
+        env_vars.get("MICROCRED_DATABASE_URL") or f"sqlite:///{data_dir / 'microcred.db'}"
+    )
+    base_url = env_vars.get("MICROCRED_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise ConfigError("MICROCRED_BASE_URL must be an http(s) origin, like https://example.org")
+    production = env == "production"
+    if production and parts.scheme != "https":
+        raise ConfigError("MICROCRED_BASE_URL must use https in production (did:web needs it)")
+
+    kek_text = env_vars.get("MICROCRED_KEK")
+    secret_text = env_vars.get("MICROCRED_SECRET_KEY")
+    if production and (not kek_text or not secret_text):
+        raise ConfigError("MICROCRED_KEK and MICROCRED_SECRET_KEY must be set in production")
+    kek_raw = kek_text.encode() if kek_text else _secret_file(data_dir / "kek", 32)
+    try:
+        kek = base64.b64decode(kek_raw, validate=True)
+    except ValueError as exc:
+        raise ConfigError("MICROCRED_KEK must be base64") from exc
+    if len(kek) != 32:
+        raise ConfigError("MICROCRED_KEK must decode to 32 bytes")
+    secret_key = secret_text or _secret_file(data_dir / "secret", 32).decode()
+
+    allow = env_vars.get("MICROCRED_ALLOW_HTTP_HOSTS")
+    if allow is not None:
+        allow_hosts = frozenset(h.strip() for h in allow.split(",") if h.strip())
+    elif not production and parts.scheme == "http":
+        allow_hosts = frozenset({parts.netloc})
+    else:
+        allow_hosts = frozenset()
+    return Settings(env, data_dir, database_url, base_url, kek, secret_key, allow_hosts)

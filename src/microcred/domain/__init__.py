@@ -1,0 +1,1 @@
+"""Micro-credential rules in plain Python: no database, no web."""

@@ -1,0 +1,77 @@
+"""Assessment against the definition's criteria, and the award decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from microcred.domain.catalog import DefinitionData
+from microcred.domain.errors import DomainError
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeResult:
+    outcome_id: str
+    achieved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    passed: bool
+    reasons: list[str]
+
+
+def check_results(definition: DefinitionData, results: list[OutcomeResult]) -> None:
+    """Every outcome of the definition assessed once, and nothing else."""
+    known = {o.id for o in definition.learning_outcomes}
+    seen: set[str] = set()
+    for result in results:
+        if result.outcome_id not in known:
+            raise DomainError("assessment.unknown_outcome", f"unknown outcome {result.outcome_id}")
+        if result.outcome_id in seen:
+            raise DomainError(
+                "assessment.duplicate_outcome", f"outcome {result.outcome_id} assessed twice"
+            )
+        seen.add(result.outcome_id)
+    missing = known - seen
+    if missing:
+        raise DomainError(
+            "assessment.outcome_missing",
+            f"{len(missing)} learning outcome(s) not assessed",
+            field="results",
+        )
+
+
+def check_grade(definition: DefinitionData, grade: str | None) -> None:
+    scheme = definition.grade_scheme
+    if scheme.kind == "pass_fail" or grade in (None, ""):
+        return
+    if scheme.kind == "percent":
+        try:
+            value = float(str(grade).rstrip("%"))
+        except ValueError as exc:
+            raise DomainError(
+                "assessment.grade_invalid", "a percent grade is a number", "grade"
+            ) from exc
+        if not 0 <= value <= 100:
+            raise DomainError("assessment.grade_invalid", "a percent grade is 0 to 100", "grade")
+    elif grade not in scheme.values:
+        raise DomainError(
+            "assessment.grade_invalid", f"grade must be one of {', '.join(scheme.values)}", "grade"
+        )
+
+
+def decide(definition: DefinitionData, results: list[OutcomeResult], grade: str | None) -> Decision:
+    """The pass rule: every learning outcome achieved, and a passing grade where graded."""
+    check_results(definition, results)
+    check_grade(definition, grade)
+    reasons = []
+    failed = [r for r in results if not r.achieved]
+    if failed:
+        reasons.append(f"{len(failed)} learning outcome(s) not achieved")
+    scheme = definition.grade_scheme
+    if scheme.kind == "percent" and scheme.pass_mark is not None:
+        if grade in (None, "") or float(str(grade).rstrip("%")) < scheme.pass_mark:
+            reasons.append(f"grade below the pass mark of {scheme.pass_mark:g}%")
+    elif scheme.kind == "letter" and grade not in scheme.passing_values:
+        reasons.append("grade is not a passing grade")
+    return Decision(passed=not reasons, reasons=reasons)

@@ -1,0 +1,232 @@
+"""From an award to an Open Badges 3.0 credential carrying every EU Annex I element.
+
+Native OB 3.0 properties carry what they can (issuer, address, validFrom, achievement name,
+resultDescription, creditsAvailable, results); every Annex I element of the achievement is also
+stated as an ``Alignment`` with ``targetFramework`` = :data:`EU_FRAMEWORK` and ``targetCode`` = the
+element's key, so any reader finds all of them the same way. Table: ``docs/eu-elements.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from microcred.domain.assessment import OutcomeResult
+from microcred.domain.catalog import (
+    EQF_URL,
+    EU_FRAMEWORK,
+    EU_RECOMMENDATION_URL,
+    MANDATORY_ELEMENTS,
+    OPTIONAL_ELEMENTS,
+    PARTICIPATION,
+    SUPERVISION,
+    DefinitionData,
+)
+from microcred.vc.model import (
+    Achievement,
+    AchievementCredential,
+    AchievementSubject,
+    Address,
+    Alignment,
+    Criteria,
+    IdentityObject,
+    Profile,
+    Result,
+    ResultDescription,
+)
+
+EU_ELEMENT_TYPE = "ext:EUMicroCredentialElement"
+
+
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    did: str
+    name: str
+    url: str | None
+    country_code: str
+    region: str | None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    name: str
+    email: str
+
+
+def _fmt_number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _eu(key: str, value: str) -> Alignment:
+    label = MANDATORY_ELEMENTS.get(key) or OPTIONAL_ELEMENTS[key]
+    return Alignment(
+        target_name=f"{label}: {value}"[:500],
+        target_url=f"{EU_RECOMMENDATION_URL}#{key}",
+        target_description=value,
+        target_code=key,
+        target_framework=EU_FRAMEWORK,
+        target_type=EU_ELEMENT_TYPE,
+    )
+
+
+def achievement_alignments(data: DefinitionData) -> list[Alignment]:
+    workload = f"{_fmt_number(data.workload_ects or 0)} ECTS"
+    if data.workload_hours:
+        workload += f" ({data.workload_hours} hours)"
+    level = data.level.label() if data.level else ""
+    outcomes = "; ".join(o.statement for o in data.learning_outcomes)
+    alignments = [
+        _eu("title", data.title),
+        _eu("learning_outcomes", outcomes),
+        _eu("workload", workload),
+        _eu("level", level),
+        _eu("assessment_type", data.assessment_type),
+        _eu("participation", PARTICIPATION.get(data.participation, data.participation)),
+        _eu("quality_assurance", data.quality_assurance),
+    ]
+    if data.level and data.level.framework == "EQF":
+        alignments.append(
+            Alignment(
+                target_name=f"EQF level {data.level.value}",
+                target_url=EQF_URL.format(level=data.level.value),
+                target_code=f"EQF{data.level.value}",
+                target_framework="European Qualifications Framework",
+                target_type="ext:EQFLevel",
+            )
+        )
+    if data.prerequisites:
+        alignments.append(_eu("prerequisites", data.prerequisites))
+    if data.supervision:
+        alignments.append(_eu("supervision", SUPERVISION[data.supervision]))
+    stack = "Stand-alone"
+    if data.stackability == "integrated":
+        stack = "Integrated into: " + "; ".join(data.stacks_into)
+    alignments.append(_eu("stackability", stack))
+    if data.further_information:
+        alignments.append(_eu("further_information", data.further_information))
+    for outcome in data.learning_outcomes:
+        if outcome.esco_uri:
+            alignments.append(
+                Alignment(
+                    target_name=outcome.statement,
+                    target_url=outcome.esco_uri,
+                    target_framework="ESCO",
+                    target_type="ext:ESCOSkill",
+                )
+            )
+    return alignments
+
+
+def build_credential(
+    *,
+    credential_id: str,
+    achievement_id: str,
+    issuer: Issuer,
+    definition: DefinitionData,
+    definition_version: int,
+    recipient: Recipient,
+    results: list[OutcomeResult],
+    grade: str | None,
+    issued_at: datetime,
+    valid_until: datetime | None,
+    status_entries: list[dict[str, Any]],
+    evidence: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The unsigned credential for one award."""
+    achieved = {r.outcome_id: r.achieved for r in results}
+    criteria_text = "\n".join(
+        f"- {o.statement}: {o.criterion}" for o in definition.learning_outcomes
+    )
+    achievement = Achievement(
+        id=achievement_id,
+        name=definition.title,
+        description=definition.description or definition.title,
+        criteria=Criteria(narrative=f"Assessed against these criteria:\n{criteria_text}"),
+        alignment=achievement_alignments(definition),
+        result_description=[
+            ResultDescription(id=o.id, name=o.statement, result_type="Status", allowed_value=None)
+            for o in definition.learning_outcomes
+        ],
+        credits_available=definition.workload_ects,
+        in_language=definition.language,
+        version=str(definition_version),
+        field_of_study=definition.field_of_study or None,
+        creator=Profile(id=issuer.did, name=issuer.name),
+    )
+    result_entries = [
+        Result(result_description=o.id, status="Completed" if achieved.get(o.id) else "Failed")
+        for o in definition.learning_outcomes
+    ]
+    if grade:
+        result_entries.append(Result(value=str(grade), result_description=None))
+    subject = AchievementSubject(
+        identifier=[
+            IdentityObject.for_email(recipient.email),
+            IdentityObject(hashed=False, identity_hash=recipient.name, identity_type="name"),
+        ],
+        achievement=achievement,
+        result=result_entries,
+        credits_earned=definition.workload_ects,
+    )
+    credential = AchievementCredential(
+        id=credential_id,
+        name=definition.title,
+        description=definition.description or None,
+        issuer=Profile(
+            id=issuer.did,
+            name=issuer.name,
+            url=issuer.url,
+            email=issuer.email,
+            address=Address(address_country_code=issuer.country_code, address_region=issuer.region),
+        ),
+        valid_from=_stamp(issued_at),
+        valid_until=_stamp(valid_until) if valid_until else None,
+        credential_subject=subject,
+        credential_status=status_entries or None,
+    )
+    data = credential.to_json()
+    data["awardedDate"] = _stamp(issued_at)
+    if evidence:
+        data["evidence"] = evidence
+    return data
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def read_eu_elements(credential: Mapping[str, Any]) -> dict[str, str]:
+    """Each Annex I element found in a credential (mandatory and optional), as text."""
+    found: dict[str, str] = {}
+    subject = credential.get("credentialSubject") or {}
+    if isinstance(subject, list):
+        subject = subject[0] if subject else {}
+    identifiers = subject.get("identifier") or []
+    learner = [i.get("identityHash") for i in identifiers if i.get("identityType") == "name"]
+    email = [i for i in identifiers if i.get("identityType") == "emailAddress"]
+    if learner or email or subject.get("id"):
+        found["learner"] = learner[0] if learner else (subject.get("id") or "hashed email")
+    issuer = credential.get("issuer") or {}
+    if isinstance(issuer, Mapping):
+        address = issuer.get("address") or {}
+        country = address.get("addressCountryCode") or address.get("addressCountry")
+        if country:
+            found["country"] = country + (
+                f", {address['addressRegion']}" if address.get("addressRegion") else ""
+            )
+        if issuer.get("name"):
+            found["awarding_body"] = issuer["name"]
+    date = credential.get("awardedDate") or credential.get("validFrom")
+    if date:
+        found["date_of_issue"] = str(date)
+    achievement = subject.get("achievement") or {}
+    for alignment in achievement.get("alignment") or []:
+        if alignment.get("targetFramework") == EU_FRAMEWORK and alignment.get("targetCode"):
+            found[alignment["targetCode"]] = alignment.get("targetDescription") or ""
+    grades = [r.get("value") for r in subject.get("result") or [] if r.get("value")]
+    if grades:
+        found["grade"] = str(grades[0])
+    return found

@@ -1,0 +1,198 @@
+"""Micro-credential definitions to the EU Council Recommendation on micro-credentials (2022).
+
+Council Recommendation of 16 June 2022 on a European approach to micro-credentials (2022/C 243/02),
+Annex I: eleven mandatory elements and the optional ones. A definition may be saved as a draft
+with elements missing; :func:`publication_problems` lists what blocks publishing.
+How each element lands in an Open Badges 3.0 credential: ``docs/eu-elements.md``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+EU_RECOMMENDATION_URL = "https://eur-lex.europa.eu/legal-content/EN/TXT/?uri=CELEX:32022H0627(02)"
+EU_FRAMEWORK = "EU Council Recommendation on micro-credentials (2022), Annex I"
+EQF_URL = "http://data.europa.eu/snb/eqf/{level}"
+
+MANDATORY_ELEMENTS: dict[str, str] = {
+    "learner": "Identification of the learner",
+    "title": "Title of the micro-credential",
+    "country": "Country or region of the issuer",
+    "awarding_body": "Awarding body",
+    "date_of_issue": "Date of issuing",
+    "learning_outcomes": "Learning outcomes",
+    "workload": "Notional workload (ECTS)",
+    "level": "Level",
+    "assessment_type": "Type of assessment",
+    "participation": "Form of participation",
+    "quality_assurance": "Type of quality assurance",
+}
+OPTIONAL_ELEMENTS: dict[str, str] = {
+    "prerequisites": "Prerequisites needed to enrol",
+    "supervision": "Supervision and identity verification during assessment",
+    "grade": "Grade achieved",
+    "stackability": "Integration / stackability options",
+    "further_information": "Further information",
+}
+PARTICIPATION = {"online": "Online", "onsite": "On-site", "blended": "Blended"}
+SUPERVISION = {
+    "unsupervised": "Unsupervised, no identity verification",
+    "supervised": "Supervised, no identity verification",
+    "supervised_id": "Supervised with identity verification (online or on-site)",
+}
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+class Outcome(BaseModel):
+    """A learning outcome: a clear statement, the criterion it is assessed by, an ESCO link."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: f"urn:uuid:{uuid.uuid4()}")
+    statement: str = Field(min_length=3, max_length=500)
+    criterion: str = Field(default="", max_length=1000)
+    esco_uri: str | None = None
+
+    @field_validator("esco_uri")
+    @classmethod
+    def _esco(cls, value: str | None) -> str | None:
+        if value and not value.startswith("http://data.europa.eu/esco/"):
+            raise ValueError("an ESCO link starts with http://data.europa.eu/esco/")
+        return value or None
+
+
+class Level(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    framework: Literal["EQF", "NQF", "none"]
+    value: str = ""
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str) -> str:
+        return value.strip()
+
+    def label(self) -> str:
+        if self.framework == "EQF":
+            return f"EQF level {self.value}"
+        if self.framework == "NQF":
+            return f"National framework: {self.value}"
+        return "Not applicable"
+
+
+class GradeScheme(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["pass_fail", "percent", "letter"] = "pass_fail"
+    pass_mark: float | None = None  # percent schemes
+    values: list[str] = Field(default_factory=list)  # letter schemes, best first
+    passing_values: list[str] = Field(default_factory=list)
+
+
+class DefinitionData(BaseModel):
+    """Everything a provider says about a micro-credential; drafts may be incomplete."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(default="", max_length=300)
+    description: str = Field(default="", max_length=4000)
+    country_code: str = ""
+    region: str = Field(default="", max_length=200)
+    awarding_body: str = Field(default="", max_length=300)
+    learning_outcomes: list[Outcome] = Field(default_factory=list)
+    workload_ects: float | None = Field(default=None, gt=0, le=180)
+    workload_hours: int | None = Field(default=None, gt=0, le=5400)
+    level: Level | None = None
+    assessment_type: str = Field(default="", max_length=300)
+    participation: Literal["online", "onsite", "blended", ""] = ""
+    quality_assurance: str = Field(default="", max_length=500)
+    prerequisites: str = Field(default="", max_length=1000)
+    supervision: Literal["unsupervised", "supervised", "supervised_id", ""] = ""
+    grade_scheme: GradeScheme = Field(default_factory=GradeScheme)
+    stackability: Literal["standalone", "integrated"] = "standalone"
+    stacks_into: list[str] = Field(default_factory=list)
+    further_information: str = Field(default="", max_length=1000)
+    language: str = "en"
+    validity_months: int | None = Field(default=None, gt=0, le=600)
+    field_of_study: str = Field(default="", max_length=200)
+
+    @field_validator("country_code")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value and not _COUNTRY.match(value):
+            raise ValueError("use a two-letter ISO 3166 country code, like DE or IE")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if not _LANGUAGE.match(value):
+            raise ValueError("use a language tag like en or pt-BR")
+        return value
+
+    def outcome(self, outcome_id: str) -> Outcome | None:
+        return next((o for o in self.learning_outcomes if o.id == outcome_id), None)
+
+
+def parse_definition(data: dict[str, Any]) -> DefinitionData:
+    """Validate ``data``; :class:`DefinitionInvalid` lists each field and reason."""
+    try:
+        return DefinitionData.model_validate(data)
+    except ValidationError as exc:
+        raise DefinitionInvalidError(
+            [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
+        ) from exc
+
+
+class DefinitionInvalidError(ValueError):
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+        self.problems = problems
+
+
+def publication_problems(data: DefinitionData) -> list[tuple[str, str]]:
+    """What stops publishing: each mandatory EU element, by field, with a plain reason."""
+    problems: list[tuple[str, str]] = []
+    if not data.title.strip():
+        problems.append(("title", "a title is required"))
+    if not data.country_code:
+        problems.append(("country_code", "the country of the issuer is required"))
+    if not data.awarding_body.strip():
+        problems.append(("awarding_body", "the awarding body is required"))
+    if not data.learning_outcomes:
+        problems.append(("learning_outcomes", "at least one learning outcome is required"))
+    for i, outcome in enumerate(data.learning_outcomes):
+        if not outcome.criterion.strip():
+            problems.append(
+                (f"learning_outcomes.{i}.criterion", "each outcome needs its assessment criterion")
+            )
+    if data.workload_ects is None:
+        problems.append(("workload_ects", "the notional workload in ECTS is required"))
+    if data.level is None:
+        problems.append(
+            ("level", "the level (EQF, national framework or not applicable) is required")
+        )
+    elif data.level.framework == "EQF" and data.level.value not in [str(n) for n in range(1, 9)]:
+        problems.append(("level", "an EQF level is a number from 1 to 8"))
+    elif data.level.framework == "NQF" and not data.level.value:
+        problems.append(("level", "name the national framework level"))
+    if not data.assessment_type.strip():
+        problems.append(("assessment_type", "the type of assessment is required"))
+    if not data.participation:
+        problems.append(("participation", "the form of participation is required"))
+    if not data.quality_assurance.strip():
+        problems.append(("quality_assurance", "the type of quality assurance is required"))
+    scheme = data.grade_scheme
+    if scheme.kind == "percent" and scheme.pass_mark is None:
+        problems.append(("grade_scheme.pass_mark", "a percent scheme needs a pass mark"))
+    if scheme.kind == "letter" and not (scheme.values and scheme.passing_values):
+        problems.append(("grade_scheme", "a letter scheme needs its grades and the passing ones"))
+    if data.stackability == "integrated" and not data.stacks_into:
+        problems.append(("stacks_into", "name what an integrated micro-credential stacks into"))
+    return problems

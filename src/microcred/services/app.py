@@ -1,0 +1,39 @@
+"""The application context: settings, database, and the verifier's network access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from microcred.config import Settings
+from microcred.db.session import make_engine, migrate, session_factory
+from microcred.vc.fetch import SafeFetcher, WebResolver
+from microcred.vc.policy import Policy
+from microcred.vc.status_list import BitstringStatusChecker
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    fetcher: SafeFetcher = field(default_factory=SafeFetcher)
+
+    @classmethod
+    def start(cls, settings: Settings, *, run_migrations: bool = True) -> App:
+        engine = make_engine(settings.database_url)
+        if run_migrations:
+            migrate(engine)
+        fetcher = SafeFetcher(settings.allow_http_hosts, ttl=0)
+        return cls(settings, engine, session_factory(engine), fetcher)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def verification_policy(self) -> Policy:
+        """What the platform's own verifier uses: did:web and status lists via the fetcher."""
+        base = Policy(resolver=WebResolver(self.fetcher))
+        return replace(base, status_checker=BitstringStatusChecker(self.fetcher, base))

@@ -1,0 +1,122 @@
+"""Micro-credential definitions: drafts, publication, versions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from microcred.db.tables import Definition, Provider
+from microcred.domain.catalog import DefinitionData, parse_definition, publication_problems
+from microcred.domain.errors import DomainError, NotFound
+from microcred.services.app import App
+
+
+class PublicationBlockedError(DomainError):
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(
+            "definition.incomplete",
+            "cannot publish: " + "; ".join(f"{f}: {m}" for f, m in problems),
+        )
+        self.problems = problems
+
+
+def _defaults(provider: Provider, data: dict[str, Any]) -> dict[str, Any]:
+    merged = {"country_code": provider.country_code, "awarding_body": provider.legal_name}
+    if provider.region:
+        merged["region"] = provider.region
+    merged.update({k: v for k, v in data.items() if v not in (None, "")})
+    return merged
+
+
+def create(app: App, session: Session, provider: Provider, data: dict[str, Any]) -> Definition:
+    parsed = parse_definition(_defaults(provider, data))
+    row = Definition(
+        provider_id=provider.id,
+        family=str(uuid.uuid4()),
+        version=1,
+        state="draft",
+        title=parsed.title or "Untitled",
+        data=parsed.model_dump(mode="json"),
+        created_at=app.now(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get(session: Session, provider: Provider, definition_id: int) -> Definition:
+    row = session.get(Definition, definition_id)
+    if row is None or row.provider_id != provider.id:
+        raise NotFound("definition")
+    return row
+
+
+def data_of(row: Definition) -> DefinitionData:
+    return DefinitionData.model_validate(row.data)
+
+
+def update(
+    session: Session, provider: Provider, row: Definition, data: dict[str, Any]
+) -> Definition:
+    if row.state != "draft":
+        raise DomainError(
+            "definition.not_draft", "a published definition is changed by making a new version"
+        )
+    parsed = parse_definition(_defaults(provider, data))
+    row.data = parsed.model_dump(mode="json")
+    row.title = parsed.title or "Untitled"
+    session.flush()
+    return row
+
+
+def publish(app: App, session: Session, row: Definition) -> Definition:
+    if row.state != "draft":
+        raise DomainError("definition.not_draft", "only a draft can be published")
+    problems = publication_problems(data_of(row))
+    if problems:
+        raise PublicationBlockedError(problems)
+    for older in session.scalars(
+        select(Definition).where(Definition.family == row.family, Definition.state == "published")
+    ):
+        older.state = "retired"
+    row.state = "published"
+    row.published_at = app.now()
+    session.flush()
+    return row
+
+
+def new_version(app: App, session: Session, row: Definition) -> Definition:
+    """A draft copy with the next version number; issued credentials keep their version."""
+    latest = session.scalar(
+        select(func.max(Definition.version)).where(Definition.family == row.family)
+    )
+    draft = session.scalar(
+        select(Definition).where(Definition.family == row.family, Definition.state == "draft")
+    )
+    if draft is not None:
+        return draft
+    copy = Definition(
+        provider_id=row.provider_id,
+        family=row.family,
+        version=(latest or 0) + 1,
+        state="draft",
+        title=row.title,
+        data=dict(row.data),
+        created_at=app.now(),
+    )
+    session.add(copy)
+    session.flush()
+    return copy
+
+
+def list_for(session: Session, provider: Provider) -> list[Definition]:
+    return list(
+        session.scalars(
+            select(Definition)
+            .where(Definition.provider_id == provider.id)
+            .order_by(Definition.family, Definition.version.desc())
+        )
+    )

@@ -1,0 +1,242 @@
+"""Issuing: learners, assessments, and signed credentials (one at a time; bulk uses this too)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from microcred.db.tables import Assessment, Credential, Definition, Learner, Provider, Staff
+from microcred.domain.assessment import OutcomeResult, decide
+from microcred.domain.award import Issuer, Recipient, build_credential
+from microcred.domain.errors import DomainError, NotFound
+from microcred.services import definitions
+from microcred.services.app import App
+from microcred.services.keys import active_key, provider_did
+from microcred.services.providers import require
+from microcred.services.status import allocate, list_url
+from microcred.vc import status_list
+from microcred.vc.credential import sign_credential
+
+SUPERVISION_LEVELS = ("unsupervised", "supervised", "supervised_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Award:
+    """What an issuer awards: who, under which published definition, with which results."""
+
+    definition_id: int
+    name: str
+    email: str
+    results: list[OutcomeResult]
+    grade: str | None = None
+    idempotency_key: str | None = None
+    issued_at: datetime | None = None
+    valid_until: datetime | None = None
+
+
+def upsert_learner(
+    app: App, session: Session, provider: Provider, name: str, email: str
+) -> Learner:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise DomainError("learner.email_invalid", f"not an email address: {email!r}", "email")
+    name = name.strip()
+    if not name:
+        raise DomainError("learner.name_missing", "the learner's name is required", "name")
+    learner = session.scalar(
+        select(Learner).where(Learner.provider_id == provider.id, Learner.email == email)
+    )
+    if learner is None:
+        learner = Learner(provider_id=provider.id, name=name, email=email, created_at=app.now())
+        session.add(learner)
+        session.flush()
+    return learner
+
+
+def published_definition(session: Session, provider: Provider, definition_id: int) -> Definition:
+    row = definitions.get(session, provider, definition_id)
+    if row.state != "published":
+        raise DomainError(
+            "definition.not_published", "credentials are issued from a published definition"
+        )
+    return row
+
+
+def issue(app: App, session: Session, staff: Staff, award: Award) -> Credential:
+    """Sign and store one credential. With an idempotency key, a repeat returns the first one."""
+    require(staff, "issue")
+    provider = session.get(Provider, staff.provider_id)
+    assert provider is not None
+    if award.idempotency_key:
+        existing = session.scalar(
+            select(Credential).where(
+                Credential.provider_id == provider.id,
+                Credential.idempotency_key == award.idempotency_key,
+            )
+        )
+        if existing is not None:
+            return existing
+    row = published_definition(session, provider, award.definition_id)
+    data = definitions.data_of(row)
+    decision = decide(data, award.results, award.grade)
+    if not decision.passed:
+        raise DomainError("award.not_passed", "not awarded: " + "; ".join(decision.reasons))
+    learner = upsert_learner(app, session, provider, award.name, award.email)
+    issued_at = (award.issued_at or app.now()).replace(microsecond=0)
+    valid_until = award.valid_until
+    if valid_until is None and data.validity_months:
+        valid_until = issued_at + timedelta(days=round(30.44 * data.validity_months))
+    status_row, index = allocate(app, session, provider)
+    did = provider_did(app, provider)
+    key_row, key_pair = active_key(app, session, provider)
+    credential_uuid = str(uuid.uuid4())
+    unsigned = build_credential(
+        credential_id=f"{app.settings.base_url}/credentials/{credential_uuid}",
+        achievement_id=f"{app.settings.base_url}/providers/{provider.slug}/definitions/"
+        f"{row.family}/v{row.version}",
+        issuer=Issuer(
+            did=did,
+            name=data.awarding_body or provider.legal_name,
+            url=provider.website,
+            country_code=data.country_code or provider.country_code,
+            region=data.region or provider.region,
+        ),
+        definition=data,
+        definition_version=row.version,
+        recipient=Recipient(learner.name, learner.email),
+        results=award.results,
+        grade=award.grade,
+        issued_at=issued_at,
+        valid_until=valid_until,
+        status_entries=[
+            status_list.entry(list_url(app, provider, status_row.number, purpose), index, purpose)
+            for purpose in status_list.PURPOSES
+        ],
+    )
+    signed = sign_credential(
+        unsigned,
+        key_pair,
+        created=issued_at,
+        controller=did,
+        verification_method=f"{did}#{key_row.fragment}",
+    )
+    credential = Credential(
+        id=credential_uuid,
+        provider_id=provider.id,
+        definition_id=row.id,
+        learner_id=learner.id,
+        recipient_name=learner.name,
+        recipient_email=learner.email,
+        status_list_id=status_row.id,
+        status_index=index,
+        state="active",
+        document=json.dumps(signed, ensure_ascii=False, indent=2),
+        key_fragment=key_row.fragment,
+        issued_at=issued_at,
+        valid_until=valid_until,
+        idempotency_key=award.idempotency_key,
+    )
+    session.add(credential)
+    session.flush()
+    return credential
+
+
+def record_assessment(
+    app: App,
+    session: Session,
+    staff: Staff,
+    *,
+    learner: Learner,
+    definition_id: int,
+    results: list[OutcomeResult],
+    grade: str | None,
+    supervision: str,
+    assessed_on: date,
+) -> Assessment:
+    require(staff, "assess")
+    provider = session.get(Provider, staff.provider_id)
+    assert provider is not None
+    if learner.provider_id != provider.id:
+        raise NotFound("learner")
+    if supervision not in SUPERVISION_LEVELS:
+        raise DomainError(
+            "assessment.supervision_invalid", "choose a supervision level", "supervision"
+        )
+    row = published_definition(session, provider, definition_id)
+    decision = decide(definitions.data_of(row), results, grade)
+    assessment = Assessment(
+        provider_id=provider.id,
+        learner_id=learner.id,
+        definition_id=row.id,
+        assessor_id=staff.id,
+        results=[{"outcome_id": r.outcome_id, "achieved": r.achieved} for r in results],
+        grade=grade or None,
+        supervision=supervision,
+        assessed_on=assessed_on,
+        passed=decision.passed,
+        created_at=app.now(),
+    )
+    session.add(assessment)
+    session.flush()
+    return assessment
+
+
+def award_assessment(
+    app: App, session: Session, staff: Staff, assessment: Assessment
+) -> Credential:
+    """Issue the credential an assessment earned (once)."""
+    if assessment.provider_id != staff.provider_id:
+        raise NotFound("assessment")
+    if not assessment.passed:
+        raise DomainError("award.not_passed", "the assessment did not pass")
+    learner = session.get(Learner, assessment.learner_id)
+    assert learner is not None
+    credential = issue(
+        app,
+        session,
+        staff,
+        Award(
+            definition_id=assessment.definition_id,
+            name=learner.name,
+            email=learner.email,
+            results=[OutcomeResult(r["outcome_id"], r["achieved"]) for r in assessment.results],
+            grade=assessment.grade,
+            idempotency_key=f"assessment:{assessment.id}",
+        ),
+    )
+    assessment.credential_id = credential.id
+    return credential
+
+
+def get_credential(session: Session, provider_id: int, credential_id: str) -> Credential:
+    credential = session.get(Credential, credential_id)
+    if credential is None or credential.provider_id != provider_id:
+        raise NotFound("credential")
+    return credential
+
+
+def search(
+    session: Session, provider: Provider, query: str = "", limit: int = 100
+) -> list[Credential]:
+    statement = select(Credential).where(Credential.provider_id == provider.id)
+    if query.strip():
+        like = f"%{query.strip().lower()}%"
+        statement = statement.where(
+            or_(
+                Credential.recipient_email.like(like),
+                Credential.recipient_name.ilike(like),
+                Credential.id.like(like),
+            )
+        )
+    return list(session.scalars(statement.order_by(Credential.issued_at.desc()).limit(limit)))
+
+
+def document_of(credential: Credential) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(credential.document)
+    return result

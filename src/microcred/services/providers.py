@@ -1,0 +1,138 @@
+"""Providers (organisations) and their staff: creation, sign-in, roles."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from microcred.db.tables import ApiToken, Provider, Staff
+from microcred.domain.errors import DomainError, Forbidden, NotFound
+from microcred.services.app import App
+from microcred.services.keys import add_key
+
+ROLES = ("owner", "issuer", "assessor", "viewer")
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "view": frozenset(ROLES),
+    "assess": frozenset({"owner", "issuer", "assessor"}),
+    "issue": frozenset({"owner", "issuer"}),
+    "revoke": frozenset({"owner", "issuer"}),
+    "define": frozenset({"owner", "issuer"}),
+    "manage": frozenset({"owner"}),
+}
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_hasher = PasswordHasher()
+
+
+def require(staff: Staff, permission: str) -> None:
+    if staff.role not in PERMISSIONS[permission]:
+        raise Forbidden(f"a {staff.role} cannot {permission}")
+
+
+def create_provider(
+    app: App,
+    session: Session,
+    *,
+    slug: str,
+    legal_name: str,
+    country_code: str,
+    owner_email: str,
+    owner_password: str,
+    owner_name: str = "Owner",
+    region: str | None = None,
+    website: str | None = None,
+    contact_email: str | None = None,
+) -> tuple[Provider, Staff]:
+    if not _SLUG.match(slug):
+        raise DomainError("provider.slug_invalid", "use lower-case letters, digits and -", "slug")
+    if not re.match(r"^[A-Z]{2}$", country_code):
+        raise DomainError("provider.country_invalid", "a two-letter country code", "country_code")
+    if session.scalar(select(Provider).where(Provider.slug == slug)):
+        raise DomainError("provider.slug_taken", f"{slug} is taken", "slug")
+    provider = Provider(
+        slug=slug,
+        legal_name=legal_name,
+        country_code=country_code,
+        region=region,
+        website=website,
+        contact_email=contact_email,
+        created_at=app.now(),
+    )
+    session.add(provider)
+    session.flush()
+    owner = add_staff(app, session, provider, owner_email, owner_name, owner_password, "owner")
+    add_key(app, session, provider)
+    return provider, owner
+
+
+def add_staff(
+    app: App, session: Session, provider: Provider, email: str, name: str, password: str, role: str
+) -> Staff:
+    if role not in ROLES:
+        raise DomainError("staff.role_invalid", f"role must be one of {', '.join(ROLES)}", "role")
+    if len(password) < 10:
+        raise DomainError("staff.password_short", "use at least 10 characters", "password")
+    email = email.strip().lower()
+    if session.scalar(select(Staff).where(Staff.email == email)):
+        raise DomainError("staff.email_taken", "that email already has an account", "email")
+    staff = Staff(
+        provider_id=provider.id,
+        email=email,
+        name=name,
+        password_hash=_hasher.hash(password),
+        role=role,
+        created_at=app.now(),
+    )
+    session.add(staff)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise DomainError(
+            "staff.email_taken", "that email already has an account", "email"
+        ) from exc
+    return staff
+
+
+def authenticate(session: Session, email: str, password: str) -> Staff | None:
+    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    if staff is None:
+        _hasher.hash(password)  # same work either way: no user enumeration by timing
+        return None
+    try:
+        _hasher.verify(staff.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return staff
+
+
+def get_provider(session: Session, slug: str) -> Provider:
+    provider = session.scalar(select(Provider).where(Provider.slug == slug))
+    if provider is None:
+        raise NotFound("provider")
+    return provider
+
+
+def create_api_token(app: App, session: Session, staff: Staff, name: str) -> str:
+    token = "mc_" + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            staff_id=staff.id,
+            name=name,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            created_at=app.now(),
+        )
+    )
+    session.flush()
+    return token
+
+
+def staff_for_token(session: Session, token: str) -> Staff | None:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    return session.get(Staff, row.staff_id) if row else None

@@ -1,0 +1,161 @@
+"""Status lists: random, atomic index allocation; revoke, suspend, reinstate; publication.
+
+Each credential holds one index in one of its provider's lists, used in two list credentials:
+``/providers/SLUG/status/N/revocation`` and ``.../suspension``. Indexes are drawn at random (group
+privacy) under a row lock on the list, and the unique (list, index) constraint on credentials makes
+reuse impossible even if the lock were bypassed. The published bits are computed from the
+credentials' states at publication time, so two revocations made at once both appear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from microcred.db.tables import Credential, CredentialEvent, Provider, Staff, StatusList
+from microcred.domain.errors import DomainError, NotFound
+from microcred.services.app import App
+from microcred.services.keys import active_key, provider_did
+from microcred.services.providers import require
+from microcred.vc import status_list
+from microcred.vc.credential import sign_credential
+
+LIST_SIZE = status_list.MIN_BITS
+FILL_LIMIT = LIST_SIZE // 2  # open a new list before random draws start to collide often
+
+
+def list_url(app: App, provider: Provider, number: int, purpose: str) -> str:
+    return f"{app.settings.base_url}/providers/{provider.slug}/status/{number}/{purpose}"
+
+
+def allocate(app: App, session: Session, provider: Provider) -> tuple[StatusList, int]:
+    """A fresh random index in the provider's current list (a row lock serialises issuers)."""
+    current = session.scalars(
+        select(StatusList)
+        .where(StatusList.provider_id == provider.id)
+        .order_by(StatusList.number.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if current is None or current.allocated >= FILL_LIMIT:
+        number = (current.number + 1) if current else 1
+        current = StatusList(
+            provider_id=provider.id,
+            number=number,
+            size=LIST_SIZE,
+            allocated=0,
+            created_at=app.now(),
+        )
+        session.add(current)
+        session.flush()
+    for _ in range(64):
+        index = secrets.randbelow(current.size)
+        taken = session.scalar(
+            select(Credential.id).where(
+                Credential.status_list_id == current.id, Credential.status_index == index
+            )
+        )
+        if taken is None:
+            current.allocated += 1
+            return current, index
+    raise DomainError("status.list_full", "could not find a free status index")  # pragma: no cover
+
+
+def change_state(
+    app: App, session: Session, staff: Staff, credential_id: str, action: str, reason: str
+) -> Credential:
+    """``revoke`` (final), ``suspend``, or ``reinstate`` (lifts a suspension)."""
+    require(staff, "revoke")
+    credential = session.get(Credential, credential_id, with_for_update=True)
+    if credential is None or credential.provider_id != staff.provider_id:
+        raise NotFound("credential")
+    reason = reason.strip()
+    if action in ("revoke", "suspend") and not reason:
+        raise DomainError("status.reason_required", "give a reason", "reason")
+    if credential.state == "revoked":
+        raise DomainError("status.already_revoked", "a revoked credential stays revoked")
+    if action == "revoke":
+        credential.state = "revoked"
+    elif action == "suspend":
+        if credential.state == "suspended":
+            raise DomainError("status.already_suspended", "the credential is already suspended")
+        credential.state = "suspended"
+    elif action == "reinstate":
+        if credential.state != "suspended":
+            raise DomainError(
+                "status.not_suspended", "only a suspended credential can be reinstated"
+            )
+        credential.state = "active"
+    else:
+        raise DomainError("status.action_invalid", f"unknown action {action!r}")
+    credential.state_reason = reason or None
+    session.add(
+        CredentialEvent(
+            credential_id=credential.id,
+            action=action,
+            reason=reason or None,
+            actor_id=staff.id,
+            at=app.now(),
+        )
+    )
+    session.flush()
+    return credential
+
+
+_published: dict[tuple[int, str, str], str] = {}
+_published_lock = threading.Lock()
+
+
+def published_list(
+    app: App, session: Session, provider: Provider, number: int, purpose: str
+) -> str:
+    """The signed status-list credential (JSON text), re-signed only when its bits change."""
+    if purpose not in status_list.PURPOSES:
+        raise NotFound("status list")
+    row = session.scalar(
+        select(StatusList).where(StatusList.provider_id == provider.id, StatusList.number == number)
+    )
+    if row is None:
+        raise NotFound("status list")
+    state = "revoked" if purpose == "revocation" else "suspended"
+    indexes = sorted(
+        session.scalars(
+            select(Credential.status_index).where(
+                Credential.status_list_id == row.id, Credential.state == state
+            )
+        )
+    )
+    digest = hashlib.sha256(json.dumps(indexes).encode()).hexdigest()
+    key = (row.id, purpose, digest)
+    with _published_lock:
+        cached = _published.get(key)
+    if cached is not None:
+        return cached
+    url = list_url(app, provider, number, purpose)
+    did = provider_did(app, provider)
+    unsigned = status_list.list_credential(
+        url, did, purpose, status_list.encode(indexes, row.size), _stamp(row.created_at)
+    )
+    key_row, key_pair = active_key(app, session, provider)
+    signed = sign_credential(
+        unsigned,
+        key_pair,
+        created=app.now(),
+        controller=did,
+        verification_method=f"{did}#{key_row.fragment}",
+        proof_as_list=False,
+    )
+    text = json.dumps(signed, ensure_ascii=False)
+    with _published_lock:
+        _published[key] = text
+    return text
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

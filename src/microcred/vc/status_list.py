@@ -1,0 +1,182 @@
+"""Bitstring Status List v1.0: encode, decode (bomb-safe), entries, and a status checker.
+
+Spec: https://www.w3.org/TR/vc-bitstring-status-list/
+
+A list is at least 131,072 bits (16 KiB), for group privacy. Bit 0 is the most significant bit of
+the first byte. ``encodedList`` is multibase base64url (prefix ``u``, no padding) of the GZIP of
+the bitstring. Decoding caps the decompressed size, so a gzip bomb fails fast.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from microcred.vc.errors import VcError
+from microcred.vc.policy import CredentialStatus, Policy, StatusResult
+
+MIN_BITS = 131_072
+MAX_BITS = 16 * 1024 * 1024 * 8  # 16 MiB of bits: a hard cap on decompression
+ENTRY_TYPE = "BitstringStatusListEntry"
+LIST_TYPE = "BitstringStatusList"
+LIST_CREDENTIAL_TYPE = "BitstringStatusListCredential"
+PURPOSES = ("revocation", "suspension")
+
+
+class StatusListError(VcError):
+    code = "status.list_invalid"
+
+
+def encode(set_bits: Iterable[int], size: int = MIN_BITS) -> str:
+    if size < MIN_BITS or size % 8:
+        raise ValueError(f"a status list has at least {MIN_BITS} bits, in whole bytes")
+    bits = bytearray(size // 8)
+    for index in set_bits:
+        if not 0 <= index < size:
+            raise ValueError(f"index {index} is outside a list of {size}")
+        bits[index // 8] |= 0x80 >> (index % 8)
+    compressed = gzip.compress(bytes(bits), mtime=0)
+    return "u" + base64.urlsafe_b64encode(compressed).decode("ascii").rstrip("=")
+
+
+def decode(encoded: str, max_bits: int = MAX_BITS) -> bytes:
+    """The bitstring; :class:`StatusListError` if malformed, too large or too small."""
+    if not isinstance(encoded, str) or not encoded.startswith("u"):
+        raise StatusListError("encodedList must be multibase base64url (prefix 'u')")
+    body = encoded[1:]
+    if len(body) > max_bits // 4:
+        raise StatusListError("encodedList is too long")
+    try:
+        compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except ValueError as exc:
+        raise StatusListError("encodedList is not base64url") from exc
+    limit = max_bits // 8
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        bits = inflater.decompress(compressed, limit + 1)
+    except zlib.error as exc:
+        raise StatusListError("encodedList is not GZIP data") from exc
+    if len(bits) > limit or inflater.unconsumed_tail:
+        raise StatusListError("the status list decompresses beyond the size limit")
+    if len(bits) * 8 < MIN_BITS:
+        raise StatusListError(
+            f"the status list has {len(bits) * 8} entries; at least {MIN_BITS} are required"
+        )
+    return bits
+
+
+def bit(bits: bytes, index: int) -> bool:
+    if not 0 <= index < len(bits) * 8:
+        raise StatusListError(f"statusListIndex {index} is outside the list")
+    return bool(bits[index // 8] & (0x80 >> (index % 8)))
+
+
+def entry(list_url: str, index: int, purpose: str) -> dict[str, Any]:
+    return {
+        "id": f"{list_url}#{index}",
+        "type": ENTRY_TYPE,
+        "statusPurpose": purpose,
+        "statusListIndex": str(index),
+        "statusListCredential": list_url,
+    }
+
+
+def list_credential(
+    list_url: str, issuer: str, purpose: str, encoded: str, valid_from: str
+) -> dict[str, Any]:
+    """The unsigned BitstringStatusListCredential."""
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": list_url,
+        "type": ["VerifiableCredential", LIST_CREDENTIAL_TYPE],
+        "issuer": issuer,
+        "validFrom": valid_from,
+        "credentialSubject": {
+            "id": f"{list_url}#list",
+            "type": LIST_TYPE,
+            "statusPurpose": purpose,
+            "encodedList": encoded,
+        },
+    }
+
+
+Fetch = Callable[[str], bytes]
+
+
+class BitstringStatusChecker:
+    """A :class:`~microcred.vc.policy.StatusChecker` that fetches and verifies status lists.
+
+    ``fetch`` returns the bytes at a URL (the safe fetcher: allow-list, time and size caps) and
+    raises on failure; ``policy`` verifies the list credential (without checking its own status).
+    Anything that goes wrong makes the status *unknown*, never valid.
+    """
+
+    def __init__(self, fetch: Fetch, policy: Policy | None = None) -> None:
+        self._fetch = fetch
+        self._policy = policy
+
+    def check(self, credential: Mapping[str, Any], status: Mapping[str, Any]) -> StatusResult:
+        from microcred.vc.verify import verify  # verify imports policy; avoid a cycle
+
+        if status.get("type") != ENTRY_TYPE:
+            return StatusResult(
+                CredentialStatus.UNKNOWN, f"status type {status.get('type')!r} is not supported"
+            )
+        purpose = status.get("statusPurpose")
+        url = status.get("statusListCredential")
+        try:
+            index = int(str(status.get("statusListIndex")))
+        except ValueError:
+            return StatusResult(CredentialStatus.UNKNOWN, "statusListIndex is not a number")
+        if not isinstance(url, str):
+            return StatusResult(CredentialStatus.UNKNOWN, "statusListCredential is missing")
+        try:
+            raw = self._fetch(url)
+        except Exception as exc:  # noqa: BLE001 - any fetch failure: status unknown
+            return StatusResult(
+                CredentialStatus.UNKNOWN, f"the status list could not be fetched: {exc}"
+            )
+        policy = self._policy or Policy()
+        report = verify(raw, replace(policy, status_checker=None, check_schema=False))
+        if not report.verified:
+            failure = report.failures[0]
+            return StatusResult(
+                CredentialStatus.UNKNOWN, f"the status list does not verify: {failure.message}"
+            )
+        document = report.credential or {}
+        issuer = _issuer(credential)
+        if _issuer(document) != issuer:
+            return StatusResult(
+                CredentialStatus.UNKNOWN, "the status list is not issued by the credential's issuer"
+            )
+        subject = document.get("credentialSubject") or {}
+        if subject.get("statusPurpose") != purpose:
+            return StatusResult(CredentialStatus.UNKNOWN, "the status list is for another purpose")
+        try:
+            is_set = bit(decode(subject.get("encodedList", "")), index)
+        except StatusListError as exc:
+            return StatusResult(CredentialStatus.UNKNOWN, exc.message)
+        if not is_set:
+            return StatusResult(CredentialStatus.VALID, f"not {purpose_word(purpose)}")
+        if purpose == "revocation":
+            return StatusResult(CredentialStatus.REVOKED, "the issuer has revoked this credential")
+        if purpose == "suspension":
+            return StatusResult(
+                CredentialStatus.SUSPENDED, "the issuer has suspended this credential"
+            )
+        return StatusResult(CredentialStatus.UNKNOWN, f"status purpose {purpose!r} is set")
+
+
+def purpose_word(purpose: Any) -> str:
+    return {"revocation": "revoked", "suspension": "suspended"}.get(str(purpose), str(purpose))
+
+
+def _issuer(document: Mapping[str, Any]) -> str | None:
+    issuer = document.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
