@@ -7,7 +7,7 @@ INTEROP := tests/interop
 NODE_STAMP := $(INTEROP)/node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck unit interop bench clean
+.PHONY: help install run tour test lint typecheck unit interop bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,10 @@ $(NODE_STAMP): $(INTEROP)/package.json $(INTEROP)/package-lock.json
 
 install: $(STAMP) ## Create .venv and install microcred with its dev tools
 
-run: $(STAMP) ## Run the five-minute tour: key, signed micro-credential, verify, tampered copy
+run: $(STAMP) ## Start microcred at http://127.0.0.1:8000 on SQLite with demo data
+	$(BIN)/microcred serve --demo --host 127.0.0.1 --port 8000
+
+tour: $(STAMP) ## The five-minute command-line tour: key, signed credential, verify, tampered copy
 	$(BIN)/microcred tour
 
 lint: $(STAMP) ## ruff, import contracts

@@ -206,5 +206,141 @@ def tour(
     raise typer.Exit(run_tour(directory, out, _print_report))
 
 
+def _platform(base_url: str | None = None) -> Any:
+    """Settings from the environment (``--base-url`` wins), migrations applied."""
+    from dataclasses import replace
+
+    from microcred.config import ConfigError, load_settings
+    from microcred.services.app import App
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from exc
+    if base_url:
+        from urllib.parse import urlsplit
+
+        base = base_url.rstrip("/")
+        allow = settings.allow_http_hosts
+        if base.startswith("http://") and not settings.production:
+            allow = allow | {urlsplit(base).netloc}
+        settings = replace(settings, base_url=base, allow_http_hosts=allow)
+    return App.start(settings)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option(help="Create the demo provider (once) and print its sign-in.")
+    ] = False,
+) -> None:
+    """Run the web application (database from MICROCRED_DATABASE_URL; migrations applied)."""
+    import os
+
+    import uvicorn
+
+    from microcred.web.app import create_app
+
+    base_url = None if os.environ.get("MICROCRED_BASE_URL") else f"http://{host}:{port}"
+    platform = _platform(base_url)
+    if demo:
+        from microcred.services.demo import ensure_demo
+
+        login = ensure_demo(platform)
+        out.print(f"Demo provider '{login.slug}' — sign in at {platform.settings.base_url}/signin")
+        out.print(f"  email: {login.email}")
+        out.print(f"  password: {login.password}   (reset at every start in demo mode)")
+    out.print(f"microcred on {platform.settings.base_url} (database: {_safe_url(platform)})")
+    uvicorn.run(create_app(platform), host=host, port=port, log_level="info", access_log=False)
+
+
+def _safe_url(platform: Any) -> str:
+    return str(platform.engine.url.render_as_string(hide_password=True))
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
+    base_url: Annotated[str, typer.Option(help="Public URL the site/ folder will be served at.")],
+) -> None:
+    """Create a fresh demo provider; write its credentials, site/ documents and manifest.json."""
+    import secrets as _secrets
+
+    from microcred.services.demo import export, seed
+
+    platform = _platform(base_url)
+    slug = f"demo-{_secrets.token_hex(4)}"
+    expected = seed(platform, slug, f"owner@{slug}.example", _secrets.token_urlsafe(16))
+    manifest = export(platform, slug, expected, out_dir)
+    out.print(f"wrote {manifest} ({sum(len(v) for v in expected.values())} credentials)")
+
+
+@app.command("issue-bulk")
+def issue_bulk(
+    csv_path: Annotated[Path, typer.Argument(metavar="FILE.csv", help="One learner per row.")],
+    definition: Annotated[int, typer.Option(help="Published definition id.")],
+    as_email: Annotated[
+        str | None, typer.Option("--as", help="Staff email to issue as (default: an owner).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Issue credentials from a CSV; every row is checked first; safe to run again."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from sqlalchemy import select
+
+    from microcred.db.tables import Definition, Staff
+    from microcred.domain.errors import DomainError
+    from microcred.services.bulk import MAX_BYTES, issue_csv
+
+    platform = _platform()
+    try:
+        data = csv_path.open("rb").read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise _fail(f"cannot read {csv_path}: {exc.strerror}", 2) from exc
+    with platform.sessions() as session:
+        row = session.get(Definition, definition)
+        if row is None:
+            raise _fail(f"no definition {definition}", 2)
+        query = select(Staff).where(Staff.provider_id == row.provider_id)
+        query = (
+            query.where(Staff.email == as_email.lower())
+            if as_email
+            else query.where(Staff.role == "owner")
+        )
+        staff = session.scalars(query).first()
+        if staff is None:
+            raise _fail("no such staff member of this definition's provider", 2)
+        staff_id = staff.id
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=as_json,
+    ) as progress:
+        task = progress.add_task("issuing", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            report = issue_csv(platform, staff_id, definition, data, update)
+        except DomainError as exc:
+            raise _fail(f"{exc.message} [{exc.code}]") from exc
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json()) + "\n")
+    else:
+        out.print(
+            f"{report.issued} issued, {report.already} already issued, "
+            f"{len({p.row for p in report.problems})} row(s) rejected, of {report.total}"
+        )
+        for problem in report.problems:
+            out.print(f"  {escape(str(problem))}")
+    raise typer.Exit(0 if not report.problems else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

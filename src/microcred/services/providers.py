@@ -99,6 +99,12 @@ def add_staff(
     return staff
 
 
+def set_password(staff: Staff, password: str) -> None:
+    if len(password) < 10:
+        raise DomainError("staff.password_short", "use at least 10 characters", "password")
+    staff.password_hash = _hasher.hash(password)
+
+
 def authenticate(session: Session, email: str, password: str) -> Staff | None:
     staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
     if staff is None:

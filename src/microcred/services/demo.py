@@ -1,0 +1,236 @@
+"""Demo data: a provider, its staff, three published micro-credentials, learners and credentials
+in every state (valid, revoked, suspended, expired). Used by ``make run`` and ``microcred demo``."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from microcred.db.session import transaction
+from microcred.db.tables import Credential, Provider, Staff, StatusList
+from microcred.domain.assessment import OutcomeResult
+from microcred.services import definitions, keys, status
+from microcred.services.app import App
+from microcred.services.issuing import Award, issue
+from microcred.services.providers import add_staff, create_provider, set_password
+
+DEFINITIONS: list[dict[str, Any]] = [
+    {
+        "title": "Data Protection Essentials for Health Workers",
+        "description": "Applying the GDPR to everyday patient-data handling.",
+        "learning_outcomes": [
+            {
+                "statement": "Explains the lawful bases for processing patient data",
+                "criterion": "Correctly identifies the lawful basis in 8 of 10 exam scenarios",
+                "esco_uri": "http://data.europa.eu/esco/skill/52c8a6cb-5a9f-4f43-bfa5-d2cd5f5bbbe1",
+            },
+            {
+                "statement": "Handles a data-subject access request within the legal deadline",
+                "criterion": "Completes the case study response meeting every statutory step",
+            },
+        ],
+        "workload_ects": 2,
+        "workload_hours": 50,
+        "level": {"framework": "EQF", "value": "5"},
+        "assessment_type": "Supervised online exam and graded case study",
+        "participation": "online",
+        "supervision": "supervised_id",
+        "quality_assurance": "Internal quality assurance, accredited under EQAVET",
+        "grade_scheme": {"kind": "percent", "pass_mark": 70},
+        "stackability": "integrated",
+        "stacks_into": ["Certificate in Health Information Management"],
+        "field_of_study": "Health data management",
+        "validity_months": 36,
+    },
+    {
+        "title": "First Aid at Work",
+        "description": "Responding to workplace emergencies until professional help arrives.",
+        "learning_outcomes": [
+            {
+                "statement": "Performs CPR on an adult to current guidelines",
+                "criterion": "Practical demonstration on a manikin, observed by an assessor",
+            },
+            {
+                "statement": "Manages bleeding, burns and fractures",
+                "criterion": "Scenario assessment with a checklist",
+            },
+        ],
+        "workload_ects": 1,
+        "workload_hours": 25,
+        "level": {"framework": "EQF", "value": "3"},
+        "assessment_type": "Practical demonstration",
+        "participation": "onsite",
+        "supervision": "supervised_id",
+        "quality_assurance": "Approved by the national health and safety authority",
+        "validity_months": 36,
+    },
+    {
+        "title": "Spreadsheet Skills for Data Analysis",
+        "description": "Cleaning, analysing and charting data with spreadsheets.",
+        "learning_outcomes": [
+            {
+                "statement": "Cleans and structures a raw data set",
+                "criterion": "Project file meets the data-quality rubric",
+            },
+            {
+                "statement": "Summarises data with pivot tables and charts",
+                "criterion": "Report answers the brief's questions correctly",
+            },
+        ],
+        "workload_ects": 3,
+        "workload_hours": 75,
+        "level": {"framework": "EQF", "value": "4"},
+        "assessment_type": "Project portfolio",
+        "participation": "blended",
+        "quality_assurance": "External examiner review each cohort",
+        "grade_scheme": {
+            "kind": "letter",
+            "values": ["A", "B", "C", "F"],
+            "passing_values": ["A", "B", "C"],
+        },
+    },
+]
+LEARNERS = [
+    ("Aoife Murphy", "aoife.murphy@example.org"),
+    ("Jonas Weber", "jonas.weber@example.org"),
+    ("Lucía García", "lucia.garcia@example.org"),
+    ("Piotr Nowak", "piotr.nowak@example.org"),
+    ("Emma Laurent", "emma.laurent@example.org"),
+    ("Sofia Rossi", "sofia.rossi@example.org"),
+]
+GRADES = ["88", None, "A"]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    slug: str
+    email: str
+    password: str
+
+
+def ensure_demo(app: App) -> DemoLogin:
+    """Create the demo provider once; on every call reset its owner's password and return it."""
+    password = secrets.token_urlsafe(12)
+    with transaction(app.sessions) as session:
+        provider = session.scalar(select(Provider).where(Provider.slug == "demo-academy"))
+        if provider is not None:
+            owner = session.scalar(
+                select(Staff).where(Staff.provider_id == provider.id, Staff.role == "owner")
+            )
+            assert owner is not None
+            set_password(owner, password)
+            return DemoLogin(provider.slug, owner.email, password)
+    seed(app, "demo-academy", "owner@demo-academy.example", password)
+    return DemoLogin("demo-academy", "owner@demo-academy.example", password)
+
+
+def seed(app: App, slug: str, owner_email: str, password: str) -> dict[str, list[str]]:
+    """A provider with staff, definitions and credentials; returns credential ids by expectation."""
+    with transaction(app.sessions) as session:
+        provider, owner = create_provider(
+            app,
+            session,
+            slug=slug,
+            legal_name="Demo Health Academy",
+            country_code="IE",
+            region="Leinster",
+            website="https://demo-academy.example",
+            owner_email=owner_email,
+            owner_password=password,
+            owner_name="Orla Owner",
+        )
+        for role in ("issuer", "assessor", "viewer"):
+            add_staff(
+                app, session, provider, f"{role}@{slug}.example", role.title(), password, role
+            )
+        ids = []
+        for data in DEFINITIONS:
+            row = definitions.create(app, session, provider, data)
+            definitions.publish(app, session, row)
+            ids.append((row.id, [o["id"] for o in row.data["learning_outcomes"]]))
+        owner_id = owner.id
+    expected: dict[str, list[str]] = {"valid": [], "revoked": [], "suspended": [], "expired": []}
+    now = app.now().replace(microsecond=0)
+    plan = [
+        (0, 0, "valid"),
+        (1, 1, "valid"),
+        (2, 2, "valid"),
+        (0, 3, "revoked"),
+        (1, 4, "suspended"),
+        (2, 5, "expired"),
+    ]
+    for definition_index, learner_index, expect in plan:
+        definition_id, outcome_ids = ids[definition_index]
+        name, email = LEARNERS[learner_index]
+        award = Award(
+            definition_id=definition_id,
+            name=name,
+            email=email,
+            results=[OutcomeResult(o, True) for o in outcome_ids],
+            grade=GRADES[definition_index],
+        )
+        if expect == "expired":
+            award = replace(
+                award, issued_at=now - timedelta(days=400), valid_until=now - timedelta(days=35)
+            )
+        with transaction(app.sessions) as session:
+            staff = session.get(Staff, owner_id)
+            assert staff is not None
+            credential = issue(app, session, staff, award)
+            if expect in ("revoked", "suspended"):
+                action = "revoke" if expect == "revoked" else "suspend"
+                status.change_state(app, session, staff, credential.id, action, f"Demo: {expect}")
+            expected[expect].append(credential.id)
+    return expected
+
+
+def export(app: App, slug: str, expected: dict[str, list[str]], out: Path) -> Path:
+    """Write credentials, the documents they reference (under ``site/``) and a manifest."""
+    (out / "credentials").mkdir(parents=True, exist_ok=True)
+    site = out / "site"
+    entries = []
+    with transaction(app.sessions) as session:
+        provider = session.scalar(select(Provider).where(Provider.slug == slug))
+        assert provider is not None
+        _write(
+            site,
+            keys.did_document_url(app, provider),
+            json.dumps(keys.did_document(app, session, provider), indent=2),
+        )
+        numbers = set(
+            session.scalars(
+                select(StatusList.number)
+                .join(Credential, Credential.status_list_id == StatusList.id)
+                .where(Credential.provider_id == provider.id)
+            )
+        )
+        for number in sorted(numbers):
+            for purpose in ("revocation", "suspension"):
+                url = status.list_url(app, provider, number, purpose)
+                _write(site, url, status.published_list(app, session, provider, number, purpose))
+        counter = 0
+        for expect, credential_ids in expected.items():
+            for credential_id in credential_ids:
+                counter += 1
+                credential = session.get(Credential, credential_id)
+                assert credential is not None
+                name = f"{counter:02d}-{expect}"
+                (out / "credentials" / f"{name}.json").write_text(credential.document, "utf-8")
+                entries.append({"file": f"credentials/{name}.json", "expect": expect})
+    manifest = {"base_url": app.settings.base_url, "credentials": entries}
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    return path
+
+
+def _write(site: Path, url: str, text: str) -> None:
+    path = site / urlsplit(url).path.lstrip("/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")

@@ -1,0 +1,104 @@
+"""The JSON API (``/api/v1``), authenticated with staff API tokens (``Authorization: Bearer``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from microcred.domain.assessment import OutcomeResult
+from microcred.services import definitions, issuing, status
+from microcred.services.issuing import Award
+from microcred.web.deps import ApiStaff, AppDep, DbSession, provider_of
+
+router = APIRouter(prefix="/api/v1", tags=["provider API"])
+
+
+class ResultIn(BaseModel):
+    outcome_id: str
+    achieved: bool = True
+
+
+class IssueIn(BaseModel):
+    definition_id: int
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320)
+    results: list[ResultIn] | None = Field(
+        default=None, description="per learning outcome; omitted means every outcome achieved"
+    )
+    grade: str | None = None
+    idempotency_key: str | None = Field(default=None, max_length=64)
+
+
+class StatusIn(BaseModel):
+    action: str = Field(pattern="^(revoke|suspend|reinstate)$")
+    reason: str = ""
+
+
+def _summary(credential: Any) -> dict[str, Any]:
+    return {
+        "id": credential.id,
+        "state": credential.state,
+        "issued_at": credential.issued_at.isoformat(),
+        "recipient_email": credential.recipient_email,
+        "credential": issuing.document_of(credential),
+    }
+
+
+@router.get("/definitions")
+def list_definitions(staff: ApiStaff, session: DbSession) -> list[dict[str, Any]]:
+    provider = provider_of(session, staff)
+    return [
+        {
+            "id": d.id,
+            "family": d.family,
+            "version": d.version,
+            "state": d.state,
+            "title": d.title,
+            "data": d.data,
+        }
+        for d in definitions.list_for(session, provider)
+    ]
+
+
+@router.post("/credentials", status_code=201)
+def issue_credential(
+    body: IssueIn, response: Response, app: AppDep, staff: ApiStaff, session: DbSession
+) -> dict[str, Any]:
+    """Issue one credential. With ``idempotency_key``, a retry returns the first credential."""
+    provider = provider_of(session, staff)
+    row = issuing.published_definition(session, provider, body.definition_id)
+    data = definitions.data_of(row)
+    if body.results is None:
+        results = [OutcomeResult(o.id, True) for o in data.learning_outcomes]
+    else:
+        results = [OutcomeResult(r.outcome_id, r.achieved) for r in body.results]
+    credential = issuing.issue(
+        app,
+        session,
+        staff,
+        Award(
+            definition_id=row.id,
+            name=body.name,
+            email=body.email,
+            results=results,
+            grade=body.grade,
+            idempotency_key=body.idempotency_key,
+        ),
+    )
+    response.headers["Location"] = f"/api/v1/credentials/{credential.id}"
+    return _summary(credential)
+
+
+@router.get("/credentials/{credential_id}")
+def get_credential(credential_id: str, staff: ApiStaff, session: DbSession) -> dict[str, Any]:
+    return _summary(issuing.get_credential(session, staff.provider_id, credential_id))
+
+
+@router.post("/credentials/{credential_id}/status")
+def change_status(
+    credential_id: str, body: StatusIn, app: AppDep, staff: ApiStaff, session: DbSession
+) -> dict[str, Any]:
+    credential = status.change_state(app, session, staff, credential_id, body.action, body.reason)
+    return _summary(credential)

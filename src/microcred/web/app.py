@@ -1,0 +1,126 @@
+"""The FastAPI application: routers, sessions, security headers, error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import HTTPException as FastApiHTTPException
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from microcred import __version__
+from microcred.domain.catalog import DefinitionInvalidError
+from microcred.domain.errors import DomainError, Forbidden, NotFound
+from microcred.services.app import App
+from microcred.web import api, pages, public
+from microcred.web.deps import SignInRequired
+from microcred.web.render import render
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def _wants_json(request: Request) -> bool:
+    return (
+        request.url.path.startswith("/api/")
+        or "application/json" in request.headers.get("accept", "").split(",")[0]
+    )
+
+
+def _problem(request: Request, status: int, code: str, message: str, **extra: object) -> Response:
+    if _wants_json(request):
+        body = {
+            "type": f"urn:microcred:problem:{code}",
+            "title": message,
+            "status": status,
+            "code": code,
+            **extra,
+        }
+        return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    return render(request, "error.html", status_code=status, status=status, message=message)
+
+
+def create_app(app: App) -> FastAPI:
+    web = FastAPI(
+        title="microcred",
+        version=__version__,
+        description="Issue, manage and verify Open Badges 3.0 micro-credentials.",
+    )
+    web.state.microcred = app
+    web.add_middleware(
+        SessionMiddleware,
+        secret_key=app.settings.secret_key,
+        session_cookie="microcred_session",
+        same_site="lax",
+        https_only=app.settings.base_url.startswith("https://"),
+        max_age=8 * 3600,
+    )
+
+    @web.middleware("http")
+    async def security_headers(request: Request, call_next: object) -> Response:
+        response: Response = await call_next(request)  # type: ignore[operator]
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.path.startswith(("/providers/", "/credentials/")):
+            response.headers.setdefault("Access-Control-Allow-Origin", "*")
+        return response
+
+    @web.exception_handler(SignInRequired)
+    async def _signin(request: Request, exc: SignInRequired) -> Response:
+        if _wants_json(request):
+            return _problem(request, 401, "sign_in_required", "sign in first")
+        return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+
+    @web.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return _problem(request, 404, exc.code, exc.message)
+
+    @web.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return _problem(request, 403, exc.code, exc.message)
+
+    @web.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        extra: dict[str, object] = {"field": exc.field} if exc.field else {}
+        problems = getattr(exc, "problems", None)
+        if problems:
+            extra["problems"] = [{"field": f, "message": m} for f, m in problems]
+        return _problem(request, 422, exc.code, exc.message, **extra)
+
+    @web.exception_handler(DefinitionInvalidError)
+    async def _invalid(request: Request, exc: DefinitionInvalidError) -> Response:
+        return _problem(
+            request,
+            422,
+            "definition.invalid",
+            str(exc),
+            problems=[{"field": f, "message": m} for f, m in exc.problems],
+        )
+
+    @web.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if _wants_json(request):
+            return _problem(request, exc.status_code, "http", str(exc.detail))
+        return render(
+            request,
+            "error.html",
+            status_code=exc.status_code,
+            status=exc.status_code,
+            message=str(exc.detail),
+        )
+
+    web.add_exception_handler(FastApiHTTPException, _http)  # type: ignore[arg-type]
+    web.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
+    )
+    web.include_router(public.router)
+    web.include_router(api.router)
+    web.include_router(pages.router)
+    return web

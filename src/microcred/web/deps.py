@@ -1,0 +1,82 @@
+"""Request plumbing: the app, a database session per request, the signed-in staff, CSRF."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Form, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from microcred.db.session import transaction
+from microcred.db.tables import Provider, Staff
+from microcred.services.app import App
+from microcred.services.providers import staff_for_token
+
+CSRF_FIELD = "csrf_token"
+
+
+class SignInRequired(Exception):  # noqa: N818 - control flow, turned into a redirect
+    pass
+
+
+def get_app(request: Request) -> App:
+    app: App = request.app.state.microcred
+    return app
+
+
+def get_session(request: Request, app: Annotated[App, Depends(get_app)]) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error.
+    GET and HEAD requests read without taking SQLite's write lock."""
+    with transaction(app.sessions, readonly=request.method in ("GET", "HEAD")) as session:
+        yield session
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get(CSRF_FIELD)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return str(token)
+
+
+def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+    """Every form POST carries the session's token; a missing or wrong one is refused."""
+    expected = request.session.get(CSRF_FIELD)
+    if not expected or not secrets.compare_digest(str(expected), csrf_token):
+        raise HTTPException(status_code=403, detail="missing or invalid CSRF token")
+
+
+def current_staff(request: Request, session: Annotated[Session, Depends(get_session)]) -> Staff:
+    staff_id = request.session.get("staff_id")
+    staff = session.get(Staff, staff_id) if staff_id else None
+    if staff is None:
+        raise SignInRequired
+    return staff
+
+
+def api_staff(request: Request, session: Annotated[Session, Depends(get_session)]) -> Staff:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    staff = staff_for_token(session, token.strip()) if scheme.lower() == "bearer" else None
+    if staff is None:
+        raise HTTPException(
+            status_code=401,
+            detail="a valid API token is required (Authorization: Bearer mc_...)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return staff
+
+
+def provider_of(session: Session, staff: Staff) -> Provider:
+    provider = session.get(Provider, staff.provider_id)
+    assert provider is not None
+    return provider
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+CurrentStaff = Annotated[Staff, Depends(current_staff)]
+ApiStaff = Annotated[Staff, Depends(api_staff)]
+AppDep = Annotated[App, Depends(get_app)]
+Csrf = Depends(check_csrf)

@@ -1,0 +1,484 @@
+"""The provider's pages: sign-in, definitions, assessment and issuing, bulk, credentials, keys."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from microcred.db.session import transaction
+from microcred.db.tables import Assessment, Credential, Definition, Learner
+from microcred.domain.assessment import OutcomeResult
+from microcred.domain.catalog import (
+    MANDATORY_ELEMENTS,
+    PARTICIPATION,
+    SUPERVISION,
+    DefinitionInvalidError,
+    publication_problems,
+)
+from microcred.domain.errors import DomainError, NotFound
+from microcred.services import bulk, definitions, issuing, keys, status
+from microcred.services.providers import authenticate, create_api_token, require
+from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
+from microcred.web.forms import definition_from_form
+from microcred.web.render import render
+
+router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
+MAX_UPLOAD = bulk.MAX_BYTES
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    if request.session.get("staff_id"):
+        return _see_other("/dashboard")
+    return render(request, "home.html")
+
+
+@router.get("/signin")
+def signin_form(request: Request) -> Response:
+    return render(request, "signin.html", error=None)
+
+
+@router.post("/signin", dependencies=[Csrf])
+def signin(
+    request: Request,
+    session: DbSession,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    staff = authenticate(session, email, password)
+    if staff is None:
+        return render(request, "signin.html", status_code=401, error="Wrong email or password.")
+    request.session.clear()  # a new session on sign-in: no fixation
+    request.session["staff_id"] = staff.id
+    return _see_other("/dashboard")
+
+
+@router.post("/signout", dependencies=[Csrf])
+def signout(request: Request) -> Response:
+    request.session.clear()
+    return _see_other("/")
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+    provider = provider_of(session, staff)
+    recent = issuing.search(session, provider, limit=10)
+    defs = definitions.list_for(session, provider)
+    return render(request, "dashboard.html", provider=provider, recent=recent, definitions=defs)
+
+
+@router.get("/definitions")
+def definition_list(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+    provider = provider_of(session, staff)
+    return render(request, "definitions.html", definitions=definitions.list_for(session, provider))
+
+
+def _form_context(
+    row: Definition | None, data: dict[str, Any], errors: list[Any]
+) -> dict[str, Any]:
+    outcomes = list(data.get("learning_outcomes") or [])
+    return {
+        "row": row,
+        "data": data,
+        "outcomes": outcomes + [{}] * max(2, 4 - len(outcomes)),
+        "errors": errors,
+        "participation": PARTICIPATION,
+        "supervision": SUPERVISION,
+    }
+
+
+@router.get("/definitions/new")
+def definition_new(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+    require(staff, "define")
+    provider = provider_of(session, staff)
+    data = {
+        "country_code": provider.country_code,
+        "awarding_body": provider.legal_name,
+        "language": "en",
+    }
+    return render(request, "definition_form.html", **_form_context(None, data, []))
+
+
+@router.post("/definitions", dependencies=[Csrf])
+async def definition_create(
+    request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "define")
+    form = await request.form()
+    try:
+        data = definition_from_form(form)
+        row = definitions.create(app, session, provider_of(session, staff), data)
+    except (DefinitionInvalidError, ValueError) as exc:
+        problems = getattr(exc, "problems", [("form", str(exc))])
+        return render(
+            request,
+            "definition_form.html",
+            status_code=422,
+            **_form_context(None, definition_from_form_safe(form), problems),
+        )
+    return _see_other(f"/definitions/{row.id}")
+
+
+def definition_from_form_safe(form: Any) -> dict[str, Any]:
+    try:
+        return definition_from_form(form)
+    except ValueError:
+        return {}
+
+
+@router.get("/definitions/{definition_id}")
+def definition_view(
+    definition_id: int, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    row = definitions.get(session, provider_of(session, staff), definition_id)
+    data = definitions.data_of(row)
+    return render(
+        request,
+        "definition_view.html",
+        row=row,
+        data=data,
+        problems=publication_problems(data) if row.state == "draft" else [],
+        labels=MANDATORY_ELEMENTS,
+        participation=PARTICIPATION,
+        supervision=SUPERVISION,
+    )
+
+
+@router.get("/definitions/{definition_id}/edit")
+def definition_edit(
+    definition_id: int, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "define")
+    row = definitions.get(session, provider_of(session, staff), definition_id)
+    return render(request, "definition_form.html", **_form_context(row, row.data, []))
+
+
+@router.post("/definitions/{definition_id}", dependencies=[Csrf])
+async def definition_update(
+    definition_id: int, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "define")
+    provider = provider_of(session, staff)
+    row = definitions.get(session, provider, definition_id)
+    form = await request.form()
+    try:
+        definitions.update(session, provider, row, definition_from_form(form))
+    except (DefinitionInvalidError, ValueError) as exc:
+        problems = getattr(exc, "problems", [("form", str(exc))])
+        return render(
+            request,
+            "definition_form.html",
+            status_code=422,
+            **_form_context(row, definition_from_form_safe(form), problems),
+        )
+    return _see_other(f"/definitions/{row.id}")
+
+
+@router.post("/definitions/{definition_id}/publish", dependencies=[Csrf])
+def definition_publish(
+    definition_id: int, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "define")
+    row = definitions.get(session, provider_of(session, staff), definition_id)
+    definitions.publish(app, session, row)
+    return _see_other(f"/definitions/{row.id}")
+
+
+@router.post("/definitions/{definition_id}/new-version", dependencies=[Csrf])
+def definition_new_version(
+    definition_id: int, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "define")
+    row = definitions.get(session, provider_of(session, staff), definition_id)
+    draft = definitions.new_version(app, session, row)
+    return _see_other(f"/definitions/{draft.id}/edit")
+
+
+@router.get("/definitions/{definition_id}/assess")
+def assess_form(
+    definition_id: int, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "assess")
+    row = issuing.published_definition(session, provider_of(session, staff), definition_id)
+    return render(
+        request,
+        "assess.html",
+        row=row,
+        data=definitions.data_of(row),
+        supervision=SUPERVISION,
+        today=date.today().isoformat(),
+        error=None,
+    )
+
+
+@router.post("/definitions/{definition_id}/assess", dependencies=[Csrf])
+async def assess(
+    definition_id: int, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "assess")
+    provider = provider_of(session, staff)
+    row = issuing.published_definition(session, provider, definition_id)
+    data = definitions.data_of(row)
+    form = await request.form()
+    achieved = set(map(str, form.getlist("achieved")))
+    results = [OutcomeResult(o.id, o.id in achieved) for o in data.learning_outcomes]
+    try:
+        assessed_on = date.fromisoformat(str(form.get("assessed_on", "")))
+        learner = issuing.upsert_learner(
+            app, session, provider, str(form.get("name", "")), str(form.get("email", ""))
+        )
+        assessment = issuing.record_assessment(
+            app,
+            session,
+            staff,
+            learner=learner,
+            definition_id=row.id,
+            results=results,
+            grade=str(form.get("grade", "")).strip() or None,
+            supervision=str(form.get("supervision", "")),
+            assessed_on=assessed_on,
+        )
+        if form.get("award") and assessment.passed:
+            credential = issuing.award_assessment(app, session, staff, assessment)
+            return _see_other(f"/manage/credentials/{credential.id}")
+    except ValueError:
+        error = "The assessment date must be a date."
+    except DomainError as exc:
+        error = exc.message
+    else:
+        return _see_other(f"/assessments/{assessment.id}")
+    return render(
+        request,
+        "assess.html",
+        status_code=422,
+        row=row,
+        data=data,
+        supervision=SUPERVISION,
+        today=date.today().isoformat(),
+        error=error,
+    )
+
+
+@router.get("/assessments/{assessment_id}")
+def assessment_view(
+    assessment_id: int, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None or assessment.provider_id != staff.provider_id:
+        raise NotFound("assessment")
+    learner = session.get(Learner, assessment.learner_id)
+    row = session.get(Definition, assessment.definition_id)
+    return render(request, "assessment.html", assessment=assessment, learner=learner, row=row)
+
+
+@router.post("/assessments/{assessment_id}/award", dependencies=[Csrf])
+def assessment_award(
+    assessment_id: int, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None or assessment.provider_id != staff.provider_id:
+        raise NotFound("assessment")
+    credential = issuing.award_assessment(app, session, staff, assessment)
+    return _see_other(f"/manage/credentials/{credential.id}")
+
+
+@router.get("/learners")
+def learner_list(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+    learners = session.scalars(
+        select(Learner).where(Learner.provider_id == staff.provider_id).order_by(Learner.name)
+    ).all()
+    return render(request, "learners.html", learners=learners, error=None)
+
+
+@router.post("/learners", dependencies=[Csrf])
+def learner_add(
+    request: Request,
+    app: AppDep,
+    staff: CurrentStaff,
+    session: DbSession,
+    name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+) -> Response:
+    require(staff, "assess")
+    issuing.upsert_learner(app, session, provider_of(session, staff), name, email)
+    return _see_other("/learners")
+
+
+# Bulk jobs run in a thread of this process; their progress is polled with htmx.
+_jobs: dict[str, dict[str, Any]] = {}
+_jobs_lock = threading.Lock()
+
+
+@router.get("/definitions/{definition_id}/bulk")
+def bulk_form(
+    definition_id: int, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "issue")
+    row = issuing.published_definition(session, provider_of(session, staff), definition_id)
+    return render(request, "bulk.html", row=row, data=definitions.data_of(row), error=None)
+
+
+@router.post("/definitions/{definition_id}/bulk", dependencies=[Csrf])
+async def bulk_upload(
+    definition_id: int,
+    request: Request,
+    app: AppDep,
+    staff: CurrentStaff,
+    session: DbSession,
+    file: UploadFile,
+) -> Response:
+    require(staff, "issue")
+    row = issuing.published_definition(session, provider_of(session, staff), definition_id)
+    data = await file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return render(
+            request,
+            "bulk.html",
+            status_code=413,
+            row=row,
+            data=definitions.data_of(row),
+            error=f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MiB.",
+        )
+    job_id = uuid.uuid4().hex
+    job: dict[str, Any] = {
+        "done": 0,
+        "total": None,
+        "report": None,
+        "error": None,
+        "provider_id": staff.provider_id,
+        "definition_id": row.id,
+    }
+    with _jobs_lock:
+        _jobs[job_id] = job
+    staff_id = staff.id
+
+    def run() -> None:
+        def progress(done: int, total: int) -> None:
+            job["done"], job["total"] = done, total
+
+        try:
+            job["report"] = bulk.issue_csv(app, staff_id, row.id, data, progress).to_json()
+        except DomainError as exc:
+            job["error"] = exc.message
+        except Exception:  # noqa: BLE001 - reported on the page; the job must end
+            job["error"] = "the upload stopped on an unexpected error; rows issued so far are kept"
+
+    threading.Thread(target=run, name=f"bulk-{job_id}", daemon=True).start()
+    return _see_other(f"/bulk/{job_id}")
+
+
+def _job(job_id: str, staff: Any) -> dict[str, Any]:
+    with _jobs_lock:
+        job = _jobs.get(job_id)
+    if job is None or job["provider_id"] != staff.provider_id:
+        raise NotFound("upload")
+    return job
+
+
+@router.get("/bulk/{job_id}")
+def bulk_job(job_id: str, request: Request, staff: CurrentStaff) -> Response:
+    return render(request, "bulk_job.html", job=_job(job_id, staff), job_id=job_id)
+
+
+@router.get("/bulk/{job_id}/progress")
+def bulk_progress(job_id: str, request: Request, staff: CurrentStaff) -> Response:
+    return render(request, "bulk_progress.html", job=_job(job_id, staff), job_id=job_id)
+
+
+@router.get("/manage/credentials")
+def credential_list(
+    request: Request, staff: CurrentStaff, session: DbSession, q: str = ""
+) -> Response:
+    found = issuing.search(session, provider_of(session, staff), q)
+    return render(request, "credentials.html", credentials=found, q=q)
+
+
+@router.get("/manage/credentials/{credential_id}")
+def credential_manage(
+    credential_id: str, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    credential = issuing.get_credential(session, staff.provider_id, credential_id)
+    row = session.get(Definition, credential.definition_id)
+    return render(request, "credential_manage.html", credential=credential, row=row, error=None)
+
+
+@router.post("/manage/credentials/{credential_id}/status", dependencies=[Csrf])
+def credential_status(
+    credential_id: str,
+    request: Request,
+    app: AppDep,
+    staff: CurrentStaff,
+    session: DbSession,
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        status.change_state(app, session, staff, credential_id, action, reason)
+    except DomainError as exc:
+        if exc.code in ("not_found", "forbidden"):
+            raise
+        credential = issuing.get_credential(session, staff.provider_id, credential_id)
+        row = session.get(Definition, credential.definition_id)
+        return render(
+            request,
+            "credential_manage.html",
+            status_code=422,
+            credential=credential,
+            row=row,
+            error=exc.message,
+        )
+    return _see_other(f"/manage/credentials/{credential_id}")
+
+
+@router.get("/keys")
+def key_list(request: Request, app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
+    provider = provider_of(session, staff)
+    return render(
+        request,
+        "keys.html",
+        keys=keys.list_keys(session, provider),
+        did=keys.provider_did(app, provider),
+        did_url=keys.did_document_url(app, provider),
+        token=None,
+    )
+
+
+@router.post("/keys/rotate", dependencies=[Csrf])
+def key_rotate(app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
+    require(staff, "manage")
+    keys.add_key(app, session, provider_of(session, staff))
+    return _see_other("/keys")
+
+
+@router.post("/tokens", dependencies=[Csrf])
+def token_create(
+    request: Request,
+    app: AppDep,
+    staff: CurrentStaff,
+    session: DbSession,
+    name: Annotated[str, Form()] = "API token",
+) -> Response:
+    require(staff, "issue")
+    token = create_api_token(app, session, staff, name)
+    provider = provider_of(session, staff)
+    return render(
+        request,
+        "keys.html",
+        keys=keys.list_keys(session, provider),
+        did=keys.provider_did(app, provider),
+        did_url=keys.did_document_url(app, provider),
+        token=token,
+    )
+
+
+__all__ = ["Credential", "Depends", "router", "transaction"]

@@ -1,0 +1,93 @@
+"""Public documents: did:web DID documents, status lists, and the public credential page."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from microcred.db.tables import Credential, Definition, Provider
+from microcred.domain.award import read_eu_elements
+from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
+from microcred.domain.errors import NotFound
+from microcred.services import keys, status
+from microcred.services.issuing import document_of
+from microcred.services.providers import get_provider
+from microcred.web.deps import AppDep, DbSession
+from microcred.web.render import render
+
+router = APIRouter()
+JSON_LD = "application/ld+json"
+
+
+@router.get("/providers/{slug}/did.json", tags=["public"])
+def did_document(slug: str, app: AppDep, session: DbSession) -> Response:
+    provider = get_provider(session, slug)
+    document = keys.did_document(app, session, provider)
+    return Response(json.dumps(document), media_type="application/did+json")
+
+
+@router.get("/providers/{slug}/status/{number}/{purpose}", tags=["public"])
+def status_list_credential(
+    slug: str, number: int, purpose: str, app: AppDep, session: DbSession
+) -> Response:
+    provider = get_provider(session, slug)
+    text = status.published_list(app, session, provider, number, purpose)
+    return Response(
+        text, media_type="application/vc+ld+json", headers={"Cache-Control": "max-age=60"}
+    )
+
+
+def _credential(session: DbSession, credential_id: str) -> Credential:
+    credential = session.get(Credential, credential_id)
+    if credential is None:
+        raise NotFound("credential")
+    return credential
+
+
+@router.get("/credentials/{credential_id}.json", tags=["public"])
+def credential_json(credential_id: str, session: DbSession) -> Response:
+    """The signed credential, byte for byte as issued."""
+    credential = _credential(session, credential_id)
+    return Response(
+        credential.document,
+        media_type=JSON_LD,
+        headers={"Content-Disposition": f'attachment; filename="{credential.id}.json"'},
+    )
+
+
+@router.get("/credentials/{credential_id}", response_class=HTMLResponse, tags=["public"])
+def credential_page(
+    credential_id: str, request: Request, app: AppDep, session: DbSession
+) -> Response:
+    """What the credential certifies, in plain words, with its live status."""
+    credential = _credential(session, credential_id)
+    if "application/json" in request.headers.get("accept", "") or JSON_LD in request.headers.get(
+        "accept", ""
+    ):
+        return Response(credential.document, media_type=JSON_LD)
+    provider = session.get(Provider, credential.provider_id)
+    definition = session.get(Definition, credential.definition_id)
+    document = document_of(credential)
+    elements = read_eu_elements(document)
+    achievement = document["credentialSubject"]["achievement"]
+    outcomes = achievement.get("resultDescription") or []
+    results = {
+        r.get("resultDescription"): r.get("status")
+        for r in document["credentialSubject"].get("result") or []
+    }
+    return render(
+        request,
+        "public_credential.html",
+        credential=credential,
+        provider=provider,
+        definition=definition,
+        document=document,
+        achievement=achievement,
+        outcomes=outcomes,
+        results=results,
+        elements=elements,
+        labels={**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS},
+        now=app.now(),
+    )
