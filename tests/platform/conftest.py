@@ -1,0 +1,181 @@
+"""Platform fixtures: a migrated database (SQLite, or PostgreSQL with MICROCRED_TEST_POSTGRES),
+the application, a TestClient, and a fetcher that reaches the app in-process."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from microcred.config import Settings
+from microcred.db.session import transaction
+from microcred.db.tables import Definition, Provider, Staff
+from microcred.services import definitions
+from microcred.services.app import App
+from microcred.services.providers import add_staff, create_provider
+from microcred.vc.fetch import SafeFetcher, WebResolver
+from microcred.vc.policy import Policy
+from microcred.vc.status_list import BitstringStatusChecker
+from microcred.web.app import create_app
+
+HERE = Path(__file__).resolve().parent
+POSTGRES = os.environ.get("MICROCRED_TEST_POSTGRES", "")
+PASSWORD = "correct horse battery staple"
+BASE_URL = "http://testserver"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.platform)
+            # PostgreSQL (and the browser test's server) live on loopback; nothing else.
+            item.add_marker(pytest.mark.enable_socket)
+            item.add_marker(pytest.mark.allow_hosts(["127.0.0.1", "::1", "localhost"]))
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    if not POSTGRES:
+        yield f"sqlite:///{tmp_path / 'microcred.db'}"
+        return
+    schema = "t_" + uuid.uuid4().hex[:16]
+    admin = create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES else "?"
+    try:
+        yield f"{POSTGRES}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_settings(database_url: str, data_dir: Path, base_url: str = BASE_URL) -> Settings:
+    host = base_url.split("://", 1)[1]
+    return Settings(
+        env="test",
+        data_dir=data_dir,
+        database_url=database_url,
+        base_url=base_url,
+        kek=bytes(range(32)),
+        secret_key="test-secret-key-not-for-production",
+        allow_http_hosts=frozenset({host}),
+    )
+
+
+@pytest.fixture
+def platform(database_url: str, tmp_path: Path) -> Iterator[App]:
+    app = App.start(make_settings(database_url, tmp_path))
+    yield app
+    app.engine.dispose()
+
+
+@pytest.fixture
+def client(platform: App) -> Iterator[TestClient]:
+    with TestClient(create_app(platform), base_url=BASE_URL) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def verifier(client: TestClient) -> Policy:
+    """The platform's verifier, resolving did:web and status lists through the app itself."""
+
+    def opener(url: str) -> tuple[int, bytes]:
+        response = client.get(url)
+        return response.status_code, response.content
+
+    fetcher = SafeFetcher({"testserver"}, opener=opener, ttl=0)
+    base = Policy(resolver=WebResolver(fetcher))
+    return Policy(resolver=base.resolver, status_checker=BitstringStatusChecker(fetcher, base))
+
+
+@dataclass
+class Org:
+    provider_id: int
+    slug: str
+    owner_id: int
+    owner_email: str
+    staff: dict[str, int]
+
+
+def make_org(app: App, slug: str) -> Org:
+    with transaction(app.sessions) as session:
+        provider, owner = create_provider(
+            app,
+            session,
+            slug=slug,
+            legal_name=f"{slug.title()} Institute",
+            country_code="DE",
+            region="Berlin",
+            website=f"https://{slug}.example",
+            owner_email=f"owner@{slug}.example",
+            owner_password=PASSWORD,
+        )
+        staff = {"owner": owner.id}
+        for role in ("issuer", "assessor", "viewer"):
+            staff[role] = add_staff(
+                app, session, provider, f"{role}@{slug}.example", role.title(), PASSWORD, role
+            ).id
+        return Org(provider.id, slug, owner.id, owner.email, staff)
+
+
+DEFINITION: dict[str, Any] = {
+    "title": "Welding Safety",
+    "description": "Safe practice in a welding workshop.",
+    "learning_outcomes": [
+        {"statement": "Identifies welding hazards", "criterion": "Hazard checklist, 10 of 10"},
+        {"statement": "Uses protective equipment correctly", "criterion": "Observed practical"},
+    ],
+    "workload_ects": 1.5,
+    "workload_hours": 40,
+    "level": {"framework": "EQF", "value": "4"},
+    "assessment_type": "Observed practical and written test",
+    "participation": "onsite",
+    "quality_assurance": "Chamber of Crafts external QA",
+    "supervision": "supervised_id",
+    "prerequisites": "None",
+    "further_information": "https://example.org/welding",
+}
+
+
+def publish_definition(app: App, org: Org, data: dict[str, Any] | None = None) -> Definition:
+    with transaction(app.sessions) as session:
+        provider = session.get(Provider, org.provider_id)
+        assert provider is not None
+        row = definitions.create(app, session, provider, data or DEFINITION)
+        return definitions.publish(app, session, row)
+
+
+def staff(app: App, staff_id: int) -> Staff:
+    with transaction(app.sessions, readonly=True) as session:
+        found = session.get(Staff, staff_id)
+        assert found is not None
+        return found
+
+
+def signin(client: TestClient, email: str, password: str = PASSWORD) -> str:
+    """Sign in through the form; returns the session's CSRF token."""
+    client.cookies.clear()
+    token = csrf_from(client.get("/signin").text)
+    response = client.post(
+        "/signin",
+        data={"email": email, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return csrf_from(client.get("/dashboard").text)
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)

@@ -1,0 +1,238 @@
+"""Issuing, EU elements, status changes, versions, key rotation and the JSON API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from microcred.db.session import transaction
+from microcred.db.tables import Provider
+from microcred.domain.assessment import OutcomeResult
+from microcred.domain.award import read_eu_elements
+from microcred.domain.catalog import MANDATORY_ELEMENTS
+from microcred.domain.errors import DomainError
+from microcred.services import definitions, keys, status
+from microcred.services.issuing import Award, issue
+from microcred.services.providers import create_api_token
+from microcred.vc import schema
+from microcred.vc.verify import verify
+from tests.platform.conftest import DEFINITION, make_org, publish_definition, staff
+
+
+def _issue(platform, org, row, email="ada@example.org", name="Ada Lovelace", **extra):
+    outcomes = [o["id"] for o in row.data["learning_outcomes"]]
+    with transaction(platform.sessions) as session:
+        return issue(
+            platform,
+            session,
+            staff(platform, org.owner_id),
+            Award(
+                definition_id=row.id,
+                name=name,
+                email=email,
+                results=[OutcomeResult(o, True) for o in outcomes],
+                **extra,
+            ),
+        )
+
+
+def test_issued_credential_is_valid_ob3_with_every_eu_element(platform, client, verifier):
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    credential = _issue(platform, org, row)
+    document = json.loads(credential.document)
+    assert schema.validate(document, schema.ACHIEVEMENT_CREDENTIAL) == []
+    elements = read_eu_elements(document)
+    assert set(MANDATORY_ELEMENTS) <= set(elements), set(MANDATORY_ELEMENTS) - set(elements)
+    assert elements["learner"] == "Ada Lovelace"
+    assert elements["workload"] == "1.5 ECTS (40 hours)"
+    assert elements["level"] == "EQF level 4"
+    assert elements["country"] == "DE, Berlin"
+    assert elements["participation"] == "On-site"
+    assert "Identifies welding hazards" in elements["learning_outcomes"]
+    assert elements["supervision"].startswith("Supervised with identity verification")
+    achievement = document["credentialSubject"]["achievement"]
+    assert achievement["creditsAvailable"] == 1.5
+    assert achievement["achievementType"] == "MicroCredential"
+    assert {"targetUrl": "http://data.europa.eu/snb/eqf/4"}.items() <= next(
+        a for a in achievement["alignment"] if a.get("targetFramework", "").startswith("European")
+    ).items()
+    report = verify(credential.document, verifier)
+    assert report.verified, report.to_json()
+    assert report.step("status").code == "status.ok"
+
+
+def test_stored_verbatim_and_served_byte_for_byte(platform, client):
+    org = make_org(platform, "acme")
+    credential = _issue(platform, org, publish_definition(platform, org))
+    response = client.get(f"/credentials/{credential.id}.json")
+    assert response.status_code == 200
+    assert response.content == credential.document.encode("utf-8")
+
+
+def test_revoke_suspend_reinstate(platform, client, verifier):
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    first = _issue(platform, org, row, email="a@example.org")
+    second = _issue(platform, org, row, email="b@example.org")
+    owner = staff(platform, org.owner_id)
+    with transaction(platform.sessions) as session:
+        status.change_state(platform, session, owner, first.id, "revoke", "Plagiarism")
+        status.change_state(platform, session, owner, second.id, "suspend", "Under review")
+    assert verify(first.document, verifier).step("status").code == "status.revoked"
+    assert verify(second.document, verifier).step("status").code == "status.suspended"
+    with transaction(platform.sessions) as session:
+        status.change_state(platform, session, owner, second.id, "reinstate", "")
+        with pytest.raises(DomainError) as caught:
+            status.change_state(platform, session, owner, first.id, "reinstate", "")
+    assert caught.value.code == "status.already_revoked"
+    assert verify(second.document, verifier).verified
+    page = client.get(f"/credentials/{first.id}").text
+    assert "has been revoked" in page
+    assert "Plagiarism" in page
+
+
+def test_reason_is_required(platform):
+    org = make_org(platform, "acme")
+    credential = _issue(platform, org, publish_definition(platform, org))
+    with transaction(platform.sessions) as session, pytest.raises(DomainError) as caught:
+        status.change_state(
+            platform, session, staff(platform, org.owner_id), credential.id, "revoke", " "
+        )
+    assert caught.value.code == "status.reason_required"
+
+
+def test_publication_needs_every_mandatory_element(platform):
+    org = make_org(platform, "acme")
+    with transaction(platform.sessions) as session:
+        provider = session.get(Provider, org.provider_id)
+        row = definitions.create(platform, session, provider, {"title": "Half done"})
+        with pytest.raises(definitions.PublicationBlockedError) as caught:
+            definitions.publish(platform, session, row)
+    fields = {field for field, _ in caught.value.problems}
+    assert {
+        "learning_outcomes",
+        "workload_ects",
+        "level",
+        "assessment_type",
+        "participation",
+        "quality_assurance",
+    } <= fields
+    # country and awarding body default from the provider's profile
+    assert "country_code" not in fields
+    assert "awarding_body" not in fields
+
+
+def test_credentials_keep_their_definition_version(platform):
+    org = make_org(platform, "acme")
+    v1 = publish_definition(platform, org)
+    old = _issue(platform, org, v1)
+    with transaction(platform.sessions) as session:
+        provider = session.get(Provider, org.provider_id)
+        draft = definitions.new_version(
+            platform, session, definitions.get(session, provider, v1.id)
+        )
+        definitions.update(session, provider, draft, {**DEFINITION, "title": "Welding Safety 2027"})
+        v2 = definitions.publish(platform, session, draft)
+        assert definitions.get(session, provider, v1.id).state == "retired"
+    assert v2.version == 2
+    assert json.loads(old.document)["credentialSubject"]["achievement"]["version"] == "1"
+    with pytest.raises(DomainError) as caught:
+        _issue(platform, org, v1)
+    assert caught.value.code == "definition.not_published"
+    new = _issue(platform, org, v2)
+    assert (
+        json.loads(new.document)["credentialSubject"]["achievement"]["name"]
+        == "Welding Safety 2027"
+    )
+
+
+def test_key_rotation_keeps_old_credentials_verifying(platform, client, verifier):
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    before = _issue(platform, org, row, email="before@example.org")
+    with transaction(platform.sessions) as session:
+        keys.add_key(platform, session, session.get(Provider, org.provider_id))
+    after = _issue(platform, org, row, email="after@example.org")
+    assert before.key_fragment == "key-1"
+    assert after.key_fragment == "key-2"
+    did_document = client.get("/providers/acme/did.json").json()
+    assert [m["id"].split("#")[1] for m in did_document["verificationMethod"]] == ["key-2", "key-1"]
+    for credential in (before, after):
+        assert verify(credential.document, verifier).verified
+
+
+def test_private_keys_are_not_readable_in_a_database_dump(platform):
+    org = make_org(platform, "acme")
+    credential = _issue(platform, org, publish_definition(platform, org))
+    with transaction(platform.sessions) as session:
+        provider = session.get(Provider, org.provider_id)
+        _, key_pair = keys.active_key(platform, session, provider)
+        secret = key_pair.secret_multibase()
+        seed_hex = key_pair._private.private_bytes_raw().hex()
+        dump = []
+        for table in (
+            "providers",
+            "staff",
+            "signing_keys",
+            "definitions",
+            "learners",
+            "credentials",
+            "credential_events",
+            "status_lists",
+            "api_tokens",
+        ):
+            for values in session.execute(text(f"SELECT * FROM {table}")):  # noqa: S608
+                dump.append(repr(values))
+    text_dump = "\n".join(dump)
+    assert credential.id in text_dump  # the dump is real
+    assert secret not in text_dump
+    assert seed_hex not in text_dump
+    assert seed_hex not in text_dump.replace("\\x", "")
+
+
+def test_api_issues_with_idempotency_and_refuses_bad_input(platform, client, verifier):
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    with transaction(platform.sessions) as session:
+        token = create_api_token(platform, session, staff(platform, org.staff["issuer"]), "ci")
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {
+        "definition_id": row.id,
+        "name": "Grace Hopper",
+        "email": "grace@example.org",
+        "idempotency_key": "order-42",
+    }
+    first = client.post("/api/v1/credentials", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    again = client.post("/api/v1/credentials", json=body, headers=headers)
+    assert again.json()["id"] == first.json()["id"]
+    assert verify(first.json()["credential"], verifier).verified
+
+    assert client.post("/api/v1/credentials", json=body).status_code == 401
+    bad = client.post(
+        "/api/v1/credentials",
+        json={
+            **body,
+            "idempotency_key": None,
+            "results": [{"outcome_id": "urn:nope", "achieved": True}],
+        },
+        headers=headers,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "assessment.unknown_outcome"
+    missing = client.post("/api/v1/credentials", json={"name": "x"}, headers=headers)
+    assert missing.status_code == 422
+    other = client.post(
+        "/api/v1/credentials", json={**body, "definition_id": 99999}, headers=headers
+    )
+    assert other.status_code == 404
+    revoke = client.post(
+        f"/api/v1/credentials/{first.json()['id']}/status",
+        json={"action": "revoke", "reason": "issued in error"},
+        headers=headers,
+    )
+    assert revoke.status_code == 200
+    assert revoke.json()["state"] == "revoked"
