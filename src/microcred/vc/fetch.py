@@ -100,9 +100,7 @@ class SafeFetcher:
             return body
         try:
             with (
-                httpx.Client(
-                    timeout=self.timeout, follow_redirects=False, transport=self._transport
-                ) as client,
+                httpx.Client(timeout=self.timeout, follow_redirects=False) as client,
                 client.stream("GET", url, headers={"Accept": "application/json"}) as response,
             ):
                 if response.status_code != 200:
