@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Form, HTTPException, Request
@@ -15,6 +16,14 @@ from microcred.services.app import App
 from microcred.services.providers import staff_for_token
 
 CSRF_FIELD = "csrf_token"
+
+
+@dataclass(frozen=True, slots=True)
+class StaffView:
+    id: int
+    name: str
+    role: str
+    provider_id: int
 
 
 class SignInRequired(Exception):  # noqa: N818 - control flow, turned into a redirect
@@ -53,6 +62,8 @@ def current_staff(request: Request, session: Annotated[Session, Depends(get_sess
     staff = session.get(Staff, staff_id) if staff_id else None
     if staff is None:
         raise SignInRequired
+    # A detached snapshot for templates (error pages render after the session closed).
+    request.state.staff = StaffView(staff.id, staff.name, staff.role, staff.provider_id)
     return staff
 
 

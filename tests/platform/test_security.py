@@ -1,0 +1,227 @@
+"""Authorization across providers and roles, CSRF on every form, escaping of entered text."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from microcred.db.session import transaction
+from microcred.db.tables import Assessment
+from microcred.domain.assessment import OutcomeResult
+from microcred.services.issuing import Award, issue
+from microcred.services.providers import create_api_token
+from tests.platform.conftest import DEFINITION, make_org, publish_definition, signin, staff
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def _issue(platform, org, row, name="Ada Lovelace"):
+    with transaction(platform.sessions) as session:
+        return issue(
+            platform,
+            session,
+            staff(platform, org.owner_id),
+            Award(
+                definition_id=row.id,
+                name=name,
+                email="ada@example.org",
+                results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
+            ),
+        )
+
+
+@pytest.fixture
+def two_orgs(platform):
+    a, b = make_org(platform, "alpha"), make_org(platform, "beta")
+    row_b = publish_definition(platform, b)
+    credential_b = _issue(platform, b, row_b)
+    with transaction(platform.sessions) as session:
+        assessment = Assessment(
+            provider_id=b.provider_id,
+            learner_id=1,
+            definition_id=row_b.id,
+            assessor_id=b.owner_id,
+            results=[],
+            grade=None,
+            supervision="supervised",
+            assessed_on=credential_b.issued_at.date(),
+            passed=True,
+            created_at=credential_b.issued_at,
+        )
+        session.add(assessment)
+        session.flush()
+        assessment_id = assessment.id
+    return a, b, row_b, credential_b, assessment_id
+
+
+def test_staff_of_one_provider_get_404_for_another_providers_objects(platform, client, two_orgs):
+    a, _b, row_b, credential_b, assessment_id = two_orgs
+    token = signin(client, a.owner_email)
+    gets = [
+        f"/definitions/{row_b.id}",
+        f"/definitions/{row_b.id}/edit",
+        f"/definitions/{row_b.id}/assess",
+        f"/definitions/{row_b.id}/bulk",
+        f"/manage/credentials/{credential_b.id}",
+        f"/assessments/{assessment_id}",
+    ]
+    for url in gets:
+        assert client.get(url).status_code == 404, url
+    posts = [
+        f"/definitions/{row_b.id}",
+        f"/definitions/{row_b.id}/publish",
+        f"/definitions/{row_b.id}/new-version",
+        f"/definitions/{row_b.id}/assess",
+        f"/manage/credentials/{credential_b.id}/status",
+        f"/assessments/{assessment_id}/award",
+    ]
+    for url in posts:
+        response = client.post(url, data={"csrf_token": token, "action": "revoke", "reason": "x"})
+        assert response.status_code == 404, url
+    assert credential_b.id not in client.get("/manage/credentials").text
+    with transaction(platform.sessions) as session:
+        api_token = create_api_token(platform, session, staff(platform, a.owner_id), "t")
+    headers = {"Authorization": f"Bearer {api_token}"}
+    assert client.get(f"/api/v1/credentials/{credential_b.id}", headers=headers).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/credentials/{credential_b.id}/status",
+            headers=headers,
+            json={"action": "revoke", "reason": "x"},
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/api/v1/credentials",
+            headers=headers,
+            json={"definition_id": row_b.id, "name": "X", "email": "x@example.org"},
+        ).status_code
+        == 404
+    )
+
+
+def test_a_viewer_cannot_issue_or_revoke(platform, client):
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    credential = _issue(platform, org, row)
+    token = signin(client, f"viewer@{org.slug}.example")
+    assert client.get(f"/manage/credentials/{credential.id}").status_code == 200
+    revoke = client.post(
+        f"/manage/credentials/{credential.id}/status",
+        data={"csrf_token": token, "action": "revoke", "reason": "x"},
+    )
+    assert revoke.status_code == 403
+    assess = client.post(
+        f"/definitions/{row.id}/assess",
+        data={
+            "csrf_token": token,
+            "name": "X",
+            "email": "x@example.org",
+            "supervision": "supervised",
+            "assessed_on": "2026-01-01",
+        },
+    )
+    assert assess.status_code == 403
+    assert client.post("/keys/rotate", data={"csrf_token": token}).status_code == 403
+    assert client.get(f"/definitions/{row.id}/bulk").status_code == 403
+    with transaction(platform.sessions) as session:
+        api_token = create_api_token(platform, session, staff(platform, org.staff["assessor"]), "t")
+    response = client.post(
+        "/api/v1/credentials",
+        headers={"Authorization": f"Bearer {api_token}"},
+        json={"definition_id": row.id, "name": "X", "email": "x@example.org"},
+    )
+    assert response.status_code == 403
+
+
+def test_every_form_has_a_csrf_token_and_posts_without_it_are_refused(platform, client):
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    credential = _issue(platform, org, row)
+    signin(client, org.owner_email)
+    pages = [
+        "/dashboard",
+        "/definitions/new",
+        f"/definitions/{row.id}",
+        f"/definitions/{row.id}/assess",
+        f"/definitions/{row.id}/bulk",
+        "/learners",
+        f"/manage/credentials/{credential.id}",
+        "/keys",
+    ]
+    for url in pages:
+        html = client.get(url).text
+        forms = re.findall(r"<form[^>]*method=\"post\"[^>]*>(.*?)</form>", html, re.S)
+        assert forms, url
+        for form in forms:
+            assert 'name="csrf_token"' in form, url
+    posts = [
+        "/definitions",
+        f"/definitions/{row.id}/new-version",
+        "/learners",
+        f"/manage/credentials/{credential.id}/status",
+        "/keys/rotate",
+        "/tokens",
+        "/signout",
+    ]
+    for url in posts:
+        for token in (None, "forged"):
+            data = {"action": "revoke", "reason": "x", "name": "n", "email": "e@example.org"}
+            if token:
+                data["csrf_token"] = token
+            response = client.post(url, data=data)
+            assert response.status_code == 403, (url, token)
+    client.cookies.clear()
+    assert (
+        client.post("/signin", data={"email": org.owner_email, "password": "x"}).status_code == 403
+    )
+
+
+def test_entered_text_is_escaped_everywhere(platform, client):
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org, {**DEFINITION, "title": XSS, "description": XSS})
+    credential = _issue(platform, org, row, name=XSS)
+    signin(client, org.owner_email)
+    for url in [
+        "/dashboard",
+        "/definitions",
+        f"/definitions/{row.id}",
+        f"/definitions/{row.id}/assess",
+        f"/manage/credentials/{credential.id}",
+        "/manage/credentials",
+        "/learners",
+        f"/credentials/{credential.id}",
+    ]:
+        html = client.get(url).text
+        assert "<script>alert" not in html, url
+        assert "<img src=x" not in html, url
+        assert "&lt;script&gt;" in html, url
+    public = client.get(f"/credentials/{credential.id}")
+    assert "script-src 'self'" in public.headers["content-security-policy"]
+
+
+def test_wrong_password_and_unknown_user_look_the_same(platform, client):
+    org = make_org(platform, "acme")
+    token = signin(client, org.owner_email)
+    client.cookies.clear()
+    from tests.platform.conftest import csrf_from
+
+    token = csrf_from(client.get("/signin").text)
+    wrong = client.post(
+        "/signin", data={"email": org.owner_email, "password": "nope", "csrf_token": token}
+    )
+    nobody = client.post(
+        "/signin", data={"email": "no@one.example", "password": "nope", "csrf_token": token}
+    )
+    assert wrong.status_code == nobody.status_code == 401
+    assert "Wrong email or password" in wrong.text
+    assert "Wrong email or password" in nobody.text
+
+
+def test_pages_need_sign_in(client):
+    response = client.get("/dashboard", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin")
+    assert client.get("/api/v1/definitions").status_code == 401
