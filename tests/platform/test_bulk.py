@@ -56,14 +56,14 @@ def test_a_run_killed_midway_resumes_without_duplicates(platform):
     lines = ["name,email"] + [f"Learner {i},learner{i}@example.org" for i in range(12)]
     data = ("\n".join(lines) + "\n").encode()
 
-    class Killed(Exception):
+    class KilledError(Exception):
         pass
 
     def crash_after_five(done: int, total: int) -> None:
         if done == 5:
-            raise Killed
+            raise KilledError
 
-    with pytest.raises(Killed):
+    with pytest.raises(KilledError):
         issue_csv(platform, org.staff["issuer"], row.id, data, crash_after_five)
     assert _count(platform) == 5
     report = issue_csv(platform, org.staff["issuer"], row.id, data)

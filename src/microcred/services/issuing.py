@@ -71,7 +71,10 @@ def published_definition(session: Session, provider: Provider, definition_id: in
 def issue(app: App, session: Session, staff: Staff, award: Award) -> Credential:
     """Sign and store one credential. With an idempotency key, a repeat returns the first one."""
     require(staff, "issue")
-    provider = session.get(Provider, staff.provider_id)
+    # Lock the provider row before anything else: issuers of one provider queue here (status
+    # indexes are handed out under it), and no foreign-key share lock is taken before it, which
+    # would let two issuers deadlock on PostgreSQL.
+    provider = session.get(Provider, staff.provider_id, with_for_update=True)
     assert provider is not None
     if award.idempotency_key:
         existing = session.scalar(

@@ -35,7 +35,11 @@ def list_url(app: App, provider: Provider, number: int, purpose: str) -> str:
 
 
 def allocate(app: App, session: Session, provider: Provider) -> tuple[StatusList, int]:
-    """A fresh random index in the provider's current list (a row lock serialises issuers)."""
+    """A fresh random index in the provider's current list.
+
+    The caller holds the provider's row lock (``issuing.issue`` takes it first thing), so two
+    issuers never open the same new list or draw against a stale count.
+    """
     current = session.scalars(
         select(StatusList)
         .where(StatusList.provider_id == provider.id)
