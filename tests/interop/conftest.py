@@ -6,68 +6,19 @@ a missing install is a failure, not a skip, so CI cannot pass without the third-
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.node_harness import Harness
+
 HERE = Path(__file__).resolve().parent
-HARNESS = HERE / "harness.mjs"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.interop)
-
-
-class Harness:
-    def run(self, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        node = shutil.which("node")
-        if node is None:
-            pytest.fail("Node.js is not installed; the interop tests need it")
-        if not (HERE / "node_modules" / "@digitalbazaar" / "vc").is_dir():
-            pytest.fail("tests/interop/node_modules is missing: run `make test` (it runs npm ci)")
-        completed = subprocess.run(
-            [node, str(HARNESS)],
-            input=json.dumps({"tasks": tasks}),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if completed.returncode != 0:
-            pytest.fail(f"interop harness failed:\n{completed.stderr[-4000:]}")
-        results: list[dict[str, Any]] = json.loads(completed.stdout)["results"]
-        assert len(results) == len(tasks)
-        return results
-
-    def verify(self, verifier: str, credentials: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return self.run(
-            [{"op": "verify", "verifier": verifier, "credential": c} for c in credentials]
-        )
-
-    def sign(
-        self, suite: str, credential: dict[str, Any], seed: bytes, created: str
-    ) -> dict[str, Any]:
-        [result] = self.run(
-            [
-                {
-                    "op": "sign",
-                    "suite": suite,
-                    "credential": credential,
-                    "seedHex": seed.hex(),
-                    "created": created,
-                }
-            ]
-        )
-        if "signed" not in result:
-            pytest.fail(f"the Digital Bazaar stack could not sign: {result.get('error')}")
-        signed: dict[str, Any] = result["signed"]
-        return signed
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 // Interop harness: third-party signers and verifiers, driven by microcred's tests.
 //
-// Reads one JSON request from stdin: {"tasks": [...]}; writes {"results": [...]} to stdout.
+// Reads one JSON request from stdin: {"tasks": [...], "httpHosts": ["127.0.0.1:PORT"]?};
+// writes {"results": [...]} to stdout.
 // A task is one of
 //   {"op": "verify", "verifier": "digitalbazaar" | "dcc", "credential": {...}, "now": ISO?}
 //   {"op": "sign", "suite": "eddsa-rdfc-2022" | "eddsa-jcs-2022" | "Ed25519Signature2020",
@@ -21,6 +22,7 @@ import {
 import {Ed25519Signature2020} from '@digitalbazaar/ed25519-signature-2020';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import {driver as didKeyDriver} from '@digitalbazaar/did-method-key';
+import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const schemaDir = join(here, '..', '..', 'src', 'microcred', 'vc', 'schemas');
@@ -29,10 +31,26 @@ const offlineDocuments = {
   'https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json':
     join(schemaDir, 'achievementcredential.json')
 };
-globalThis.fetch = async url => {
+// The only network allowed: plain http to the loopback hosts a test names ("httpHosts"), where
+// microcred's own server runs; did:web's https is rewritten to http for those hosts.
+const realFetch = globalThis.fetch;
+const httpHosts = new Set();
+function allowedUrl(url) {
+  const parsed = new URL(String(url));
+  if(!httpHosts.has(parsed.host)) {
+    return null;
+  }
+  parsed.protocol = 'http:';
+  return parsed.toString();
+}
+globalThis.fetch = async (url, options) => {
   const file = offlineDocuments[String(url)];
   if(file) {
     return new Response(readFileSync(file), {headers: {'content-type': 'application/json'}});
+  }
+  const allowed = allowedUrl(typeof url === 'object' && url.url ? url.url : url);
+  if(allowed) {
+    return realFetch(allowed, options);
   }
   throw new Error(`network access refused in the interop harness: ${url}`);
 };
@@ -64,6 +82,22 @@ const contexts = loadContexts();
 const didKey = didKeyDriver();
 didKey.use({multibaseMultikeyHeader: 'z6Mk', fromMultibase: Ed25519Multikey.from});
 
+async function fetchJson(url) {
+  const response = await globalThis.fetch(url, {headers: {accept: 'application/json'}});
+  if(!response.ok) {
+    throw new Error(`HTTP ${response.status} for ${url}`);
+  }
+  return response.json();
+}
+
+// did:web per the method spec: did:web:HOST[%3APORT]:path -> https://HOST[:PORT]/path/did.json
+function didWebUrl(did) {
+  const [host, ...path] = did.slice('did:web:'.length).split(':');
+  const origin = `https://${decodeURIComponent(host)}`;
+  return path.length ? `${origin}/${path.map(decodeURIComponent).join('/')}/did.json` :
+    `${origin}/.well-known/did.json`;
+}
+
 async function documentLoader(url) {
   if(contexts.has(url)) {
     return {contextUrl: null, documentUrl: url, document: contexts.get(url)};
@@ -71,6 +105,25 @@ async function documentLoader(url) {
   if(url.startsWith('did:key:')) {
     const document = await didKey.get({url});
     return {contextUrl: null, documentUrl: url, document};
+  }
+  if(url.startsWith('did:web:')) {
+    const [did, fragment] = url.split('#');
+    const didDocument = await fetchJson(didWebUrl(did));
+    if(didDocument.id !== did) {
+      throw new Error(`${url}: the DID document names ${didDocument.id}`);
+    }
+    if(!fragment) {
+      return {contextUrl: null, documentUrl: url, document: didDocument};
+    }
+    const method = (didDocument.verificationMethod || []).find(m => m.id === url);
+    if(!method) {
+      throw new Error(`${did} does not list ${url}`);
+    }
+    const document = {'@context': 'https://w3id.org/security/multikey/v1', ...method};
+    return {contextUrl: null, documentUrl: url, document};
+  }
+  if(allowedUrl(url)) {
+    return {contextUrl: null, documentUrl: url, document: await fetchJson(url)};
   }
   throw new Error(`document not allowed offline: ${url}`);
 }
@@ -94,8 +147,20 @@ async function verifyDigitalBazaar({credential, now}) {
   if(now) {
     options.now = new Date(now);
   }
+  if(credential.credentialStatus) {
+    options.checkStatus = checkStatus;
+  }
   const result = await vc.verifyCredential(options);
-  return {verified: result.verified === true, error: summarise(result.error)};
+  const statuses = (result.statusResult?.results || []).map(r => ({
+    purpose: r.credentialStatus?.statusPurpose, set: r.status, verified: r.verified
+  }));
+  // @digitalbazaar/vc reports status bits and leaves the decision to the application; as an
+  // application, we take a set revocation or suspension bit as "not verified".
+  return {
+    verified: result.verified === true && !statuses.some(s => s.set),
+    error: summarise(result.error || result.statusResult?.error),
+    statuses
+  };
 }
 
 let dcc;
@@ -151,6 +216,9 @@ async function run(task) {
 }
 
 const input = JSON.parse(readFileSync(0, 'utf8'));
+for(const host of input.httpHosts || []) {
+  httpHosts.add(host);
+}
 const results = [];
 for(const task of input.tasks) {
   results.push(await run(task));

@@ -166,7 +166,12 @@ def seed(app: App, slug: str, owner_email: str, password: str) -> dict[str, list
         (1, 4, "suspended"),
         (2, 5, "expired"),
     ]
-    for definition_index, learner_index, expect in plan:
+    for number, (definition_index, learner_index, expect) in enumerate(plan):
+        if number == 3:  # rotate half-way: credentials of both keys must keep verifying
+            with transaction(app.sessions) as session:
+                provider = session.scalar(select(Provider).where(Provider.slug == slug))
+                assert provider is not None
+                keys.add_key(app, session, provider)
         definition_id, outcome_ids = ids[definition_index]
         name, email = LEARNERS[learner_index]
         award = Award(
