@@ -5,9 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 INTEROP := tests/interop
 NODE_STAMP := $(INTEROP)/node_modules/.installed
+# The platform tests run a second time against this PostgreSQL (trust auth on loopback).
+POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .DEFAULT_GOAL := help
-.PHONY: help install run tour test lint typecheck unit interop bench clean
+.PHONY: help install run tour test test-postgres lint typecheck unit bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -38,11 +40,15 @@ lint: $(STAMP) ## ruff, import contracts
 typecheck: $(STAMP) ## mypy --strict
 	$(BIN)/mypy
 
-test: $(STAMP) $(NODE_STAMP) lint typecheck ## The whole suite: lint, types, unit, vectors, interop
+test: $(STAMP) $(NODE_STAMP) lint typecheck ## Everything: lint, types, all tests on SQLite, platform tests on PostgreSQL
 	$(BIN)/python -m pytest
+	MICROCRED_TEST_POSTGRES=$(POSTGRES_URL) $(BIN)/python -m pytest tests/platform
 
-unit: $(STAMP) ## Tests without the Node.js interop harness
-	$(BIN)/python -m pytest -m "not interop"
+test-postgres: $(STAMP) $(NODE_STAMP) ## Only the platform tests, against PostgreSQL
+	MICROCRED_TEST_POSTGRES=$(POSTGRES_URL) $(BIN)/python -m pytest tests/platform
+
+unit: $(STAMP) ## Quick: tests without the database, the browser or Node.js
+	$(BIN)/python -m pytest -m "not interop and not platform"
 
 bench: $(STAMP) ## Signing and verifying throughput against plain pyld
 	$(BIN)/python bench/sign_verify.py

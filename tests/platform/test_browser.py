@@ -1,0 +1,110 @@
+"""A provider's day in a real browser (Playwright driving Debian's /usr/bin/chromium): sign in,
+define and publish a micro-credential, assess a learner, issue, view the public page, revoke."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from microcred.services.app import App
+from microcred.web.app import create_app
+from tests.platform.conftest import PASSWORD, make_org
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def live_server(platform: App) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.browser
+def test_provider_defines_assesses_issues_and_revokes(platform, live_server, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    org = make_org(platform, "acme")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{live_server}/signin")
+        page.fill("input[name=email]", org.owner_email)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Acme Institute")
+
+        page.goto(f"{live_server}/definitions/new")
+        page.fill("input[name=title]", "Safe Lifting <Level 1>")
+        statements = page.locator("input[name=outcome_statement]")
+        criteria = page.locator("input[name=outcome_criterion]")
+        statements.nth(0).fill("Assesses a load before lifting")
+        criteria.nth(0).fill("Risk checklist completed correctly")
+        statements.nth(1).fill("Lifts with correct posture")
+        criteria.nth(1).fill("Observed demonstration")
+        page.fill("input[name=workload_ects]", "0.5")
+        page.select_option("select[name=level_framework]", "EQF")
+        page.fill("input[name=level_value]", "2")
+        page.fill("input[name=assessment_type]", "Observed practical")
+        page.select_option("select[name=participation]", "onsite")
+        page.fill("input[name=quality_assurance]", "Internal QA, external moderation")
+        page.click("text=Save draft")
+        expect(page.locator("h1")).to_contain_text("Safe Lifting <Level 1>")
+        page.click("button:has-text('Publish')")
+        expect(page.locator("h1 .tag")).to_have_text("published")
+
+        page.click("text=Assess & issue")
+        page.fill("input[name=name]", "Niamh O'Brien")
+        page.fill("input[name=email]", "niamh@example.org")
+        for box in page.locator("input[name=achieved]").all():
+            box.check()
+        page.click("text=Record assessment")
+        expect(page.locator("h1")).to_contain_text("Niamh O'Brien")
+        expect(page.locator("p .tag")).to_have_text("active")
+
+        page.click("a[href^='/credentials/']:not([href$='.json'])")
+        expect(page.locator(".banner")).to_have_text("Issued and currently valid.")
+        expect(page.locator("article h1")).to_have_text("Safe Lifting <Level 1>")
+        expect(page.locator("dl.facts")).to_contain_text("EQF level 2")
+        public_url = page.url
+        page.screenshot(path=str(tmp_path / "public-valid.png"))
+
+        page.go_back()
+        page.fill("input[name=reason]", "Assessment record found to be falsified")
+        page.click("button[value=revoke]")
+        expect(page.locator("p .tag")).to_have_text("revoked")
+
+        page.goto(public_url)
+        expect(page.locator(".banner")).to_contain_text("has been revoked")
+        expect(page.locator(".banner")).to_contain_text("falsified")
+        page.screenshot(path=str(tmp_path / "public-revoked.png"))
+        browser.close()
