@@ -169,9 +169,9 @@ def seed(app: App, slug: str, owner_email: str, password: str) -> dict[str, list
     for number, (definition_index, learner_index, expect) in enumerate(plan):
         if number == 3:  # rotate half-way: credentials of both keys must keep verifying
             with transaction(app.sessions) as session:
-                provider = session.scalar(select(Provider).where(Provider.slug == slug))
-                assert provider is not None
-                keys.add_key(app, session, provider)
+                current = session.scalar(select(Provider).where(Provider.slug == slug))
+                assert current is not None
+                keys.add_key(app, session, current)
         definition_id, outcome_ids = ids[definition_index]
         name, email = LEARNERS[learner_index]
         award = Award(
