@@ -277,6 +277,53 @@ def demo(
     out.print(f"wrote {manifest} ({sum(len(v) for v in expected.values())} credentials)")
 
 
+provider_app = typer.Typer(help="Providers (organisations) on this platform.", no_args_is_help=True)
+app.add_typer(provider_app, name="provider")
+
+
+@provider_app.command("create")
+def provider_create(
+    slug: Annotated[str, typer.Option(help="URL name: lower-case letters, digits and -.")],
+    name: Annotated[str, typer.Option(help="Legal name of the organisation.")],
+    country: Annotated[str, typer.Option(help="ISO 3166 two-letter country code.")],
+    owner_email: Annotated[str, typer.Option(help="The first owner's sign-in email.")],
+    password_env: Annotated[
+        str, typer.Option(help="Env variable holding the owner's initial password.")
+    ] = "MICROCRED_OWNER_PASSWORD",  # noqa: S107 - the variable's name, not a password
+    region: Annotated[str | None, typer.Option(help="Region, as shown on credentials.")] = None,
+    website: Annotated[str | None, typer.Option(help="Website URL.")] = None,
+) -> None:
+    """Create a provider, its owner account and its first signing key."""
+    import os
+
+    from microcred.db.session import transaction
+    from microcred.domain.errors import DomainError
+    from microcred.services.keys import provider_did
+    from microcred.services.providers import create_provider
+
+    password = os.environ.get(password_env, "")
+    if not password:
+        raise _fail(f"set the owner's initial password in {password_env}", 2)
+    platform = _platform()
+    try:
+        with transaction(platform.sessions) as session:
+            provider, _owner = create_provider(
+                platform,
+                session,
+                slug=slug,
+                legal_name=name,
+                country_code=country.upper(),
+                owner_email=owner_email,
+                owner_password=password,
+                region=region,
+                website=website,
+            )
+            did = provider_did(platform, provider)
+    except DomainError as exc:
+        raise _fail(f"{exc.message} [{exc.code}]") from exc
+    out.print(f"created {slug}: {did}")
+
+
 @app.command("issue-bulk")
 def issue_bulk(
     csv_path: Annotated[Path, typer.Argument(metavar="FILE.csv", help="One learner per row.")],

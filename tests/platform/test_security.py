@@ -225,3 +225,73 @@ def test_pages_need_sign_in(client):
     assert response.status_code == 303
     assert response.headers["location"].startswith("/signin")
     assert client.get("/api/v1/definitions").status_code == 401
+
+
+def test_only_owners_add_staff(platform, client):
+    org = make_org(platform, "acme")
+    token = signin(client, f"issuer@{org.slug}.example")
+    data = {
+        "csrf_token": token,
+        "name": "New",
+        "email": "new@acme.example",
+        "role": "owner",
+        "password": "long enough password",
+    }
+    assert client.post("/staff", data=data).status_code == 403
+    token = signin(client, org.owner_email)
+    response = client.post("/staff", data={**data, "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    assert "new@acme.example" in client.get("/staff").text
+    again = client.post("/staff", data={**data, "csrf_token": token})
+    assert again.status_code == 422
+    assert "already has an account" in again.text
+
+
+def test_provider_create_cli(platform, database_url, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from microcred.cli import app as cli_app
+
+    env = {
+        "MICROCRED_DATABASE_URL": database_url,
+        "MICROCRED_DATA_DIR": str(tmp_path),
+        "MICROCRED_ENV": "test",
+        "MICROCRED_OWNER_PASSWORD": "a long initial password",
+        "MICROCRED_BASE_URL": "https://credentials.example.org",
+    }
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            "provider",
+            "create",
+            "--slug",
+            "tu-berlin",
+            "--name",
+            "TU Berlin",
+            "--country",
+            "de",
+            "--owner-email",
+            "registrar@tu.example",
+        ],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "did:web:credentials.example.org:providers:tu-berlin" in result.output
+    again = CliRunner().invoke(
+        cli_app,
+        [
+            "provider",
+            "create",
+            "--slug",
+            "tu-berlin",
+            "--name",
+            "X",
+            "--country",
+            "DE",
+            "--owner-email",
+            "x@tu.example",
+        ],
+        env=env,
+    )
+    assert again.exit_code == 1
+    assert "taken" in again.stderr

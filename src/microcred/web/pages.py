@@ -7,12 +7,11 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from microcred.db.session import transaction
-from microcred.db.tables import Assessment, Credential, Definition, Learner
+from microcred.db.tables import Assessment, Definition, Learner, Staff
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.catalog import (
     MANDATORY_ELEMENTS,
@@ -23,7 +22,7 @@ from microcred.domain.catalog import (
 )
 from microcred.domain.errors import DomainError, NotFound
 from microcred.services import bulk, definitions, issuing, keys, status
-from microcred.services.providers import authenticate, create_api_token, require
+from microcred.services.providers import ROLES, add_staff, authenticate, create_api_token, require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
 from microcred.web.forms import definition_from_form
 from microcred.web.render import render
@@ -481,4 +480,37 @@ def token_create(
     )
 
 
-__all__ = ["Credential", "Depends", "router", "transaction"]
+@router.get("/staff")
+def staff_list(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+    members = session.scalars(
+        select(Staff).where(Staff.provider_id == staff.provider_id).order_by(Staff.name)
+    ).all()
+    return render(request, "staff.html", members=members, roles=ROLES, error=None)
+
+
+@router.post("/staff", dependencies=[Csrf])
+def staff_add(
+    request: Request,
+    app: AppDep,
+    staff: CurrentStaff,
+    session: DbSession,
+    name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "viewer",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    require(staff, "manage")
+    try:
+        add_staff(
+            app, session, provider_of(session, staff), email, name.strip() or email, password, role
+        )
+    except DomainError as exc:
+        if exc.code == "forbidden":
+            raise
+        members = session.scalars(
+            select(Staff).where(Staff.provider_id == staff.provider_id).order_by(Staff.name)
+        ).all()
+        return render(
+            request, "staff.html", status_code=422, members=members, roles=ROLES, error=exc.message
+        )
+    return _see_other("/staff")
