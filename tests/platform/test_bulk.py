@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -123,3 +125,59 @@ def test_bulk_upload_through_the_ui_shows_the_report(platform, client):
     assert "3 issued" in page
     assert "unknown learning outcome" in page
     assert "duplicate of row 2" in page
+
+
+def test_killing_the_cli_midway_then_rerunning_issues_each_row_once(
+    platform, database_url, tmp_path
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    rows = 300
+    csv_path = tmp_path / "cohort.csv"
+    csv_path.write_text(
+        "name,email\n" + "".join(f"Learner {i},learner{i}@example.org\n" for i in range(rows))
+    )
+    env = {
+        **os.environ,
+        "MICROCRED_DATABASE_URL": database_url,
+        "MICROCRED_ENV": "test",
+        "MICROCRED_DATA_DIR": str(tmp_path / "data"),
+        "MICROCRED_BASE_URL": "http://testserver",
+        "MICROCRED_KEK": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        "MICROCRED_SECRET_KEY": "test",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "microcred.cli",
+        "issue-bulk",
+        str(csv_path),
+        "--definition",
+        str(row.id),
+        "--json",
+    ]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while _count(platform) < 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = _count(platform)
+    assert 40 <= killed_at < rows, killed_at
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    report = json.loads(finished.stdout)
+    assert report["issued"] + report["already_issued"] == rows
+    assert report["already_issued"] == killed_at
+    with transaction(platform.sessions, readonly=True) as session:
+        emails = session.scalars(select(Credential.recipient_email)).all()
+    assert len(emails) == rows
+    assert len(set(emails)) == rows
