@@ -1,9 +1,14 @@
 """The one way verification reaches the network: an allow-listed, time- and size-capped fetcher.
 
-- https only; plain http only to hosts named in ``allow_http_hosts`` (development);
-- hosts resolving to private, loopback, link-local or reserved addresses are refused unless the
-  host is allow-listed;
-- no redirects are followed; a response larger than ``max_bytes`` is cut off and refused;
+- https only; plain http only to ``host[:port]`` named in ``allow_http_hosts`` (development);
+- the host is resolved here, every address must be public (no private, loopback, link-local,
+  reserved or IPv4-mapped loopback addresses, however written: ``127.1``, ``2130706433``,
+  ``0x7f000001``, ``[::1]``, ``::ffff:127.0.0.1``...), and the connection goes to the address that
+  was checked (with the original host name for TLS and ``Host``), so DNS cannot change it between
+  the check and the connection;
+- redirects are followed by hand, at most ``max_redirects``, each hop checked the same way;
+- a total deadline bounds slow servers (one byte a second is cut off), the body is capped at
+  ``max_bytes`` whatever ``Content-Length`` says;
 - successful answers are cached for ``ttl`` seconds.
 
 Contexts are never fetched (``loader``); this serves did:web documents and status lists.
@@ -17,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -27,9 +32,26 @@ from microcred.vc.errors import VcError
 from microcred.vc.jsonsafe import parse_json
 from microcred.vc.multikey import DID_KEY_PREFIX, resolve_did_key
 
+Resolve = Callable[[str, int], list[str]]
+
 
 class FetchError(VcError):
     code = "fetch.refused"
+
+
+def system_resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise FetchError(f"cannot resolve {host}", "fetch.unresolvable") from exc
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_global) and not ip.is_multicast
 
 
 class SafeFetcher:
@@ -39,13 +61,17 @@ class SafeFetcher:
         *,
         timeout: float = 5.0,
         max_bytes: int = 1024 * 1024,
+        max_redirects: int = 3,
         ttl: float = 300.0,
+        resolve: Resolve = system_resolve,
         opener: Callable[[str], tuple[int, bytes]] | None = None,
     ) -> None:
         self.allow_http_hosts = frozenset(allow_http_hosts)
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
         self.ttl = ttl
+        self._resolve = resolve
         self._opener = opener  # (url) -> (status, body): for an in-process app in tests
         self._cache: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
@@ -59,62 +85,108 @@ class SafeFetcher:
             cached = self._cache.get(url)
         if cached and cached[0] > now:
             return cached[1]
-        self._check(url)
-        body = self._get(url)
-        with self._lock:
-            self._cache[url] = (now + self.ttl, body)
+        body = self._opened(url) if self._opener else self._follow(url)
+        if self.ttl > 0:
+            with self._lock:
+                self._cache[url] = (now + self.ttl, body)
         return body
 
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
 
-    def _check(self, url: str) -> None:
-        parts = urlsplit(url)
-        host = parts.netloc
-        allowed = host in self.allow_http_hosts
-        if parts.scheme == "http" and not allowed:
-            raise FetchError(f"plain http is not allowed for {host}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(f"only https URLs can be fetched, not {url!r}")
-        if parts.username or parts.password:
-            raise FetchError("URLs with credentials are refused")
-        if allowed:
-            return
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise FetchError(f"cannot resolve {parts.hostname}") from exc
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global:
-                raise FetchError(f"{parts.hostname} resolves to a non-public address")
+    def _opened(self, url: str) -> bytes:
+        assert self._opener is not None
+        self._target(url, resolve=False)
+        code, body = self._opener(url)
+        if code != 200:
+            raise FetchError(f"{url} answered HTTP {code}", "fetch.status")
+        if len(body) > self.max_bytes:
+            raise FetchError(f"{url} is larger than {self.max_bytes} bytes", "fetch.too_large")
+        return body
 
-    def _get(self, url: str) -> bytes:
-        if self._opener is not None:
-            code, body = self._opener(url)
-            if code != 200:
-                raise FetchError(f"{url} answered HTTP {code}")
-            if len(body) > self.max_bytes:
-                raise FetchError(f"{url} is larger than {self.max_bytes} bytes")
+    def _target(self, url: str, resolve: bool = True) -> tuple[str, str, int, str]:
+        """Check a URL; return (scheme, host, port, address to connect to)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(f"only https URLs can be fetched, not {url!r}", "fetch.scheme")
+        if parts.username or parts.password:
+            raise FetchError("URLs with credentials are refused", "fetch.scheme")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise FetchError(f"bad port in {url!r}", "fetch.scheme") from exc
+        allowed = parts.netloc in self.allow_http_hosts
+        if parts.scheme == "http" and not allowed:
+            raise FetchError(f"plain http is not allowed for {parts.netloc}", "fetch.scheme")
+        host = parts.hostname
+        if not resolve:
+            return parts.scheme, host, port, host
+        addresses = self._resolve(host, port)
+        if not addresses:
+            raise FetchError(f"cannot resolve {host}", "fetch.unresolvable")
+        if not allowed:
+            for address in addresses:
+                if not is_public(address):
+                    raise FetchError(
+                        f"{host} resolves to a non-public address ({address})", "fetch.private"
+                    )
+        return parts.scheme, host, port, addresses[0]
+
+    def _follow(self, url: str) -> bytes:
+        deadline = time.monotonic() + self.timeout
+        for _hop in range(self.max_redirects + 1):
+            scheme, host, port, address = self._target(url)
+            status, location, body = self._get(url, scheme, host, port, address, deadline)
+            if status in (301, 302, 303, 307, 308) and location:
+                url = urljoin(url, location)
+                continue
+            if status != 200:
+                raise FetchError(f"{url} answered HTTP {status}", "fetch.status")
             return body
+        raise FetchError(f"more than {self.max_redirects} redirects", "fetch.redirects")
+
+    def _get(
+        self, url: str, scheme: str, host: str, port: int, address: str, deadline: float
+    ) -> tuple[int, str | None, bytes]:
+        parts = urlsplit(url)
+        literal = f"[{address}]" if ":" in address else address
+        pinned = urlunsplit((scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+        headers = {"Host": parts.netloc, "Accept": "application/json, */*;q=0.5"}
+        remaining = max(0.1, deadline - time.monotonic())
+        extensions: dict[str, Any] = {"sni_hostname": host} if scheme == "https" else {}
         try:
             with (
-                httpx.Client(timeout=self.timeout, follow_redirects=False) as client,
-                client.stream("GET", url, headers={"Accept": "application/json"}) as response,
+                httpx.Client(
+                    timeout=min(self.timeout, remaining), follow_redirects=False
+                ) as client,
+                client.stream("GET", pinned, headers=headers, extensions=extensions) as response,
             ):
-                if response.status_code != 200:
-                    raise FetchError(f"{url} answered HTTP {response.status_code}")
+                if response.status_code in (301, 302, 303, 307, 308):
+                    return response.status_code, response.headers.get("location"), b""
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                    raise FetchError(
+                        f"{url} is larger than {self.max_bytes} bytes", "fetch.too_large"
+                    )
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in response.iter_bytes():
+                for chunk in response.iter_raw():
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise FetchError(f"{url} is larger than {self.max_bytes} bytes")
+                        raise FetchError(
+                            f"{url} is larger than {self.max_bytes} bytes", "fetch.too_large"
+                        )
+                    if time.monotonic() > deadline:
+                        raise FetchError(
+                            f"{url} took longer than {self.timeout:g} s", "fetch.timeout"
+                        )
                     chunks.append(chunk)
-                return b"".join(chunks)
+                return response.status_code, None, b"".join(chunks)
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"{url} took longer than {self.timeout:g} s", "fetch.timeout") from exc
         except httpx.HTTPError as exc:
-            raise FetchError(f"cannot fetch {url}: {type(exc).__name__}") from exc
+            raise FetchError(f"cannot fetch {url}: {type(exc).__name__}", "fetch.failed") from exc
 
 
 class WebResolver:

@@ -20,7 +20,9 @@ from microcred.vc.errors import VcError
 from microcred.vc.policy import CredentialStatus, Policy, StatusResult
 
 MIN_BITS = 131_072
-MAX_BITS = 16 * 1024 * 1024 * 8  # 16 MiB of bits: a hard cap on decompression
+# A hard cap on decompression: 4,194,304 entries (512 KiB), 32 times the minimum list. A 1 KB
+# gzip bomb expands to about 1 MB and is refused after reading 512 KiB.
+MAX_BITS = 4 * 1024 * 1024
 ENTRY_TYPE = "BitstringStatusListEntry"
 LIST_TYPE = "BitstringStatusList"
 LIST_CREDENTIAL_TYPE = "BitstringStatusListCredential"
@@ -62,6 +64,8 @@ def decode(encoded: str, max_bits: int = MAX_BITS) -> bytes:
         raise StatusListError("encodedList is not GZIP data") from exc
     if len(bits) > limit or inflater.unconsumed_tail:
         raise StatusListError("the status list decompresses beyond the size limit")
+    if not inflater.eof:
+        raise StatusListError("encodedList is truncated GZIP data")
     if len(bits) * 8 < MIN_BITS:
         raise StatusListError(
             f"the status list has {len(bits) * 8} entries; at least {MIN_BITS} are required"
