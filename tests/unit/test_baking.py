@@ -1,0 +1,79 @@
+"""Baked PNG and SVG badges: round trips, a PNG baked by another tool, bad images."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from PIL import Image, PngImagePlugin
+
+from microcred.vc import baking
+from microcred.vc.errors import DocumentError
+from microcred.vc.verify import verify
+from tests.helpers import policy, signed
+
+SVG = (
+    '<?xml version="1.0"?>\n'
+    '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle r="4"/></svg>'
+)
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (20, 90, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_png_round_trip_is_byte_identical_and_verifies():
+    text = json.dumps(signed(), ensure_ascii=False, indent=2)
+    baked = baking.bake_png(_png(), text)
+    assert baking.extract_png(baked) == text
+    assert verify(baking.extract(baked).encode(), policy()).verified
+    Image.open(io.BytesIO(baked)).verify()  # still a valid PNG for image tools
+    rebaked = baking.bake_png(baked, "{}")
+    assert baking.extract_png(rebaked) == "{}"  # replaced, not duplicated
+
+
+def test_svg_round_trip_is_byte_identical_and_verifies():
+    text = json.dumps(signed(), ensure_ascii=False)
+    baked = baking.bake_svg(SVG, text)
+    assert baking.extract_svg(baked) == text
+    assert verify(baking.extract(baked.encode()).encode(), policy()).verified
+
+
+def test_a_png_baked_by_another_tool_is_read():
+    text = json.dumps(signed())
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("openbadgecredential", text, lang="", tkey="", zip=True)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="PNG", pnginfo=info)
+    assert baking.extract_png(buffer.getvalue()) == text
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (
+            b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + b"x" * 13 + b"\x00\x00\x00\x00",
+            "bake.png_corrupt",
+        ),
+        (b"GIF89a....", "bake.unknown_format"),
+        (
+            b'<!DOCTYPE svg [<!ENTITY x "y">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>',
+            "bake.not_svg",
+        ),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "bake.none"),
+        (b"<html></html>", "bake.not_svg"),
+    ],
+)
+def test_bad_images_give_clear_errors(data, code):
+    with pytest.raises(DocumentError) as caught:
+        baking.extract(data)
+    assert caught.value.code == code
+
+
+def test_a_png_without_a_credential():
+    with pytest.raises(DocumentError) as caught:
+        baking.extract(_png())
+    assert caught.value.code == "bake.none"
