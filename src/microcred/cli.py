@@ -272,8 +272,11 @@ def demo(
 
     platform = _platform(base_url)
     slug = f"demo-{_secrets.token_hex(4)}"
-    expected = seed(platform, slug, f"owner@{slug}.example", _secrets.token_urlsafe(16))
-    manifest = export(platform, slug, expected, out_dir)
+    try:
+        expected = seed(platform, slug, f"owner@{slug}.example", _secrets.token_urlsafe(16))
+        manifest = export(platform, slug, expected, out_dir)
+    finally:
+        platform.engine.dispose()
     out.print(f"wrote {manifest} ({sum(len(v) for v in expected.values())} credentials)")
 
 
@@ -321,6 +324,8 @@ def provider_create(
             did = provider_did(platform, provider)
     except DomainError as exc:
         raise _fail(f"{exc.message} [{exc.code}]") from exc
+    finally:
+        platform.engine.dispose()
     out.print(f"created {slug}: {did}")
 
 
@@ -377,6 +382,8 @@ def issue_bulk(
             report = issue_csv(platform, staff_id, definition, data, update)
         except DomainError as exc:
             raise _fail(f"{exc.message} [{exc.code}]") from exc
+        finally:
+            platform.engine.dispose()
     if as_json:
         sys.stdout.write(json.dumps(report.to_json()) + "\n")
     else:
