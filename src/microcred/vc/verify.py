@@ -239,30 +239,36 @@ def _check_proofs(
 
 
 def _verify_one(
-    unsecured: Mapping[str, Any], proof: Mapping[str, Any], policy: Policy, canonicalize: _Memo
+    unsecured: Mapping[str, Any],
+    proof: Mapping[str, Any],
+    policy: Policy,
+    canonicalize: _Memo,
+    purpose: str = ASSERTION_METHOD,
 ) -> dict[str, Any]:
     suite = proofs.suite_of(proof)
     if suite not in policy.suites:
         raise VcError(
             f"suite {suite} is not allowed by this verifier's policy", "proof.suite_not_allowed"
         )
-    if proof.get("proofPurpose") != ASSERTION_METHOD:
+    if proof.get("proofPurpose") != purpose:
+        what = "a credential" if purpose == ASSERTION_METHOD else "a presentation"
         raise VcError(
-            f"proofPurpose is {proof.get('proofPurpose')!r}; a credential must be signed for "
-            "assertionMethod",
+            f"proofPurpose is {proof.get('proofPurpose')!r}; {what} must be signed for {purpose}",
             "proof.purpose_mismatch",
         )
     if "expires" in proof:
         expires = parse_datetime(proof["expires"], "proof.expires")
         if expires + policy.clock_skew < policy.clock():
             raise VcError(f"the proof expired on {proof['expires']}", "proof.expired")
-    method = _resolve_method(proof.get("verificationMethod"), policy)
+    method = _resolve_method(proof.get("verificationMethod"), policy, purpose)
     public_key = PublicKey.from_multibase(method["publicKeyMultibase"])
     proofs.verify_proof(unsecured, proof, public_key, policy.loader, canonicalize)
     return method
 
 
-def _resolve_method(method_id: Any, policy: Policy) -> dict[str, Any]:
+def _resolve_method(
+    method_id: Any, policy: Policy, purpose: str = ASSERTION_METHOD
+) -> dict[str, Any]:
     if isinstance(method_id, Mapping):
         method_id = method_id.get("id")
     if not isinstance(method_id, str) or "#" not in method_id:
@@ -287,7 +293,7 @@ def _resolve_method(method_id: Any, policy: Policy) -> dict[str, Any]:
         )
     method = dict(method)
     method.setdefault("controller", document.get("id"))
-    method["_assertion"] = is_authorized(document, method_id, ASSERTION_METHOD)
+    method["_assertion"] = is_authorized(document, method_id, purpose)
     return method
 
 

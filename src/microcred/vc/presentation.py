@@ -1,0 +1,202 @@
+"""Verifiable Presentations: sign for a verifier's challenge and domain, and verify.
+
+Specs: VC Data Model 2.0 section 4.13 (presentations); Data Integrity 1.0 (``authentication``
+proofs with ``challenge`` and ``domain``). A presentation verifies when its own proof holds for the
+expected challenge and domain, the signing key is the holder's, and every credential inside
+verifies on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from microcred.vc import fastcanon
+from microcred.vc.errors import ProofError, VcError
+from microcred.vc.loader import VC_V2, DocumentLoader, default_loader
+from microcred.vc.multikey import KeyPair
+from microcred.vc.policy import Policy
+from microcred.vc.proofs import EDDSA_RDFC_2022, Canonicalize, create_proof
+from microcred.vc.report import Outcome, VerificationReport
+from microcred.vc.verify import _check_context, _Memo, _parse, _verify_one, verify
+
+AUTHENTICATION = "authentication"
+
+
+@dataclass(slots=True)
+class PresentationReport:
+    presentation: VerificationReport = field(default_factory=VerificationReport)
+    credentials: list[VerificationReport] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return self.presentation.verified and all(c.verified for c in self.credentials)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verified": self.verified,
+            "presentation": self.presentation.to_json(),
+            "credentials": [c.to_json() for c in self.credentials],
+        }
+
+
+def sign_presentation(
+    credentials: list[dict[str, Any]],
+    key: KeyPair,
+    *,
+    challenge: str,
+    domain: str | None,
+    created: datetime,
+    holder: str | None = None,
+    loader: DocumentLoader | None = None,
+    canonicalize: Canonicalize = fastcanon.DEFAULT,
+) -> dict[str, Any]:
+    holder = holder or key.public.did_key
+    presentation: dict[str, Any] = {
+        "@context": [VC_V2],
+        "type": ["VerifiablePresentation"],
+        "holder": holder,
+        "verifiableCredential": credentials,
+    }
+    method = key.public.did_key_method_id if holder == key.public.did_key else f"{holder}#key-1"
+    presentation["proof"] = create_proof(
+        presentation,
+        key,
+        method,
+        suite=EDDSA_RDFC_2022,
+        created=created,
+        loader=loader or default_loader(),
+        purpose=AUTHENTICATION,
+        challenge=challenge,
+        domain=domain,
+        canonicalize=canonicalize,
+    )
+    return presentation
+
+
+def verify_presentation(
+    document: bytes | str | Mapping[str, Any],
+    policy: Policy,
+    *,
+    challenge: str | None = None,
+    domain: str | None = None,
+    require_proof: bool = True,
+) -> PresentationReport:
+    """Never raises on bad input; ``challenge``/``domain`` are what this verifier asked for."""
+    result = PresentationReport()
+    report = result.presentation
+    try:
+        _verify_presentation(document, policy, challenge, domain, require_proof, result)
+    except Exception:  # noqa: BLE001 - the contract: never raise on bad input
+        report.add(
+            "internal", Outcome.FAILED, "internal.error", "verification stopped unexpectedly"
+        )
+    return result
+
+
+def _verify_presentation(
+    source: bytes | str | Mapping[str, Any],
+    policy: Policy,
+    challenge: str | None,
+    domain: str | None,
+    require_proof: bool,
+    result: PresentationReport,
+) -> None:
+    report = result.presentation
+    presentation = _parse(source, policy, report)
+    if presentation is None:
+        return
+    report.credential = presentation
+    canonicalize = _Memo(policy.canonicalize)
+    unsecured = {k: v for k, v in presentation.items() if k != "proof"}
+    if not _check_context(presentation, unsecured, policy.loader, canonicalize, report):
+        return
+    types = presentation.get("type")
+    type_list = types if isinstance(types, list) else [types]
+    if "VerifiablePresentation" not in type_list:
+        report.add(
+            "presentation",
+            Outcome.FAILED,
+            "presentation.type_missing",
+            "type must include VerifiablePresentation",
+        )
+        return
+    credentials = presentation.get("verifiableCredential") or []
+    credentials = credentials if isinstance(credentials, list) else [credentials]
+    report.add(
+        "presentation",
+        Outcome.PASSED,
+        "presentation.ok",
+        f"a presentation of {len(credentials)} credential(s)",
+    )
+    _check_proof(
+        presentation, unsecured, policy, canonicalize, challenge, domain, require_proof, report
+    )
+    for credential in credentials:
+        if (
+            isinstance(credential, Mapping)
+            and credential.get("type") == "EnvelopedVerifiableCredential"
+        ):
+            sub = VerificationReport()
+            sub.add(
+                "parse",
+                Outcome.FAILED,
+                "credential.enveloped_unsupported",
+                "enveloped (JWT) credentials are not supported",
+            )
+            result.credentials.append(sub)
+        else:
+            result.credentials.append(verify(credential, policy))
+
+
+def _check_proof(
+    presentation: Mapping[str, Any],
+    unsecured: Mapping[str, Any],
+    policy: Policy,
+    canonicalize: _Memo,
+    challenge: str | None,
+    domain: str | None,
+    require_proof: bool,
+    report: VerificationReport,
+) -> None:
+    proof_list = presentation.get("proof")
+    proof_list = (
+        proof_list if isinstance(proof_list, list) else ([proof_list] if proof_list else [])
+    )
+    if not proof_list:
+        if require_proof or challenge:
+            report.add("proof", Outcome.FAILED, "proof.missing", "the presentation is not signed")
+        else:
+            report.add("proof", Outcome.SKIPPED, "proof.none", "an unsigned presentation")
+        return
+    try:
+        for proof in proof_list:
+            if not isinstance(proof, Mapping):
+                raise ProofError("proof must be an object", "proof.malformed")
+            if challenge is not None and proof.get("challenge") != challenge:
+                raise VcError(
+                    "the proof is not for this verifier's challenge", "proof.challenge_mismatch"
+                )
+            if domain is not None and proof.get("domain") != domain:
+                raise VcError(
+                    "the proof is not for this verifier's domain", "proof.domain_mismatch"
+                )
+            method = _verify_one(unsecured, proof, policy, canonicalize, AUTHENTICATION)
+            holder = presentation.get("holder")
+            holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
+            if holder_id is not None and method.get("controller") != holder_id:
+                raise VcError(
+                    f"the presentation names holder {holder_id} but a key of "
+                    f"{method.get('controller')} signed it",
+                    "proof.holder_mismatch",
+                )
+            if not method["_assertion"]:
+                raise VcError(
+                    "the key is not listed for authentication", "proof.method_not_authorized"
+                )
+    except VcError as exc:
+        report.add("proof", Outcome.FAILED, exc.code, exc.message)
+        return
+    report.add("proof", Outcome.PASSED, "proof.ok", "signed by the holder for this challenge")

@@ -1,0 +1,85 @@
+"""Verifiable presentations: challenge, domain, holder binding, credentials inside."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from microcred.vc.multikey import KeyPair
+from microcred.vc.presentation import sign_presentation, verify_presentation
+from tests.helpers import ISSUED, policy, signed
+
+HOLDER = KeyPair.from_seed(bytes(range(50, 82)))
+
+
+def _vp(**options):
+    return sign_presentation(
+        [signed()], HOLDER, challenge="c-123", domain="verifier.example", created=ISSUED, **options
+    )
+
+
+def test_a_signed_presentation_verifies():
+    report = verify_presentation(_vp(), policy(), challenge="c-123", domain="verifier.example")
+    assert report.verified, report.to_json()
+    assert len(report.credentials) == 1
+
+
+@pytest.mark.parametrize(
+    ("challenge", "domain", "code"),
+    [
+        ("other", "verifier.example", "proof.challenge_mismatch"),
+        ("c-123", "evil.example", "proof.domain_mismatch"),
+    ],
+)
+def test_challenge_and_domain_must_match(challenge, domain, code):
+    report = verify_presentation(_vp(), policy(), challenge=challenge, domain=domain)
+    assert not report.verified
+    assert report.presentation.step("proof").code == code
+
+
+def test_a_tampered_credential_inside_fails_while_the_presentation_proof_is_recomputed():
+    vp = _vp()
+    vp["verifiableCredential"][0]["credentialSubject"]["achievement"]["name"] = "Forged"
+    report = verify_presentation(vp, policy(), challenge="c-123", domain="verifier.example")
+    assert not report.verified
+    # the presentation's own signature covers the credential too
+    assert report.presentation.step("proof").code == "proof.signature_invalid"
+
+
+def test_a_tampered_credential_re_presented_by_its_holder_fails_on_the_credential():
+    tampered = copy.deepcopy(signed())
+    tampered["credentialSubject"]["achievement"]["name"] = "Forged"
+    vp = sign_presentation([tampered], HOLDER, challenge="c", domain=None, created=ISSUED)
+    report = verify_presentation(vp, policy(), challenge="c")
+    assert report.presentation.verified
+    assert report.credentials[0].step("proof").code == "proof.signature_invalid"
+    assert not report.verified
+
+
+def test_holder_must_control_the_key():
+    vp = _vp()
+    vp["holder"] = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+    report = verify_presentation(vp, policy(), challenge="c-123")
+    assert report.presentation.step("proof").code in (
+        "proof.signature_invalid",
+        "proof.holder_mismatch",
+    )
+
+
+def test_unsigned_presentation_needs_no_challenge_only_when_allowed():
+    vp = _vp()
+    del vp["proof"]
+    assert verify_presentation(vp, policy(), require_proof=False).verified
+    report = verify_presentation(vp, policy(), challenge="c-123")
+    assert report.presentation.step("proof").code == "proof.missing"
+
+
+def test_a_credential_signed_for_authentication_is_not_an_assertion():
+    vp = _vp()
+    report = verify_presentation(
+        vp["verifiableCredential"][0] | {"type": ["VerifiablePresentation"]},
+        policy(),
+        challenge="c-123",
+    )
+    assert not report.verified
