@@ -55,6 +55,8 @@ class Provider(Base):
     region: Mapped[str | None] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(500))
     contact_email: Mapped[str | None] = mapped_column(String(320))
+    # provider: issues credentials; qa_body: accredits providers; platform: signs the registry
+    kind: Mapped[str] = mapped_column(String(12), default="provider", server_default="provider")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -184,3 +186,21 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Accreditation(Base):
+    """A QA body's accreditation of a provider, issued as a signed EndorsementCredential."""
+
+    __tablename__ = "accreditations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    qa_body_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    framework: Mapped[str] = mapped_column(String(40))
+    scope: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    report_url: Mapped[str | None] = mapped_column(String(500))
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -48,6 +48,7 @@ def create_provider(
     region: str | None = None,
     website: str | None = None,
     contact_email: str | None = None,
+    kind: str = "provider",
 ) -> tuple[Provider, Staff]:
     if not _SLUG.match(slug):
         raise DomainError("provider.slug_invalid", "use lower-case letters, digits and -", "slug")
@@ -62,6 +63,7 @@ def create_provider(
         region=region,
         website=website,
         contact_email=contact_email,
+        kind=kind,
         created_at=app.now(),
     )
     session.add(provider)

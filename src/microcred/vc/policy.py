@@ -38,6 +38,22 @@ class StatusChecker(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class TrustFinding:
+    """What a trust registry says about an issuer: ``outcome`` is passed, warning or failed."""
+
+    outcome: str
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class TrustChecker(Protocol):
+    def check(self, issuer_id: str, moment: datetime) -> TrustFinding:
+        """Whether ``issuer_id`` is a recognised (quality-assured) issuer at ``moment``."""
+        ...
+
+
 def system_clock() -> datetime:
     return datetime.now(UTC)
 
@@ -48,6 +64,7 @@ class Policy:
     resolver: DidResolver = field(default_factory=OfflineResolver)
     suites: frozenset[str] = frozenset(ALL_SUITES)
     status_checker: StatusChecker | None = None
+    trust_checker: TrustChecker | None = None
     require_status_check: bool = False
     clock: Callable[[], datetime] = system_clock
     clock_skew: timedelta = timedelta(seconds=300)

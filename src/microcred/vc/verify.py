@@ -9,6 +9,7 @@ stable code (see ``docs/verification-codes.md``). Steps, in order:
 ``schema``    the 1EdTech JSON Schema, for Open Badges 3.0 credentials on VC 2.0
 ``proof``     each proof: suite allowed, purpose, key resolvable, signature
 ``issuer``    the signing key is the issuer's and listed for assertion
+``trust``     (with a trust checker) the issuer is a recognised, quality-assured provider
 ``validity``  validFrom / validUntil (VC 1.1: issuanceDate / expirationDate) with clock skew
 ``status``    credentialStatus, through the policy's status checker (unchecked when absent)
 """
@@ -64,6 +65,7 @@ def _verify(
     _check_schema(credential, policy, report)
     methods = _check_proofs(credential, unsecured, policy, canonicalize, report)
     _check_issuer(credential, methods, report)
+    _check_trust(credential, policy, report)
     _check_validity(credential, policy, report)
     _check_status(credential, policy, report)
 
@@ -329,6 +331,16 @@ def _check_issuer(
         f"signed by a key of the issuer {issuer}",
         issuer=issuer,
     )
+
+
+def _check_trust(credential: Mapping[str, Any], policy: Policy, report: VerificationReport) -> None:
+    if policy.trust_checker is None:
+        return
+    issuer = _issuer_id(credential)
+    if issuer is None:
+        return
+    finding = policy.trust_checker.check(issuer, policy.clock())
+    report.add("trust", Outcome(finding.outcome), finding.code, finding.message, **finding.details)
 
 
 def _check_validity(

@@ -1,0 +1,114 @@
+"""Verification for everyone: any file (JSON, baked PNG or SVG), from any issuer, with trust."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from microcred.domain.award import read_eu_elements
+from microcred.domain.catalog import MANDATORY_ELEMENTS
+from microcred.services.app import App
+from microcred.services.trust import RegistryTrust, StaticRegistry
+from microcred.vc import baking, schema
+from microcred.vc.errors import DocumentError
+from microcred.vc.fetch import SafeFetcher, WebResolver
+from microcred.vc.policy import Policy
+from microcred.vc.report import Outcome, VerificationReport
+from microcred.vc.status_list import BitstringStatusChecker
+from microcred.vc.verify import verify
+
+FORMATS = {b"\x89P": "png", b"<": "svg"}
+
+
+@dataclass(slots=True)
+class VerifyResult:
+    report: VerificationReport
+    source_format: str = "json"
+    elements: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def credential(self) -> dict[str, Any] | None:
+        return self.report.credential
+
+    @property
+    def trust(self) -> dict[str, Any]:
+        step = self.report.step("trust")
+        return dict(step.details) if step else {}
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.report.to_json()
+        data["format"] = self.source_format
+        data["eu_elements"] = self.elements
+        return data
+
+
+def policy_for(
+    fetcher: SafeFetcher, app: App | None, registries: Iterable[StaticRegistry]
+) -> Policy:
+    base = Policy(resolver=WebResolver(fetcher))
+    return replace(
+        base,
+        status_checker=BitstringStatusChecker(fetcher, base),
+        trust_checker=RegistryTrust(app, registries),
+    )
+
+
+def verify_bytes(data: bytes, policy: Policy) -> VerifyResult:
+    """Verify a JSON credential or a baked badge image; never raises on bad input."""
+    source_format = "json"
+    stripped = data.lstrip()
+    for prefix, name in FORMATS.items():
+        if stripped.startswith(prefix):
+            source_format = name
+    try:
+        text = baking.extract(data)
+    except DocumentError as exc:
+        report = VerificationReport()
+        report.add("parse", Outcome.FAILED, exc.code, exc.message)
+        return VerifyResult(report, source_format)
+    return verify_document(text, policy, source_format)
+
+
+def verify_document(
+    document: str | bytes | Mapping[str, Any], policy: Policy, source_format: str = "json"
+) -> VerifyResult:
+    report = verify(document, policy)
+    result = VerifyResult(report, source_format)
+    credential = report.credential
+    context = report.step("context")
+    if credential is None or context is None or context.outcome is not Outcome.PASSED:
+        return result
+    _eu_step(credential, result)
+    return result
+
+
+def _eu_step(credential: Mapping[str, Any], result: VerifyResult) -> None:
+    report = result.report
+    if schema.schema_for(credential) != schema.ACHIEVEMENT_CREDENTIAL:
+        report.add(
+            "eu_elements",
+            Outcome.SKIPPED,
+            "eu.not_applicable",
+            "not an Open Badges achievement credential",
+        )
+        return
+    elements = read_eu_elements(credential)
+    result.elements = elements
+    missing = [label for key, label in MANDATORY_ELEMENTS.items() if key not in elements]
+    if missing:
+        report.add(
+            "eu_elements",
+            Outcome.WARNING,
+            "eu.incomplete",
+            f"{len(MANDATORY_ELEMENTS) - len(missing)} of {len(MANDATORY_ELEMENTS)} EU "
+            f"micro-credential elements stated; missing: {', '.join(missing)}",
+            missing=missing,
+        )
+    else:
+        report.add(
+            "eu_elements",
+            Outcome.PASSED,
+            "eu.complete",
+            "all eleven EU micro-credential elements are stated",
+        )
