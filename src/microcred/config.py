@@ -12,6 +12,8 @@
 - ``MICROCRED_SECRET_KEY``: signs session cookies (development: generated into ``DATA_DIR/secret``).
 - ``MICROCRED_ALLOW_HTTP_HOSTS``: hosts a verifier may reach over plain http (development: the
   base URL's host when it is http).
+- ``MICROCRED_REGISTRIES``: external trust registries the verifier also consults (files or URLs,
+  comma-separated; microcred's format or the DCC issuer-registry format).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Settings:
     kek: bytes = field(repr=False)
     secret_key: str = field(repr=False)
     allow_http_hosts: frozenset[str] = frozenset()
+    registries: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -96,4 +99,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         allow_hosts = frozenset({parts.netloc})
     else:
         allow_hosts = frozenset()
-    return Settings(env, data_dir, database_url, base_url, kek, secret_key, allow_hosts)
+    registries = tuple(
+        r.strip() for r in env_vars.get("MICROCRED_REGISTRIES", "").split(",") if r.strip()
+    )
+    return Settings(env, data_dir, database_url, base_url, kek, secret_key, allow_hosts, registries)

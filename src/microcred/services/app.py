@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,7 @@ class App:
     engine: Engine
     sessions: sessionmaker[Session]
     fetcher: SafeFetcher = field(default_factory=SafeFetcher)
+    registries: list[Any] = field(default_factory=list)  # external StaticRegistry objects
 
     @classmethod
     def start(cls, settings: Settings, *, run_migrations: bool = True) -> App:

@@ -112,3 +112,16 @@ def _eu_step(credential: Mapping[str, Any], result: VerifyResult) -> None:
             "eu.complete",
             "all eleven EU micro-credential elements are stated",
         )
+
+
+def load_configured_registries(app: App) -> None:
+    """Read the external registries named in the settings (files, or URLs via the fetcher)."""
+    from microcred.services.trust import load_registry
+
+    app.registries = [load_registry(source, app.fetcher) for source in app.settings.registries]
+
+
+def platform_policy(app: App) -> Policy:
+    """The public verifier's policy: did:web and status lists through the safe fetcher, the
+    platform's own registry plus the configured external ones."""
+    return policy_for(app.fetcher, app, app.registries)

@@ -12,10 +12,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from microcred import __version__
+from microcred.db.session import transaction
 from microcred.domain.catalog import DefinitionInvalidError
 from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.services.app import App
-from microcred.web import api, pages, public
+from microcred.services.trust import platform_signer
+from microcred.services.verification import load_configured_registries
+from microcred.web import api, pages, public, verifier
 from microcred.web.deps import SignInRequired
 from microcred.web.render import render
 
@@ -52,6 +55,9 @@ def create_app(app: App) -> FastAPI:
         description="Issue, manage and verify Open Badges 3.0 micro-credentials.",
     )
     web.state.microcred = app
+    load_configured_registries(app)
+    with transaction(app.sessions) as session:
+        platform_signer(app, session)  # the registry's signing identity exists before any GET
     web.add_middleware(
         SessionMiddleware,
         secret_key=app.settings.secret_key,
@@ -122,5 +128,6 @@ def create_app(app: App) -> FastAPI:
     )
     web.include_router(public.router)
     web.include_router(api.router)
+    web.include_router(verifier.router)
     web.include_router(pages.router)
     return web

@@ -1,0 +1,278 @@
+"""Verification for everyone: the /verify page, POST /api/verify, the W3C VC API, the registry."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
+from microcred.services import trust
+from microcred.services.keys import active_key, provider_did
+from microcred.services.verification import (
+    VerifyResult,
+    platform_policy,
+    verify_bytes,
+    verify_document,
+)
+from microcred.vc.credential import sign_credential
+from microcred.vc.errors import VcError
+from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
+from microcred.vc.presentation import verify_presentation
+from microcred.vc.report import Outcome
+from microcred.web.deps import ApiStaff, AppDep, Csrf, DbSession, provider_of
+from microcred.web.render import render
+
+router = APIRouter()
+MAX_UPLOAD = 8 * 1024 * 1024
+PROBLEM = "application/problem+json"
+
+
+def _page(request: Request, result: VerifyResult | None, **extra: Any) -> Response:
+    content = _content(result) if result and result.credential else None
+    return render(
+        request,
+        "verify.html",
+        result=result,
+        content=content,
+        error=extra.pop("error", None),
+        outcome=Outcome,
+        labels={**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS},
+        **extra,
+    )
+
+
+def _content(result: VerifyResult) -> dict[str, Any]:
+    """What the credential says, for people; the issuer's name from the registry when listed."""
+    credential = result.credential or {}
+    subject = credential.get("credentialSubject") or {}
+    subject = subject[0] if isinstance(subject, list) and subject else subject
+    subject = subject if isinstance(subject, dict) else {}
+    found = subject.get("achievement")
+    achievement: dict[str, Any] = found if isinstance(found, dict) else {}
+    issuer = credential.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    claimed = issuer.get("name") if isinstance(issuer, dict) else None
+    registered = result.trust.get("registered_name")
+    return {
+        "title": achievement.get("name") or credential.get("name"),
+        "description": achievement.get("description"),
+        "outcomes": [
+            r.get("name") for r in achievement.get("resultDescription") or [] if isinstance(r, dict)
+        ],
+        "issuer_id": issuer_id,
+        "issuer_name": registered,
+        "claimed_name": claimed,
+        "registered": registered is not None,
+        "accreditations": result.trust.get("accreditations", []),
+        "elements": result.elements,
+    }
+
+
+@router.get("/verify", response_class=HTMLResponse, tags=["verify"])
+def verify_page(request: Request, app: AppDep, url: str | None = None) -> Response:
+    """The verification page; ``?url=`` verifies a credential hosted elsewhere."""
+    if not url:
+        return _page(request, None)
+    try:
+        data = app.fetcher.fetch(url)
+    except VcError as exc:
+        return _page(request, None, error=f"Could not fetch {url}: {exc.message}", url=url)
+    return _page(request, verify_bytes(data, platform_policy(app)), url=url)
+
+
+@router.post("/verify", response_class=HTMLResponse, dependencies=[Csrf], tags=["verify"])
+async def verify_upload(
+    request: Request,
+    app: AppDep,
+    file: UploadFile | None = None,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    if file is not None and file.filename:
+        data = await file.read(MAX_UPLOAD + 1)
+        if len(data) > MAX_UPLOAD:
+            return _page(
+                request, None, error=f"The file is larger than {MAX_UPLOAD // 1024 // 1024} MiB."
+            )
+    elif text.strip():
+        data = text.encode("utf-8")
+    else:
+        return _page(request, None, error="Choose a file or paste a credential.")
+    return _page(request, verify_bytes(data, platform_policy(app)))
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    return parse_json(raw, max_bytes=DEFAULT_MAX_BYTES)
+
+
+def _problem(status: int, code: str, title: str, **extra: Any) -> JSONResponse:
+    body = {"type": f"urn:microcred:problem:{code}", "title": title, "status": status, "code": code}
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+@router.post("/api/verify", tags=["verify"])
+async def api_verify(request: Request, app: AppDep) -> Response:
+    """Verify a credential (the body, or ``{"verifiableCredential": ...}``); the full report."""
+    try:
+        body = await _json_body(request)
+    except VcError as exc:
+        return _problem(400, exc.code, exc.message)
+    if isinstance(body, dict) and "verifiableCredential" in body:
+        body = body["verifiableCredential"]
+    if not isinstance(body, dict):
+        return _problem(400, "request.invalid", "send a credential (a JSON object)")
+    return JSONResponse(verify_document(body, platform_policy(app)).to_json())
+
+
+def _vc_api_response(
+    verified: bool, report: dict[str, Any], steps: list[dict[str, Any]]
+) -> JSONResponse:
+    checks = [s["step"] for s in steps if s["outcome"] == "passed"]
+    warnings = [
+        {"code": s["code"], "message": s["message"]}
+        for s in steps
+        if s["outcome"] in ("warning", "unchecked")
+    ]
+    errors = [
+        {"code": s["code"], "message": s["message"]} for s in steps if s["outcome"] == "failed"
+    ]
+    body = {
+        "verified": verified,
+        "checks": checks,
+        "warnings": warnings,
+        "errors": errors,
+        **report,
+    }
+    if verified:
+        return JSONResponse(body)
+    first = errors[0] if errors else {"code": "verification.failed", "message": "not verified"}
+    body.update(
+        {"type": f"urn:microcred:problem:{first['code']}", "title": first["message"], "status": 422}
+    )
+    return JSONResponse(body, status_code=422, media_type=PROBLEM)
+
+
+def _options(body: dict[str, Any]) -> dict[str, Any] | JSONResponse:
+    options = body.get("options", {})
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        return _problem(400, "request.invalid", "options must be an object")
+    return options  # unknown options are accepted and ignored
+
+
+@router.post("/credentials/verify", tags=["W3C VC API"])
+async def vc_api_verify_credential(request: Request, app: AppDep) -> Response:
+    try:
+        body = await _json_body(request)
+    except VcError as exc:
+        return _problem(400, exc.code, exc.message)
+    if not isinstance(body, dict):
+        return _problem(400, "request.invalid", "the body must be a JSON object")
+    credential = body.get("verifiableCredential")
+    if not isinstance(credential, dict):
+        return _problem(400, "request.invalid", "verifiableCredential (an object) is required")
+    options = _options(body)
+    if isinstance(options, JSONResponse):
+        return options
+    result = verify_document(credential, platform_policy(app))
+    data = result.to_json()
+    return _vc_api_response(result.report.verified, data, data["steps"])
+
+
+@router.post("/presentations/verify", tags=["W3C VC API"])
+async def vc_api_verify_presentation(request: Request, app: AppDep) -> Response:
+    try:
+        body = await _json_body(request)
+    except VcError as exc:
+        return _problem(400, exc.code, exc.message)
+    if not isinstance(body, dict):
+        return _problem(400, "request.invalid", "the body must be a JSON object")
+    presentation = body.get("verifiablePresentation")
+    if not isinstance(presentation, dict):
+        return _problem(400, "request.invalid", "verifiablePresentation (an object) is required")
+    options = _options(body)
+    if isinstance(options, JSONResponse):
+        return options
+    challenge, domain = options.get("challenge"), options.get("domain")
+    if (challenge is not None and not isinstance(challenge, str)) or (
+        domain is not None and not isinstance(domain, str)
+    ):
+        return _problem(400, "request.invalid", "challenge and domain must be strings")
+    report = verify_presentation(
+        presentation,
+        platform_policy(app),
+        challenge=challenge,
+        domain=domain,
+        require_proof=challenge is not None,
+    )
+    data = report.to_json()
+    steps = list(data["presentation"]["steps"])
+    for credential in data["credentials"]:
+        steps.extend(credential["steps"])
+    return _vc_api_response(report.verified, data, steps)
+
+
+@router.post("/credentials/issue", status_code=201, tags=["W3C VC API"])
+async def vc_api_issue(
+    request: Request, app: AppDep, staff: ApiStaff, session: DbSession
+) -> Response:
+    """Sign a credential as the authenticated provider; 201 ``{"verifiableCredential": ...}``."""
+    from microcred.services.providers import require
+
+    require(staff, "issue")
+    try:
+        body = await _json_body(request)
+    except VcError as exc:
+        return _problem(400, exc.code, exc.message)
+    credential = body.get("credential") if isinstance(body, dict) else None
+    if not isinstance(credential, dict):
+        return _problem(400, "request.invalid", "credential (an object) is required")
+    options = _options(body)
+    if isinstance(options, JSONResponse):
+        return options
+    provider = provider_of(session, staff)
+    did = provider_did(app, provider)
+    key_row, key_pair = active_key(app, session, provider)
+    try:
+        signed = sign_credential(
+            credential,
+            key_pair,
+            created=datetime.now(UTC),
+            controller=did,
+            verification_method=f"{did}#{key_row.fragment}",
+            proof_as_list=False,
+        )
+    except VcError as exc:
+        return _problem(400, exc.code, exc.message)
+    return JSONResponse({"verifiableCredential": signed}, status_code=201)
+
+
+@router.get("/registry.json", tags=["trust registry"])
+def registry(app: AppDep, session: DbSession) -> Response:
+    """The platform's registry of quality-assured providers, signed (eddsa-jcs-2022)."""
+    return Response(
+        json.dumps(trust.published_registry(app, session)), media_type="application/json"
+    )
+
+
+@router.get("/registry/dcc.json", tags=["trust registry"])
+def registry_dcc(app: AppDep, session: DbSession) -> Response:
+    """The same registry in the DCC issuer-registry format."""
+    return Response(json.dumps(trust.dcc_registry(app, session)), media_type="application/json")
+
+
+@router.get("/accreditations/{accreditation_id}", tags=["trust registry"])
+def accreditation(accreditation_id: str, session: DbSession) -> Response:
+    from microcred.db.tables import Accreditation
+    from microcred.domain.errors import NotFound
+
+    row = session.get(Accreditation, accreditation_id)
+    if row is None:
+        raise NotFound("accreditation")
+    return Response(row.document, media_type="application/ld+json")
