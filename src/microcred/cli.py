@@ -295,8 +295,11 @@ def provider_create(
     ] = "MICROCRED_OWNER_PASSWORD",  # noqa: S107 - the variable's name, not a password
     region: Annotated[str | None, typer.Option(help="Region, as shown on credentials.")] = None,
     website: Annotated[str | None, typer.Option(help="Website URL.")] = None,
+    qa_body: Annotated[
+        bool, typer.Option("--qa-body", help="A quality-assurance body that accredits providers.")
+    ] = False,
 ) -> None:
-    """Create a provider, its owner account and its first signing key."""
+    """Create a provider (or a QA body), its owner account and its first signing key."""
     import os
 
     from microcred.db.session import transaction
@@ -320,6 +323,7 @@ def provider_create(
                 owner_password=password,
                 region=region,
                 website=website,
+                kind="qa_body" if qa_body else "provider",
             )
             did = provider_did(platform, provider)
     except DomainError as exc:

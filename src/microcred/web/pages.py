@@ -11,7 +11,8 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from microcred.db.tables import Assessment, Definition, Learner, Staff
+from microcred.db.tables import Accreditation as AccreditationRow
+from microcred.db.tables import Assessment, Definition, Learner, Provider, Staff
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.catalog import (
     MANDATORY_ELEMENTS,
@@ -21,7 +22,9 @@ from microcred.domain.catalog import (
     publication_problems,
 )
 from microcred.domain.errors import DomainError, NotFound
+from microcred.domain.trust import FRAMEWORKS
 from microcred.services import bulk, definitions, issuing, keys, status
+from microcred.services import trust as trust_service
 from microcred.services.providers import ROLES, add_staff, authenticate, create_api_token, require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
 from microcred.web.forms import definition_from_form
@@ -71,6 +74,8 @@ def signout(request: Request) -> Response:
 @router.get("/dashboard")
 def dashboard(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
     provider = provider_of(session, staff)
+    if provider.kind == "qa_body":
+        return _see_other("/qa")
     recent = issuing.search(session, provider, limit=10)
     defs = definitions.list_for(session, provider)
     return render(request, "dashboard.html", provider=provider, recent=recent, definitions=defs)
@@ -514,3 +519,85 @@ def staff_add(
             request, "staff.html", status_code=422, members=members, roles=ROLES, error=exc.message
         )
     return _see_other("/staff")
+
+
+@router.get("/qa")
+def qa_home(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+    body = provider_of(session, staff)
+    if body.kind != "qa_body":
+        raise NotFound("page")
+    rows = session.scalars(
+        select(AccreditationRow)
+        .where(AccreditationRow.qa_body_id == body.id)
+        .order_by(AccreditationRow.valid_until.desc())
+    ).all()
+    names = {p.id: p.legal_name for p in session.scalars(select(Provider))}
+    return render(
+        request,
+        "qa.html",
+        body=body,
+        rows=rows,
+        names=names,
+        frameworks=FRAMEWORKS,
+        error=None,
+        today=date.today().isoformat(),
+    )
+
+
+@router.post("/qa/accreditations", dependencies=[Csrf])
+def qa_accredit(
+    request: Request,
+    app: AppDep,
+    staff: CurrentStaff,
+    session: DbSession,
+    provider: Annotated[str, Form()] = "",
+    framework: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form()] = "",
+    valid_from: Annotated[str, Form()] = "",
+    valid_until: Annotated[str, Form()] = "",
+    report_url: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        trust_service.accredit(
+            app,
+            session,
+            staff,
+            provider_slug=provider.strip(),
+            framework=framework,
+            scope=scope,
+            valid_from=date.fromisoformat(valid_from),
+            valid_until=date.fromisoformat(valid_until),
+            report_url=report_url.strip() or None,
+        )
+    except ValueError:
+        error = "Give the dates as YYYY-MM-DD."
+    except DomainError as exc:
+        if exc.code in ("forbidden", "not_found"):
+            raise
+        error = exc.message
+    else:
+        return _see_other("/qa")
+    body = provider_of(session, staff)
+    rows = session.scalars(
+        select(AccreditationRow).where(AccreditationRow.qa_body_id == body.id)
+    ).all()
+    names = {p.id: p.legal_name for p in session.scalars(select(Provider))}
+    return render(
+        request,
+        "qa.html",
+        status_code=422,
+        body=body,
+        rows=rows,
+        names=names,
+        frameworks=FRAMEWORKS,
+        error=error,
+        today=date.today().isoformat(),
+    )
+
+
+@router.post("/qa/accreditations/{accreditation_id}/withdraw", dependencies=[Csrf])
+def qa_withdraw(
+    accreditation_id: str, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    trust_service.withdraw(app, session, staff, accreditation_id)
+    return _see_other("/qa")
