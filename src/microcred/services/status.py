@@ -112,7 +112,7 @@ def change_state(
     return credential
 
 
-_published: dict[tuple[int, str, str], str] = {}
+_published: dict[tuple[str, str, str, str], str] = {}
 _published_lock = threading.Lock()
 
 
@@ -136,17 +136,18 @@ def published_list(
         )
     )
     digest = hashlib.sha256(json.dumps(indexes).encode()).hexdigest()
-    key = (row.id, purpose, digest)
+    url = list_url(app, provider, number, purpose)
+    did = provider_did(app, provider)
+    key_row, key_pair = active_key(app, session, provider)
+    # Re-sign only when the bits, the issuer or its signing key change.
+    key = (url, did, key_row.public_multibase, digest)
     with _published_lock:
         cached = _published.get(key)
     if cached is not None:
         return cached
-    url = list_url(app, provider, number, purpose)
-    did = provider_did(app, provider)
     unsigned = status_list.list_credential(
         url, did, purpose, status_list.encode(indexes, row.size), _stamp(row.created_at)
     )
-    key_row, key_pair = active_key(app, session, provider)
     signed = sign_credential(
         unsigned,
         key_pair,

@@ -228,7 +228,11 @@ class RegistryTrust:
                     select(Provider).where(Provider.kind == "provider")
                 ):
                     if provider_did(self._app, provider) == did:
-                        return _entry(self._app, session, provider)
+                        local = _entry(self._app, session, provider)
+                        # Hosting is not recognition: a provider is in the platform's registry
+                        # once a QA body has accredited it (a lapsed accreditation still shows).
+                        if local.accreditations:
+                            return local
         for registry in self._external:
             entry = registry.lookup(did)
             if entry is not None:

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
@@ -85,14 +85,15 @@ def verify_page(request: Request, app: AppDep, url: str | None = None) -> Respon
 
 
 @router.post("/verify", response_class=HTMLResponse, dependencies=[Csrf], tags=["verify"])
-async def verify_upload(
+def verify_upload(
     request: Request,
     app: AppDep,
     file: UploadFile | None = None,
     text: Annotated[str, Form()] = "",
 ) -> Response:
+    # Plain ``def``: verification may fetch (did:web, status lists), so it runs off the event loop.
     if file is not None and file.filename:
-        data = await file.read(MAX_UPLOAD + 1)
+        data = file.file.read(MAX_UPLOAD + 1)
         if len(data) > MAX_UPLOAD:
             return _page(
                 request, None, error=f"The file is larger than {MAX_UPLOAD // 1024 // 1024} MiB."
@@ -104,8 +105,14 @@ async def verify_upload(
     return _page(request, verify_bytes(data, platform_policy(app)))
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
+def _json_body(raw: bytes) -> Any:
     return parse_json(raw, max_bytes=DEFAULT_MAX_BYTES)
 
 
@@ -116,10 +123,10 @@ def _problem(status: int, code: str, title: str, **extra: Any) -> JSONResponse:
 
 
 @router.post("/api/verify", tags=["verify"])
-async def api_verify(request: Request, app: AppDep) -> Response:
+def api_verify(raw: RawBody, app: AppDep) -> Response:
     """Verify a credential (the body, or ``{"verifiableCredential": ...}``); the full report."""
     try:
-        body = await _json_body(request)
+        body = _json_body(raw)
     except VcError as exc:
         return _problem(400, exc.code, exc.message)
     if isinstance(body, dict) and "verifiableCredential" in body:
@@ -167,9 +174,9 @@ def _options(body: dict[str, Any]) -> dict[str, Any] | JSONResponse:
 
 
 @router.post("/credentials/verify", tags=["W3C VC API"])
-async def vc_api_verify_credential(request: Request, app: AppDep) -> Response:
+def vc_api_verify_credential(raw: RawBody, app: AppDep) -> Response:
     try:
-        body = await _json_body(request)
+        body = _json_body(raw)
     except VcError as exc:
         return _problem(400, exc.code, exc.message)
     if not isinstance(body, dict):
@@ -186,9 +193,9 @@ async def vc_api_verify_credential(request: Request, app: AppDep) -> Response:
 
 
 @router.post("/presentations/verify", tags=["W3C VC API"])
-async def vc_api_verify_presentation(request: Request, app: AppDep) -> Response:
+def vc_api_verify_presentation(raw: RawBody, app: AppDep) -> Response:
     try:
-        body = await _json_body(request)
+        body = _json_body(raw)
     except VcError as exc:
         return _problem(400, exc.code, exc.message)
     if not isinstance(body, dict):
@@ -219,15 +226,13 @@ async def vc_api_verify_presentation(request: Request, app: AppDep) -> Response:
 
 
 @router.post("/credentials/issue", status_code=201, tags=["W3C VC API"])
-async def vc_api_issue(
-    request: Request, app: AppDep, staff: ApiStaff, session: DbSession
-) -> Response:
+def vc_api_issue(raw: RawBody, app: AppDep, staff: ApiStaff, session: DbSession) -> Response:
     """Sign a credential as the authenticated provider; 201 ``{"verifiableCredential": ...}``."""
     from microcred.services.providers import require
 
     require(staff, "issue")
     try:
-        body = await _json_body(request)
+        body = _json_body(raw)
     except VcError as exc:
         return _problem(400, exc.code, exc.message)
     credential = body.get("credential") if isinstance(body, dict) else None
