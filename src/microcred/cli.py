@@ -23,10 +23,8 @@ from microcred.vc.errors import VcError
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
 from microcred.vc.keyfile import export_key, import_key
 from microcred.vc.multikey import KeyPair
-from microcred.vc.policy import Policy
 from microcred.vc.proofs import EDDSA_RDFC_2022, SIGNING_SUITES
 from microcred.vc.report import Outcome, VerificationReport
-from microcred.vc.verify import verify
 
 app = typer.Typer(
     help="microcred: issue and verify Open Badges 3.0 micro-credentials.",
@@ -50,6 +48,8 @@ STEP_TITLES = {
     "validity": "Validity period",
     "status": "Revocation status",
     "internal": "Verifier",
+    "trust": "Issuer trust",
+    "eu_elements": "EU elements",
 }
 MARKS = {
     Outcome.PASSED: "[green]✔[/green]",
@@ -147,33 +147,64 @@ def sign(
 
 @app.command("verify")
 def verify_command(
-    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Credentials.")],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="Credentials: JSON, PNG, SVG.")
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per file, one per line.")
     ] = False,
     now: Annotated[
         str | None, typer.Option(help="Verify as of this time (ISO 8601), not the clock.")
     ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host", help="HOST[:PORT] that may be reached over plain http (development)."
+        ),
+    ] = None,
+    registry: Annotated[
+        list[str] | None,
+        typer.Option("--registry", help="A trust registry to consult (file or URL; repeatable)."),
+    ] = None,
 ) -> None:
-    """Verify credentials; exit 0 only when every file verifies."""
-    policy = Policy()
+    """Verify credentials (JSON or baked badges); exit 0 only when every file verifies.
+
+    did:web documents and status lists are fetched through the safe fetcher (https only, no
+    private addresses, time and size caps); contexts are never fetched.
+    """
+    from dataclasses import replace
+
+    from microcred.domain.errors import DomainError
+    from microcred.services.trust import load_registry
+    from microcred.services.verification import policy_for, verify_bytes
+    from microcred.vc.fetch import SafeFetcher
+
+    fetcher = SafeFetcher(allow_host or ())
+    try:
+        registries = [load_registry(source, fetcher) for source in registry or ()]
+    except (DomainError, VcError, OSError) as exc:
+        raise _fail(f"cannot read the registry: {getattr(exc, 'message', exc)}", 2) from exc
+    policy = policy_for(fetcher, None, registries)
+    if not registries:
+        policy = replace(policy, trust_checker=None)
     if now is not None:
         try:
             moment = parse_datetime(now, "--now")
         except VcError as exc:
             raise _fail(exc.message, 2) from exc
-        policy = Policy(clock=lambda: moment)
+        policy = replace(policy, clock=lambda: moment)
     all_verified = True
     for path in files:
         try:
             with path.open("rb") as handle:
-                data = handle.read(policy.max_bytes + 1)
+                data = handle.read(8 * 1024 * 1024 + 1)
         except OSError as exc:
             raise _fail(f"cannot read {path}: {exc.strerror}", 2) from exc
-        report = verify(data, policy)
+        result = verify_bytes(data, policy)
+        report = result.report
         all_verified &= report.verified
         if as_json:
-            sys.stdout.write(json.dumps({"file": str(path), **report.to_json()}) + "\n")
+            sys.stdout.write(json.dumps({"file": str(path), **result.to_json()}) + "\n")
         else:
             _print_report(path, report)
     raise typer.Exit(0 if all_verified else 1)

@@ -121,6 +121,36 @@ def test_demo_credentials_verify_as_the_manifest_says(served_demo):
             assert report.step(expected[0]).code == expected[1], (entry, report.to_json())
             assert report.step("proof").code == "proof.ok"
 
+    # the command line, through its safe fetcher, with the development host allowed
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "microcred.cli",
+            "verify",
+            "--json",
+            "--allow-host",
+            host,
+            *[str(out / e["file"]) for e in entries],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert cli.returncode == 1  # not every file verifies
+    lines = [json.loads(line) for line in cli.stdout.splitlines()]
+    assert [x["verified"] for x in lines] == [e["expect"] == "valid" for e in entries]
+    refused = subprocess.run(
+        [sys.executable, "-m", "microcred.cli", "verify", "--json", str(out / entries[0]["file"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    proof = next(s for s in json.loads(refused.stdout)["steps"] if s["step"] == "proof")
+    assert proof["code"] == "did.unresolvable"  # plain http to loopback needs --allow-host
+
     # third-party verifiers, over the same HTTP
     harness = Harness()
     db = harness.verify("digitalbazaar", credentials, http_hosts=[host])

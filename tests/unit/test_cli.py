@@ -171,3 +171,52 @@ def test_tour_runs_end_to_end(tmp_path):
     assert "NOT VERIFIED" in result.stdout
     assert "proof.signature_invalid" in result.stdout
     assert (tmp_path / "micro-credential.json").exists()
+
+
+def test_verify_reads_baked_images_and_consults_a_registry(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from microcred.vc import baking
+    from tests.helpers import ISSUER_KEY, signed
+
+    text = json.dumps(signed())
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buffer, format="PNG")
+    png = tmp_path / "badge.png"
+    png.write_bytes(baking.bake_png(buffer.getvalue(), text))
+    svg = tmp_path / "badge.svg"
+    svg.write_text(baking.bake_svg('<svg xmlns="http://www.w3.org/2000/svg"/>', text))
+    result = runner.invoke(app, ["verify", "--json", str(png), str(svg)])
+    assert result.exit_code == 0, result.stdout
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [x["format"] for x in lines] == ["png", "svg"]
+    assert all(x["verified"] for x in lines)
+
+    registry = tmp_path / "registry.json"
+    registry.write_text(
+        json.dumps(
+            {
+                "meta": {},
+                "registry": {
+                    ISSUER_KEY.public.did_key: {
+                        "name": "Registered Academy",
+                        "url": "https://r.example",
+                    }
+                },
+            }
+        )
+    )
+    result = runner.invoke(app, ["verify", "--json", "--registry", str(registry), str(png)])
+    trust = next(s for s in json.loads(result.stdout)["steps"] if s["step"] == "trust")
+    assert trust["code"] == "trust.registered"
+    assert trust["details"]["registered_name"] == "Registered Academy"
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"meta": {}, "registry": {}}))
+    result = runner.invoke(app, ["verify", "--json", "--registry", str(empty), str(png)])
+    trust = next(s for s in json.loads(result.stdout)["steps"] if s["step"] == "trust")
+    assert trust["code"] == "trust.unregistered"
+    assert json.loads(result.stdout)["verified"] is True  # a warning, not a failure
+    bad = runner.invoke(app, ["verify", "--registry", str(tmp_path / "missing.json"), str(png)])
+    assert bad.exit_code == 2

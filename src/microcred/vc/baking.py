@@ -106,10 +106,14 @@ def bake_svg(svg: str, credential: str | dict[str, Any]) -> str:
     if start < 0 or end < 0:
         raise DocumentError("not an SVG image", "bake.not_svg")
     opening = svg[start:end]
+    self_closing = opening.endswith("/")
+    opening = opening.rstrip("/").rstrip()
     if "xmlns:openbadges=" not in opening:
         opening += f' xmlns:openbadges="{OB_NAMESPACE}"'
     element = f"<openbadges:credential><![CDATA[{text}]]></openbadges:credential>"
-    return svg[:start] + opening + svg[end : end + 1] + element + svg[end + 1 :]
+    if self_closing:  # <svg .../> becomes <svg ...>ELEMENT</svg>
+        return svg[:start] + opening + ">" + element + "</svg>" + svg[end + 1 :]
+    return svg[:start] + opening + ">" + element + svg[end + 1 :]
 
 
 def extract_svg(svg: bytes | str) -> str:
