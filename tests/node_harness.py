@@ -53,19 +53,25 @@ class Harness:
         )
 
     def sign(
-        self, suite: str, credential: dict[str, Any], seed: bytes, created: str
+        self,
+        suite: str,
+        credential: dict[str, Any],
+        seed: bytes,
+        created: str,
+        did: str | None = None,
+        key_id: str | None = None,
+        http_hosts: list[str] | None = None,
     ) -> dict[str, Any]:
-        [result] = self.run(
-            [
-                {
-                    "op": "sign",
-                    "suite": suite,
-                    "credential": credential,
-                    "seedHex": seed.hex(),
-                    "created": created,
-                }
-            ]
-        )
+        task: dict[str, Any] = {
+            "op": "sign",
+            "suite": suite,
+            "credential": credential,
+            "seedHex": seed.hex(),
+            "created": created,
+        }
+        if did:
+            task.update(did=did, keyId=key_id)
+        [result] = self.run([task], http_hosts)
         if "signed" not in result:
             pytest.fail(f"the Digital Bazaar stack could not sign: {result.get('error')}")
         signed: dict[str, Any] = result["signed"]

@@ -177,11 +177,37 @@ async function verifyDcc({credential}) {
   return {verified: blocking.length === 0, error: blocking.join(', ') || undefined, log};
 }
 
-async function sign({suite, credential, seedHex, created}) {
+async function signerKey({seedHex, did, keyId}) {
   const keyPair = await Ed25519Multikey.generate({seed: Buffer.from(seedHex, 'hex')});
-  const did = `did:key:${keyPair.publicKeyMultibase}`;
-  keyPair.controller = did;
-  keyPair.id = `${did}#${keyPair.publicKeyMultibase}`;
+  const controller = did || `did:key:${keyPair.publicKeyMultibase}`;
+  keyPair.controller = controller;
+  keyPair.id = keyId || `${controller}#${keyPair.publicKeyMultibase}`;
+  return {keyPair, did: controller};
+}
+
+async function signPresentation({presentation, seedHex, did, keyId, challenge, domain, created}) {
+  const {keyPair} = await signerKey({seedHex, did, keyId});
+  const suite = new DataIntegrityProof({
+    signer: keyPair.signer(), date: created ? new Date(created) : undefined, cryptosuite: rdfcSuite
+  });
+  const signed = await vc.signPresentation({presentation, suite, challenge, domain, documentLoader});
+  return {signed};
+}
+
+async function verifyPresentationDigitalBazaar({presentation, challenge, domain}) {
+  const result = await vc.verify({
+    presentation, challenge, domain, suite: verifySuites, documentLoader,
+    checkStatus
+  });
+  const credentialsOk = (result.credentialResults || []).every(r => r.verified);
+  return {
+    verified: result.verified === true && credentialsOk,
+    error: summarise(result.error || result.presentationResult?.error)
+  };
+}
+
+async function sign({suite, credential, seedHex, created, did: didOption, keyId}) {
+  const {keyPair, did} = await signerKey({seedHex, did: didOption, keyId});
   const signer = keyPair.signer();
   const date = created ? new Date(created) : undefined;
   let signingSuite;
@@ -208,6 +234,22 @@ async function run(task) {
     }
     if(task.op === 'sign') {
       return await sign(task);
+    }
+    if(task.op === 'sign-presentation') {
+      return await signPresentation(task);
+    }
+    if(task.op === 'verify-presentation' && task.verifier === 'digitalbazaar') {
+      return await verifyPresentationDigitalBazaar(task);
+    }
+    if(task.op === 'verify-presentation' && task.verifier === 'dcc') {
+      dcc ??= await import('@digitalcredentials/verifier-core');
+      const result = await dcc.verifyPresentation({
+        presentation: task.presentation, challenge: task.challenge, knownDIDRegistries: []
+      });
+      const signatureOk = result.presentationResult?.signature === 'valid';
+      const credentialsOk = (result.credentialResults || []).every(
+        r => !r.errors && (r.log || []).every(e => e.valid !== false || e.id === 'registered_issuer'));
+      return {verified: signatureOk && credentialsOk, error: JSON.stringify(result.presentationResult)};
     }
     return {error: `unknown task ${JSON.stringify(task.op)}`};
   } catch(e) {
