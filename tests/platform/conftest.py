@@ -179,3 +179,31 @@ def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+@pytest.fixture
+def live(database_url: str, tmp_path: Path) -> Iterator[tuple[App, str]]:
+    """The application served by uvicorn on a loopback port, its base URL on that port, so its
+    did:web documents and status lists resolve over real HTTP."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = App.start(make_settings(database_url, tmp_path, f"http://127.0.0.1:{port}"))
+    app.fetcher = SafeFetcher(app.settings.allow_http_hosts, ttl=0)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield app, f"127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    app.engine.dispose()

@@ -6,22 +6,13 @@ from __future__ import annotations
 
 import copy
 import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
-
-import pytest
-import uvicorn
 
 from microcred.db.session import transaction
 from microcred.db.tables import Provider
 from microcred.domain.assessment import OutcomeResult
 from microcred.services import status
-from microcred.services.app import App
 from microcred.services.issuing import Award, document_of, issue
 from microcred.services.keys import active_key, provider_did
 from microcred.services.verification import platform_policy
@@ -30,40 +21,13 @@ from microcred.vc.loader import VC_V1
 from microcred.vc.multikey import KeyPair, multibase_encode
 from microcred.vc.presentation import verify_presentation
 from microcred.vc.verify import verify
-from microcred.web.app import create_app
 from tests.helpers import unsigned
 from tests.node_harness import Harness
-from tests.platform.conftest import make_org, make_settings, publish_definition, staff
+from tests.platform.conftest import make_org, publish_definition, staff
 
 DB_SEED = bytes(range(100, 132))
 OTHER_SEED = bytes(range(140, 172))
 CREATED = "2026-05-01T09:30:00Z"
-
-
-@pytest.fixture
-def live(database_url: str, tmp_path: Path) -> Iterator[tuple[App, str]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = App.start(make_settings(database_url, tmp_path, f"http://127.0.0.1:{port}"))
-    app.fetcher = replace_fetcher(app)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield app, f"127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    app.engine.dispose()
-
-
-def replace_fetcher(app: App) -> Any:
-    from microcred.vc.fetch import SafeFetcher
-
-    return SafeFetcher(app.settings.allow_http_hosts, ttl=0)
 
 
 def _document(issuer: str, vc1: bool = False, **changes: Any) -> dict[str, Any]:

@@ -108,3 +108,81 @@ def test_provider_defines_assesses_issues_and_revokes(platform, live_server, tmp
         expect(page.locator(".banner")).to_contain_text("falsified")
         page.screenshot(path=str(tmp_path / "public-revoked.png"))
         browser.close()
+
+
+@pytest.mark.browser
+def test_anyone_verifies_uploads_in_the_browser(live, tmp_path):
+    """An anonymous visitor uploads a valid, a tampered and a revoked credential, then a baked
+    PNG; the page says so, step by step."""
+    import io
+    import json
+
+    from PIL import Image
+    from playwright.sync_api import expect, sync_playwright
+
+    from microcred.db.session import transaction
+    from microcred.domain.assessment import OutcomeResult
+    from microcred.services import status
+    from microcred.services.issuing import Award, issue
+    from microcred.vc import baking
+    from tests.platform.conftest import publish_definition, staff
+
+    app, host = live
+    org = make_org(app, "acme")
+    row = publish_definition(app, org)
+    documents = {}
+    for email in ("valid", "revoked"):
+        with transaction(app.sessions) as session:
+            credential = issue(
+                app,
+                session,
+                staff(app, org.owner_id),
+                Award(
+                    definition_id=row.id,
+                    name="Ada Lovelace",
+                    email=f"{email}@example.org",
+                    results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
+                ),
+            )
+            if email == "revoked":
+                status.change_state(
+                    app,
+                    session,
+                    staff(app, org.owner_id),
+                    credential.id,
+                    "revoke",
+                    "issued in error",
+                )
+            documents[email] = credential.document
+    tampered = json.loads(documents["valid"])
+    tampered["credentialSubject"]["achievement"]["name"] = "Master Welder"
+    files = {
+        "valid.json": documents["valid"].encode(),
+        "tampered.json": json.dumps(tampered).encode(),
+        "revoked.json": documents["revoked"].encode(),
+    }
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (30, 120, 60)).save(buffer, format="PNG")
+    files["badge.png"] = baking.bake_png(buffer.getvalue(), documents["valid"])
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+
+    expected = {
+        "valid.json": ("Authentic", "proof.ok"),
+        "tampered.json": ("Not verified", "proof.signature_invalid"),
+        "revoked.json": ("Not verified", "status.revoked"),
+        "badge.png": ("Authentic", "status.ok"),
+    }
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        for name, (verdict, code) in expected.items():
+            page.goto(f"http://{host}/verify")
+            page.set_input_files("input[name=file]", str(tmp_path / name))
+            page.click("button:has-text('Verify')")
+            expect(page.locator("#verdict")).to_contain_text(verdict)
+            expect(page.locator(f"li[data-code='{code}']")).to_be_visible()
+            expect(page.locator("ol.steps li")).to_have_count(10)  # every step is shown
+            page.screenshot(path=str(tmp_path / f"verify-{name}.png"), full_page=True)
+        expect(page.locator("dl.facts")).to_contain_text("Welding Safety")
+        browser.close()
