@@ -164,9 +164,9 @@ async function verifyDigitalBazaar({credential, now}) {
 }
 
 let dcc;
-async function verifyDcc({credential}) {
+async function verifyDcc({credential, registries}) {
   dcc ??= await import('@digitalcredentials/verifier-core');
-  const result = await dcc.verifyCredential({credential, knownDIDRegistries: []});
+  const result = await dcc.verifyCredential({credential, knownDIDRegistries: registries || []});
   if(result.errors) {
     return {verified: false, error: result.errors.map(e => `${e.name}: ${e.message}`).join('; ')};
   }

@@ -249,3 +249,68 @@ def test_three_verifiers_agree(live):
             ]
         )
         assert db_vp["verified"] is want, db_vp
+
+
+def test_the_dcc_verifier_reads_our_registry(live):
+    """The registry published in the DCC format is understood by the DCC verifier itself."""
+    from datetime import date, timedelta
+
+    from microcred.services import trust
+    from microcred.services.providers import create_provider
+    from tests.platform.conftest import PASSWORD
+
+    app, host = live
+    org = make_org(app, "acme")
+    row = publish_definition(app, org)
+    with transaction(app.sessions) as session:
+        _qa, qa_owner = create_provider(
+            app,
+            session,
+            slug="qa",
+            legal_name="QA Agency",
+            country_code="DE",
+            owner_email="o@qa.example",
+            owner_password=PASSWORD,
+            kind="qa_body",
+        )
+        qa_owner_id = qa_owner.id
+    with transaction(app.sessions) as session:
+        trust.accredit(
+            app,
+            session,
+            staff(app, qa_owner_id),
+            provider_slug="acme",
+            framework="ESG",
+            scope="Short courses",
+            valid_from=date.today(),
+            valid_until=date.today() + timedelta(days=90),
+            report_url=None,
+        )
+        credential = issue(
+            app,
+            session,
+            staff(app, org.owner_id),
+            Award(
+                definition_id=row.id,
+                name="Ada",
+                email="ada@example.org",
+                results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
+            ),
+        )
+        document = document_of(credential)
+    registry = {
+        "name": "microcred test registry",
+        "type": "dcc-legacy",
+        "url": f"http://{host}/registry/dcc.json",
+    }
+    harness = Harness()
+    [result] = harness.run(
+        [{"op": "verify", "verifier": "dcc", "credential": document, "registries": [registry]}],
+        [host],
+    )
+    entry = next(e for e in result["log"] if e["id"] == "registered_issuer")
+    assert entry["valid"] is True, entry
+    assert (
+        entry["matchingIssuers"][0]["issuer"]["federation_entity"]["organization_name"]
+        == "Acme Institute"
+    )
