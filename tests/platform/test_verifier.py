@@ -362,3 +362,32 @@ def test_w3c_negative_cases_answer_400_or_422_with_problem_details(platform, wir
             headers={"content-type": "application/json"},
         )
         assert response.status_code == 400, (name, response.status_code)
+
+
+def test_configured_external_registries_are_consulted(platform, client, tmp_path):
+    from dataclasses import replace as dc_replace
+
+    from microcred.services.verification import load_configured_registries
+
+    issuer = KeyPair.generate()
+    registry = tmp_path / "registry.json"
+    registry.write_text(
+        json.dumps(
+            {
+                "meta": {},
+                "registry": {
+                    issuer.public.did_key: {
+                        "name": "Partner University",
+                        "url": "https://partner.example",
+                    }
+                },
+            }
+        )
+    )
+    platform.settings = dc_replace(platform.settings, registries=(str(registry),))
+    load_configured_registries(platform)
+    credential = signed(unsigned(issuer=issuer.public.did_key), key=issuer)
+    result = client.post("/api/verify", json=credential).json()
+    step = next(s for s in result["steps"] if s["step"] == "trust")
+    assert step["code"] == "trust.registered"
+    assert step["details"]["registered_name"] == "Partner University"

@@ -178,3 +178,17 @@ def test_a_presentation_is_not_taken_for_a_credential():
     report = verify(presentation, policy())
     assert report.step("credential").code == "credential.type_missing"
     assert not report.verified
+
+
+def test_an_unreachable_status_list_is_unknown_never_valid():
+    from microcred.vc.status_list import BitstringStatusChecker
+
+    def unreachable(url: str) -> bytes:
+        raise OSError(f"connection refused: {url}")
+
+    checker = BitstringStatusChecker(unreachable, policy())
+    report = verify(_with_status(), policy(status_checker=checker))
+    assert report.step("status").code == "status.unknown"
+    assert "could not be fetched" in report.step("status").message
+    strict = verify(_with_status(), policy(status_checker=checker, require_status_check=True))
+    assert not strict.verified
