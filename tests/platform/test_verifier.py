@@ -391,3 +391,34 @@ def test_configured_external_registries_are_consulted(platform, client, tmp_path
     step = next(s for s in result["steps"] if s["step"] == "trust")
     assert step["code"] == "trust.registered"
     assert step["details"]["registered_name"] == "Partner University"
+
+
+def test_qa_body_pages(platform, client):
+    from tests.platform.conftest import signin
+
+    make_org(platform, "acme")
+    _qa_body(platform)
+    token = signin(client, "owner@qa-agency.example")
+    assert client.get("/dashboard", follow_redirects=False).headers["location"] == "/qa"
+    form = {
+        "csrf_token": token,
+        "provider": "acme",
+        "framework": "ESG",
+        "scope": "Short courses",
+        "valid_from": "2026-01-01",
+        "valid_until": "2027-01-01",
+        "report_url": "https://qa.example/r/1",
+    }
+    assert client.post("/qa/accreditations", data=form, follow_redirects=False).status_code == 303
+    page = client.get("/qa").text
+    assert "Acme Institute" in page
+    assert "Short courses" in page
+    bad = client.post("/qa/accreditations", data={**form, "valid_until": "soon"})
+    assert bad.status_code == 422
+    assert "YYYY-MM-DD" in bad.text
+    unknown = client.post("/qa/accreditations", data={**form, "provider": "nobody"})
+    assert unknown.status_code == 422
+    assert "no provider" in unknown.text
+    assert client.post("/qa/accreditations", data={**form, "csrf_token": "x"}).status_code == 403
+    signin(client, "owner@acme.example")
+    assert client.get("/qa").status_code == 404

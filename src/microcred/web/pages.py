@@ -521,8 +521,9 @@ def staff_add(
     return _see_other("/staff")
 
 
-@router.get("/qa")
-def qa_home(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+def _qa_page(
+    request: Request, session: Any, staff: Any, error: str | None = None, status_code: int = 200
+) -> Response:
     body = provider_of(session, staff)
     if body.kind != "qa_body":
         raise NotFound("page")
@@ -535,13 +536,19 @@ def qa_home(request: Request, staff: CurrentStaff, session: DbSession) -> Respon
     return render(
         request,
         "qa.html",
+        status_code=status_code,
         body=body,
         rows=rows,
         names=names,
         frameworks=FRAMEWORKS,
-        error=None,
+        error=error,
         today=date.today().isoformat(),
     )
+
+
+@router.get("/qa")
+def qa_home(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+    return _qa_page(request, session, staff)
 
 
 @router.post("/qa/accreditations", dependencies=[Csrf])
@@ -570,29 +577,12 @@ def qa_accredit(
             report_url=report_url.strip() or None,
         )
     except ValueError:
-        error = "Give the dates as YYYY-MM-DD."
+        return _qa_page(request, session, staff, "Give the dates as YYYY-MM-DD.", 422)
     except DomainError as exc:
         if exc.code in ("forbidden", "not_found"):
             raise
-        error = exc.message
-    else:
-        return _see_other("/qa")
-    body = provider_of(session, staff)
-    rows = session.scalars(
-        select(AccreditationRow).where(AccreditationRow.qa_body_id == body.id)
-    ).all()
-    names = {p.id: p.legal_name for p in session.scalars(select(Provider))}
-    return render(
-        request,
-        "qa.html",
-        status_code=422,
-        body=body,
-        rows=rows,
-        names=names,
-        frameworks=FRAMEWORKS,
-        error=error,
-        today=date.today().isoformat(),
-    )
+        return _qa_page(request, session, staff, exc.message, 422)
+    return _see_other("/qa")
 
 
 @router.post("/qa/accreditations/{accreditation_id}/withdraw", dependencies=[Csrf])

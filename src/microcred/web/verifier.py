@@ -173,20 +173,29 @@ def _options(body: dict[str, Any]) -> dict[str, Any] | JSONResponse:
     return options  # unknown options are accepted and ignored
 
 
-@router.post("/credentials/verify", tags=["W3C VC API"])
-def vc_api_verify_credential(raw: RawBody, app: AppDep) -> Response:
+def _vc_api_request(raw: bytes, field: str) -> tuple[dict[str, Any], dict[str, Any]] | JSONResponse:
+    """The object under ``field`` and the options of a VC API request, or a 400 problem."""
     try:
         body = _json_body(raw)
     except VcError as exc:
         return _problem(400, exc.code, exc.message)
     if not isinstance(body, dict):
         return _problem(400, "request.invalid", "the body must be a JSON object")
-    credential = body.get("verifiableCredential")
-    if not isinstance(credential, dict):
-        return _problem(400, "request.invalid", "verifiableCredential (an object) is required")
+    value = body.get(field)
+    if not isinstance(value, dict):
+        return _problem(400, "request.invalid", f"{field} (an object) is required")
     options = _options(body)
     if isinstance(options, JSONResponse):
         return options
+    return value, options
+
+
+@router.post("/credentials/verify", tags=["W3C VC API"])
+def vc_api_verify_credential(raw: RawBody, app: AppDep) -> Response:
+    parsed = _vc_api_request(raw, "verifiableCredential")
+    if isinstance(parsed, JSONResponse):
+        return parsed
+    credential, _options_ignored = parsed
     result = verify_document(credential, platform_policy(app))
     data = result.to_json()
     return _vc_api_response(result.report.verified, data, data["steps"])
@@ -194,22 +203,12 @@ def vc_api_verify_credential(raw: RawBody, app: AppDep) -> Response:
 
 @router.post("/presentations/verify", tags=["W3C VC API"])
 def vc_api_verify_presentation(raw: RawBody, app: AppDep) -> Response:
-    try:
-        body = _json_body(raw)
-    except VcError as exc:
-        return _problem(400, exc.code, exc.message)
-    if not isinstance(body, dict):
-        return _problem(400, "request.invalid", "the body must be a JSON object")
-    presentation = body.get("verifiablePresentation")
-    if not isinstance(presentation, dict):
-        return _problem(400, "request.invalid", "verifiablePresentation (an object) is required")
-    options = _options(body)
-    if isinstance(options, JSONResponse):
-        return options
+    parsed = _vc_api_request(raw, "verifiablePresentation")
+    if isinstance(parsed, JSONResponse):
+        return parsed
+    presentation, options = parsed
     challenge, domain = options.get("challenge"), options.get("domain")
-    if (challenge is not None and not isinstance(challenge, str)) or (
-        domain is not None and not isinstance(domain, str)
-    ):
+    if any(v is not None and not isinstance(v, str) for v in (challenge, domain)):
         return _problem(400, "request.invalid", "challenge and domain must be strings")
     report = verify_presentation(
         presentation,
