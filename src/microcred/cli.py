@@ -311,6 +311,114 @@ def demo(
     out.print(f"wrote {manifest} ({sum(len(v) for v in expected.values())} credentials)")
 
 
+@app.command()
+def bake(
+    credential_path: Annotated[
+        Path, typer.Argument(metavar="FILE.json", help="Signed credential.")
+    ],
+    png: Annotated[Path | None, typer.Option("--png", help="Write a baked PNG badge here.")] = None,
+    svg: Annotated[Path | None, typer.Option("--svg", help="Write a baked SVG badge here.")] = None,
+    image: Annotated[
+        Path | None, typer.Option(help="Badge image to bake into (default: one is drawn).")
+    ] = None,
+) -> None:
+    """Bake a credential into a PNG or SVG badge (Open Badges 3.0 baking)."""
+    from microcred.render.images import badge_png, badge_svg
+    from microcred.vc import baking
+
+    if png is None and svg is None:
+        raise _fail("give --png OUT.png or --svg OUT.svg", 2)
+    try:
+        text = credential_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {credential_path}: {exc}", 2) from exc
+    document = _read_json(credential_path, "credential")
+    if not isinstance(document, dict):
+        raise _fail(f"{credential_path}: a credential must be a JSON object")
+    try:
+        if png is not None:
+            base = (
+                image.read_bytes()
+                if image and image.suffix.lower() == ".png"
+                else badge_png(document)
+            )
+            png.write_bytes(baking.bake_png(base, text))
+            err.print(f"baked {escape(str(png))}")
+        if svg is not None:
+            base_svg = (
+                image.read_text("utf-8")
+                if image and image.suffix.lower() == ".svg"
+                else badge_svg(document)
+            )
+            svg.write_text(baking.bake_svg(base_svg, text), encoding="utf-8")
+            err.print(f"baked {escape(str(svg))}")
+    except VcError as exc:
+        raise _fail(f"{exc.message} [{exc.code}]") from exc
+
+
+@app.command()
+def extract(
+    image_path: Annotated[Path, typer.Argument(metavar="IMAGE", help="A baked PNG or SVG.")],
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write here, not to stdout.")
+    ] = None,
+) -> None:
+    """Print the credential baked into a PNG or SVG badge, byte for byte."""
+    from microcred.vc import baking
+
+    try:
+        data = image_path.read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {image_path}: {exc.strerror}", 2) from exc
+    try:
+        text = baking.extract(data)
+    except VcError as exc:
+        raise _fail(f"{image_path}: {exc.message} [{exc.code}]") from exc
+    if out_path is None:
+        sys.stdout.write(text)
+    else:
+        out_path.write_text(text, encoding="utf-8")
+
+
+@app.command()
+def certificate(
+    credential_path: Annotated[
+        Path, typer.Argument(metavar="FILE.json", help="Signed credential.")
+    ],
+    out_path: Annotated[Path, typer.Option("--out", help="The PDF to write.")],
+    verifier: Annotated[
+        str | None,
+        typer.Option(help="Base URL of the verification page (default: the credential's site)."),
+    ] = None,
+) -> None:
+    """A PDF certificate: the EU elements, outcomes, a QR code to verify, the credential inside."""
+    from microcred.render.certificate import certificate_pdf
+
+    try:
+        text = credential_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {credential_path}: {exc}", 2) from exc
+    document = _read_json(credential_path, "credential")
+    if not isinstance(document, dict):
+        raise _fail(f"{credential_path}: a credential must be a JSON object")
+    out_path.write_bytes(certificate_pdf(text, verification_url(document, verifier)))
+    err.print(f"wrote {escape(str(out_path))}")
+
+
+def verification_url(document: dict[str, Any], verifier: str | None) -> str:
+    """The URL a certificate's QR code opens: the verify page for this credential."""
+    from urllib.parse import quote, urlsplit
+
+    credential_id = str(document.get("id", ""))
+    parts = urlsplit(credential_id)
+    if verifier is None and parts.scheme in ("http", "https"):
+        verifier = f"{parts.scheme}://{parts.netloc}"
+    base = (verifier or "https://verify.microcred.example").rstrip("/")
+    if parts.scheme in ("http", "https"):
+        return f"{base}/verify?url={quote(credential_id + '.json', safe='')}"
+    return f"{base}/verify"
+
+
 provider_app = typer.Typer(help="Providers (organisations) on this platform.", no_args_is_help=True)
 app.add_typer(provider_app, name="provider")
 

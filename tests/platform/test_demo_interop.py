@@ -151,8 +151,22 @@ def test_demo_credentials_verify_as_the_manifest_says(served_demo):
     proof = next(s for s in json.loads(refused.stdout)["steps"] if s["step"] == "proof")
     assert proof["code"] == "did.unresolvable"  # plain http to loopback needs --allow-host
 
+    # baked badges and certificates carry the credential byte for byte
+    from microcred.render.certificate import attached_credential
+    from microcred.vc import baking
+
+    extracted = []
+    for entry in entries:
+        original = (out / entry["file"]).read_text("utf-8")
+        assert baking.extract((out / entry["png"]).read_bytes()) == original
+        assert baking.extract((out / entry["svg"]).read_bytes()) == original
+        assert attached_credential((out / entry["pdf"]).read_bytes()) == original
+        extracted.append(json.loads(baking.extract((out / entry["png"]).read_bytes())))
+
     # third-party verifiers, over the same HTTP
     harness = Harness()
+    from_png = harness.verify("digitalbazaar", extracted, http_hosts=[host])
+    assert [r["verified"] for r in from_png] == [e["expect"] == "valid" for e in entries]
     db = harness.verify("digitalbazaar", credentials, http_hosts=[host])
     dcc = harness.verify("dcc", credentials, http_hosts=[host])
     for entry, ours_db, ours_dcc in zip(entries, db, dcc, strict=True):

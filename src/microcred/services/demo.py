@@ -9,17 +9,21 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy import select
 
 from microcred.db.session import transaction
 from microcred.db.tables import Credential, Provider, Staff, StatusList
 from microcred.domain.assessment import OutcomeResult
+from microcred.render.certificate import certificate_pdf
+from microcred.render.images import badge_png, badge_svg
 from microcred.services import definitions, keys, status
 from microcred.services.app import App
 from microcred.services.issuing import Award, issue
 from microcred.services.providers import add_staff, create_provider, set_password
+from microcred.services.trust import accredit, current_accreditations
+from microcred.vc import baking
 
 DEFINITIONS: list[dict[str, Any]] = [
     {
@@ -150,6 +154,29 @@ def seed(app: App, slug: str, owner_email: str, password: str) -> dict[str, list
             add_staff(
                 app, session, provider, f"{role}@{slug}.example", role.title(), password, role
             )
+        _qa_body, qa_owner = create_provider(
+            app,
+            session,
+            slug=f"{slug}-qa",
+            legal_name="Demo Quality Agency",
+            country_code="IE",
+            owner_email=f"owner@{slug}-qa.example",
+            owner_password=password,
+            owner_name="Quinn QA",
+            kind="qa_body",
+        )
+        today = app.now().date()
+        accredit(
+            app,
+            session,
+            qa_owner,
+            provider_slug=slug,
+            framework="EQAVET",
+            scope="Short courses in health and digital skills, EQF 3-5",
+            valid_from=today - timedelta(days=30),
+            valid_until=today + timedelta(days=3 * 365),
+            report_url="https://qa.demo-academy.example/reports/2026",
+        )
         ids = []
         for data in DEFINITIONS:
             row = definitions.create(app, session, provider, data)
@@ -204,6 +231,7 @@ def export(app: App, slug: str, expected: dict[str, list[str]], out: Path) -> Pa
     with transaction(app.sessions) as session:
         provider = session.scalar(select(Provider).where(Provider.slug == slug))
         assert provider is not None
+        accreditations = current_accreditations(app, session, provider, app.now())
         _write(
             site,
             keys.did_document_url(app, provider),
@@ -227,8 +255,30 @@ def export(app: App, slug: str, expected: dict[str, list[str]], out: Path) -> Pa
                 credential = session.get(Credential, credential_id)
                 assert credential is not None
                 name = f"{counter:02d}-{expect}"
-                (out / "credentials" / f"{name}.json").write_text(credential.document, "utf-8")
-                entries.append({"file": f"credentials/{name}.json", "expect": expect})
+                folder = out / "credentials"
+                (folder / f"{name}.json").write_text(credential.document, "utf-8")
+                document = json.loads(credential.document)
+                (folder / f"{name}.png").write_bytes(
+                    baking.bake_png(badge_png(document), credential.document)
+                )
+                (folder / f"{name}.svg").write_text(
+                    baking.bake_svg(badge_svg(document), credential.document), "utf-8"
+                )
+                verify_url = (
+                    f"{app.settings.base_url}/verify?url={quote(document['id'] + '.json', safe='')}"
+                )
+                (folder / f"{name}.pdf").write_bytes(
+                    certificate_pdf(credential.document, verify_url, accreditations)
+                )
+                entries.append(
+                    {
+                        "file": f"credentials/{name}.json",
+                        "expect": expect,
+                        "png": f"credentials/{name}.png",
+                        "svg": f"credentials/{name}.svg",
+                        "pdf": f"credentials/{name}.pdf",
+                    }
+                )
     manifest = {"base_url": app.settings.base_url, "credentials": entries}
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")

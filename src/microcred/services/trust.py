@@ -145,6 +145,23 @@ def _entry(app: App, session: Session, provider: Provider) -> trust.RegistryEntr
     )
 
 
+def current_accreditations(
+    app: App, session: Session, provider: Provider, moment: datetime
+) -> list[dict[str, Any]]:
+    """A provider's accreditations valid at ``moment``, for certificates and pages."""
+    entry = _entry(app, session, provider)
+    return [
+        {
+            "qa_body": a.qa_body,
+            "framework": trust.FRAMEWORKS.get(a.framework, a.framework),
+            "valid_until": a.valid_until.isoformat(),
+            "scope": a.scope,
+        }
+        for a in entry.accreditations
+        if a.current(moment)
+    ]
+
+
 def local_entries(app: App, session: Session) -> list[trust.RegistryEntry]:
     providers = session.scalars(select(Provider).where(Provider.kind == "provider")).all()
     return [_entry(app, session, p) for p in providers]

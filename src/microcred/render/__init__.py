@@ -1,0 +1,1 @@
+"""Rendering credentials for people: badge images (PNG, SVG), QR codes, PDF certificates."""
