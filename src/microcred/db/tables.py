@@ -204,3 +204,68 @@ class Accreditation(Base):
     document: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class LearnerAccount(Base):
+    """A learner's own account: the wallet. The holder key signs presentations (sealed, KEK)."""
+
+    __tablename__ = "learner_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    holder_public: Mapped[str] = mapped_column(String(100))
+    holder_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AccountToken(Base):
+    """One-time tokens sent by email (verification, password reset); only hashes are stored."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("learner_accounts.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WalletItem(Base):
+    """A credential in a learner's wallet: claimed (issued here) or imported (from anywhere)."""
+
+    __tablename__ = "wallet_items"
+    __table_args__ = (UniqueConstraint("account_id", "credential_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("learner_accounts.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(10))  # claimed | imported
+    credential_id: Mapped[str | None] = mapped_column(String(36))
+    document: Mapped[str] = mapped_column(Text)
+    verified_on_import: Mapped[bool] = mapped_column(Boolean)
+    import_report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ShareLink(Base):
+    """A public link to one credential or a collection; expires or is revoked by the learner."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("learner_accounts.id", ondelete="CASCADE"), index=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    item_ids: Mapped[list[Any]] = mapped_column(JSON)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -18,7 +18,7 @@ from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.services.app import App
 from microcred.services.trust import platform_signer
 from microcred.services.verification import load_configured_registries
-from microcred.web import api, pages, public, verifier
+from microcred.web import api, pages, public, verifier, wallet
 from microcred.web.deps import SignInRequired
 from microcred.web.render import render
 
@@ -82,7 +82,9 @@ def create_app(app: App) -> FastAPI:
     async def _signin(request: Request, exc: SignInRequired) -> Response:
         if _wants_json(request):
             return _problem(request, 401, "sign_in_required", "sign in first")
-        return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+        path = request.url.path
+        target = "/account/signin" if path.startswith(("/wallet", "/account")) else "/signin"
+        return RedirectResponse(f"{target}?next={path}", status_code=303)
 
     @web.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:
@@ -129,5 +131,6 @@ def create_app(app: App) -> FastAPI:
     web.include_router(public.router)
     web.include_router(api.router)
     web.include_router(verifier.router)
+    web.include_router(wallet.router)
     web.include_router(pages.router)
     return web

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from microcred.db.tables import Credential, Definition, Provider
@@ -43,6 +43,8 @@ def _credential(session: DbSession, credential_id: str) -> Credential:
     credential = session.get(Credential, credential_id)
     if credential is None:
         raise NotFound("credential")
+    if not credential.document:
+        raise HTTPException(410, "erased at the learner's request; copies they hold still verify")
     return credential
 
 

@@ -17,5 +17,6 @@ templates.env.autoescape = True
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("staff", getattr(request.state, "staff", None))
+    context.setdefault("learner", getattr(request.state, "learner", None))
     context["csrf_token"] = csrf_token(request)
     return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -1,0 +1,391 @@
+"""The learner's wallet: accounts, email proof and claiming, import, sharing, presentations,
+export and erasure."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import secrets
+import uuid
+import zipfile
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from microcred.db.tables import (
+    AccountToken,
+    Credential,
+    Learner,
+    LearnerAccount,
+    ShareLink,
+    WalletItem,
+)
+from microcred.domain.errors import DomainError, NotFound
+from microcred.services import outbox
+from microcred.services.app import App
+from microcred.services.verification import VerifyResult, platform_policy, verify_bytes
+from microcred.vc.model import IdentityObject
+from microcred.vc.multikey import KeyPair
+from microcred.vc.presentation import sign_presentation
+
+_hasher = PasswordHasher()
+TOKEN_TTL = {"verify": timedelta(days=3), "reset": timedelta(hours=2)}
+ERASED = "erased"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _seal(app: App, account_id: int, key: KeyPair) -> bytes:
+    nonce = os.urandom(12)
+    aad = f"learner:{account_id}|{key.public.multibase}".encode()
+    return nonce + AESGCM(app.settings.kek).encrypt(nonce, key.secret_multibase().encode(), aad)
+
+
+def holder_key(app: App, account: LearnerAccount) -> KeyPair:
+    aad = f"learner:{account.id}|{account.holder_public}".encode()
+    sealed = account.holder_sealed
+    secret = AESGCM(app.settings.kek).decrypt(sealed[:12], sealed[12:], aad)
+    return KeyPair.from_secret_multibase(secret.decode())
+
+
+def sign_up(app: App, session: Session, name: str, email: str, password: str) -> LearnerAccount:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise DomainError("account.email_invalid", "enter a valid email address", "email")
+    if not name.strip():
+        raise DomainError("account.name_missing", "enter your name", "name")
+    if len(password) < 10:
+        raise DomainError("account.password_short", "use at least 10 characters", "password")
+    if session.scalar(select(LearnerAccount).where(LearnerAccount.email == email)):
+        raise DomainError(
+            "account.email_taken", "an account with this email exists; sign in", "email"
+        )
+    key = KeyPair.generate()
+    account = LearnerAccount(
+        email=email,
+        name=name.strip(),
+        password_hash=_hasher.hash(password),
+        holder_public=key.public.multibase,
+        holder_sealed=b"",
+        created_at=app.now(),
+    )
+    session.add(account)
+    session.flush()
+    account.holder_sealed = _seal(app, account.id, key)
+    send_token(app, session, account, "verify")
+    return account
+
+
+def send_token(app: App, session: Session, account: LearnerAccount, purpose: str) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AccountToken(
+            account_id=account.id,
+            purpose=purpose,
+            token_hash=_token_hash(token),
+            expires_at=app.now() + TOKEN_TTL[purpose],
+        )
+    )
+    session.flush()
+    base = app.settings.base_url
+    if purpose == "verify":
+        outbox.send(
+            app,
+            account.email,
+            "Confirm your email for your microcred wallet",
+            f"Hello {account.name},\n\nconfirm your email to see the credentials issued "
+            f"to it:\n{base}/account/verify?token={token}\n",
+        )
+    else:
+        outbox.send(
+            app,
+            account.email,
+            "Reset your microcred password",
+            f"Set a new password (valid for 2 hours):\n{base}/account/reset?token={token}\n",
+        )
+    return token
+
+
+def use_token(app: App, session: Session, token: str, purpose: str) -> LearnerAccount:
+    row = session.scalar(select(AccountToken).where(AccountToken.token_hash == _token_hash(token)))
+    if (
+        row is None
+        or row.purpose != purpose
+        or row.used_at is not None
+        or row.expires_at < app.now()
+    ):
+        raise DomainError("account.token_invalid", "this link is invalid, used or expired")
+    row.used_at = app.now()
+    account = session.get(LearnerAccount, row.account_id)
+    if account is None:
+        raise DomainError("account.token_invalid", "this link is invalid, used or expired")
+    return account
+
+
+def confirm_email(app: App, session: Session, token: str) -> LearnerAccount:
+    account = use_token(app, session, token, "verify")
+    account.email_verified_at = account.email_verified_at or app.now()
+    claim(app, session, account)
+    return account
+
+
+def reset_password(app: App, session: Session, token: str, password: str) -> LearnerAccount:
+    if len(password) < 10:
+        raise DomainError("account.password_short", "use at least 10 characters", "password")
+    account = use_token(app, session, token, "reset")
+    account.password_hash = _hasher.hash(password)
+    return account
+
+
+def sign_in(session: Session, email: str, password: str) -> LearnerAccount | None:
+    account = session.scalar(
+        select(LearnerAccount).where(LearnerAccount.email == email.strip().lower())
+    )
+    if account is None:
+        _hasher.hash(password)
+        return None
+    try:
+        _hasher.verify(account.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return account
+
+
+def claim(app: App, session: Session, account: LearnerAccount) -> int:
+    """Add every credential issued to the account's proven email whose identity hash matches."""
+    if account.email_verified_at is None:
+        return 0
+    added = 0
+    held = set(
+        session.scalars(select(WalletItem.credential_id).where(WalletItem.account_id == account.id))
+    )
+    for credential in session.scalars(
+        select(Credential).where(Credential.recipient_email == account.email)
+    ):
+        if credential.id in held or not credential.document:
+            continue
+        document = json.loads(credential.document)
+        identifiers = document.get("credentialSubject", {}).get("identifier") or []
+        if not any(
+            i.get("identityType") == "emailAddress"
+            and IdentityObject.from_json(i).matches_email(account.email)
+            for i in identifiers
+        ):
+            continue
+        session.add(
+            WalletItem(
+                id=str(uuid.uuid4()),
+                account_id=account.id,
+                source="claimed",
+                credential_id=credential.id,
+                document=credential.document,
+                verified_on_import=True,
+                import_report={},
+                added_at=app.now(),
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def import_credential(
+    app: App, session: Session, account: LearnerAccount, data: bytes
+) -> tuple[WalletItem | None, VerifyResult]:
+    """Verify and keep an imported credential (kept even when it does not verify, marked so)."""
+    result = verify_bytes(data, platform_policy(app))
+    if result.credential is None:
+        return None, result  # not a credential at all: nothing to keep
+    item = WalletItem(
+        id=str(uuid.uuid4()),
+        account_id=account.id,
+        source="imported",
+        credential_id=None,
+        document=json.dumps(result.credential, ensure_ascii=False)
+        if result.source_format != "json"
+        else _json_text(data),
+        verified_on_import=result.report.verified,
+        import_report=result.to_json(),
+        added_at=app.now(),
+    )
+    session.add(item)
+    session.flush()
+    return item, result
+
+
+def _json_text(data: bytes) -> str:
+    return data.decode("utf-8-sig")
+
+
+def items(session: Session, account: LearnerAccount) -> list[WalletItem]:
+    return list(
+        session.scalars(
+            select(WalletItem)
+            .where(WalletItem.account_id == account.id)
+            .order_by(WalletItem.added_at.desc())
+        )
+    )
+
+
+def item(session: Session, account: LearnerAccount, item_id: str) -> WalletItem:
+    found = session.get(WalletItem, item_id)
+    if found is None or found.account_id != account.id:
+        raise NotFound("credential")
+    return found
+
+
+def create_share(
+    app: App,
+    session: Session,
+    account: LearnerAccount,
+    item_ids: list[str],
+    title: str,
+    expires_in_days: int | None,
+) -> ShareLink:
+    if not item_ids:
+        raise DomainError("share.empty", "choose at least one credential to share", "items")
+    for item_id in item_ids:
+        item(session, account, item_id)  # each must be the learner's own
+    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+        raise DomainError("share.expiry_invalid", "an expiry is 1 to 3650 days", "expires")
+    link = ShareLink(
+        account_id=account.id,
+        token=secrets.token_urlsafe(24),
+        title=title.strip() or "My credentials",
+        item_ids=list(dict.fromkeys(item_ids)),
+        expires_at=app.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+        created_at=app.now(),
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def revoke_share(app: App, session: Session, account: LearnerAccount, share_id: int) -> None:
+    link = session.get(ShareLink, share_id)
+    if link is None or link.account_id != account.id:
+        raise NotFound("link")
+    link.revoked_at = link.revoked_at or app.now()
+
+
+def shares(session: Session, account: LearnerAccount) -> list[ShareLink]:
+    return list(
+        session.scalars(
+            select(ShareLink)
+            .where(ShareLink.account_id == account.id)
+            .order_by(ShareLink.id.desc())
+        )
+    )
+
+
+def open_share(app: App, session: Session, token: str) -> tuple[ShareLink, list[WalletItem]]:
+    link = session.scalar(select(ShareLink).where(ShareLink.token == token))
+    if (
+        link is None
+        or link.revoked_at is not None
+        or (link.expires_at and link.expires_at < app.now())
+    ):
+        raise NotFound("shared page")
+    found = [session.get(WalletItem, i) for i in link.item_ids]
+    return link, [i for i in found if i is not None]
+
+
+def presentation(
+    app: App,
+    account: LearnerAccount,
+    chosen: list[WalletItem],
+    challenge: str,
+    domain: str | None,
+) -> dict[str, Any]:
+    if not challenge.strip():
+        raise DomainError(
+            "presentation.challenge_missing", "the verifier's challenge is required", "challenge"
+        )
+    return sign_presentation(
+        [json.loads(i.document) for i in chosen],
+        holder_key(app, account),
+        challenge=challenge.strip(),
+        domain=(domain or "").strip() or None,
+        created=app.now(),
+    )
+
+
+def export_zip(session: Session, account: LearnerAccount) -> bytes:
+    """Everything the platform holds about the learner, as JSON, plus each credential file."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        profile = {
+            "name": account.name,
+            "email": account.email,
+            "email_verified_at": account.email_verified_at.isoformat()
+            if account.email_verified_at
+            else None,
+            "created_at": account.created_at.isoformat(),
+            "holder": f"did:key:{account.holder_public}",
+        }
+        archive.writestr("account.json", json.dumps(profile, indent=2))
+        listing = []
+        for entry in items(session, account):
+            archive.writestr(f"credentials/{entry.id}.json", entry.document)
+            listing.append(
+                {
+                    "id": entry.id,
+                    "source": entry.source,
+                    "added_at": entry.added_at.isoformat(),
+                    "verified_on_import": entry.verified_on_import,
+                }
+            )
+        archive.writestr("wallet.json", json.dumps(listing, indent=2))
+        archive.writestr(
+            "shares.json",
+            json.dumps(
+                [
+                    {
+                        "title": s.title,
+                        "created_at": s.created_at.isoformat(),
+                        "expires_at": s.expires_at.isoformat() if s.expires_at else None,
+                        "revoked": s.revoked_at is not None,
+                        "credentials": s.item_ids,
+                    }
+                    for s in shares(session, account)
+                ],
+                indent=2,
+            ),
+        )
+    return buffer.getvalue()
+
+
+def delete_account(app: App, session: Session, account: LearnerAccount, password: str) -> None:
+    """Erase the learner's personal data. Issued credentials stay verifiable by whoever holds
+    them (their status-list bits are untouched); the platform keeps no copy of who they are."""
+    try:
+        _hasher.verify(account.password_hash, password)
+    except (VerificationError, InvalidHashError) as exc:
+        raise DomainError(
+            "account.password_wrong", "the password is not right", "password"
+        ) from exc
+    claimed = [i.credential_id for i in items(session, account) if i.credential_id]
+    email = account.email
+    tombstone = f"{ERASED}:{hashlib.sha256(email.encode()).hexdigest()[:16]}"
+    for credential in session.scalars(
+        select(Credential).where((Credential.recipient_email == email) | Credential.id.in_(claimed))
+    ):
+        credential.recipient_name = ERASED
+        credential.recipient_email = tombstone
+        credential.document = ""
+    for learner in session.scalars(select(Learner).where(Learner.email == email)):
+        learner.name = ERASED
+        learner.email = f"{tombstone}:{learner.provider_id}"
+    for model in (ShareLink, WalletItem, AccountToken):
+        session.execute(delete(model).where(model.account_id == account.id))
+    session.delete(account)
+    session.flush()

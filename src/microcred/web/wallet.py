@@ -1,0 +1,384 @@
+"""The learner's pages: account, wallet, import, downloads, sharing, presentations, privacy."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from microcred.db.tables import LearnerAccount, WalletItem
+from microcred.domain.award import read_eu_elements
+from microcred.domain.errors import DomainError, NotFound
+from microcred.render.certificate import certificate_pdf
+from microcred.render.images import badge_png, badge_svg
+from microcred.services import outbox, wallet
+from microcred.services.verification import VerifyResult, platform_policy, verify_document
+from microcred.vc import baking
+from microcred.vc.errors import VcError
+from microcred.web.deps import AppDep, Csrf, DbSession, SignInRequired
+from microcred.web.render import render
+
+router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
+MAX_IMPORT = 8 * 1024 * 1024
+
+
+def current_learner(request: Request, session: DbSession) -> LearnerAccount:
+    account_id = request.session.get("learner_id")
+    account = session.get(LearnerAccount, account_id) if account_id else None
+    if account is None:
+        raise SignInRequired
+    request.state.learner = {"name": account.name, "email": account.email}
+    return account
+
+
+Learner = Annotated[LearnerAccount, Depends(current_learner)]
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/account/signup")
+def signup_form(request: Request) -> Response:
+    return render(request, "account_signup.html", error=None, sent=False)
+
+
+@router.post("/account/signup", dependencies=[Csrf])
+def signup(
+    request: Request,
+    app: AppDep,
+    session: DbSession,
+    name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        account = wallet.sign_up(app, session, name, email, password)
+    except DomainError as exc:
+        return render(
+            request, "account_signup.html", status_code=422, error=exc.message, sent=False
+        )
+    request.session.clear()
+    request.session["learner_id"] = account.id
+    return render(request, "account_signup.html", error=None, sent=True, email=account.email)
+
+
+@router.get("/account/verify")
+def confirm(request: Request, app: AppDep, session: DbSession, token: str = "") -> Response:
+    try:
+        account = wallet.confirm_email(app, session, token)
+    except DomainError as exc:
+        return render(request, "error.html", status_code=400, status=400, message=exc.message)
+    request.session["learner_id"] = account.id
+    return _see_other("/wallet?confirmed=1")
+
+
+@router.get("/account/signin")
+def signin_form(request: Request) -> Response:
+    return render(request, "account_signin.html", error=None)
+
+
+@router.post("/account/signin", dependencies=[Csrf])
+def signin(
+    request: Request,
+    session: DbSession,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    account = wallet.sign_in(session, email, password)
+    if account is None:
+        return render(
+            request, "account_signin.html", status_code=401, error="Wrong email or password."
+        )
+    request.session.clear()
+    request.session["learner_id"] = account.id
+    return _see_other("/wallet")
+
+
+@router.post("/account/signout", dependencies=[Csrf])
+def signout(request: Request) -> Response:
+    request.session.clear()
+    return _see_other("/")
+
+
+@router.get("/account/reset")
+def reset_form(request: Request, token: str = "") -> Response:
+    return render(request, "account_reset.html", token=token, error=None, sent=False)
+
+
+@router.post("/account/reset", dependencies=[Csrf])
+def reset(
+    request: Request,
+    app: AppDep,
+    session: DbSession,
+    email: Annotated[str, Form()] = "",
+    token: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    if token:
+        try:
+            wallet.reset_password(app, session, token, password)
+        except DomainError as exc:
+            return render(
+                request,
+                "account_reset.html",
+                status_code=422,
+                token=token,
+                error=exc.message,
+                sent=False,
+            )
+        return _see_other("/account/signin")
+    account = session.query(LearnerAccount).filter_by(email=email.strip().lower()).first()
+    if account is not None:
+        wallet.send_token(app, session, account, "reset")
+    # the same answer whether or not the address has an account
+    return render(request, "account_reset.html", token="", error=None, sent=True)
+
+
+@router.get("/dev/outbox")
+def dev_outbox(request: Request, app: AppDep) -> Response:
+    if app.settings.production:
+        raise NotFound("page")
+    return render(request, "outbox.html", messages=list(reversed(outbox.messages(app))))
+
+
+def _live(app: Any, entry: WalletItem) -> VerifyResult:
+    return verify_document(entry.document, platform_policy(app))
+
+
+@router.get("/wallet")
+def wallet_home(request: Request, app: AppDep, account: Learner, session: DbSession) -> Response:
+    if account.email_verified_at is not None:
+        wallet.claim(app, session, account)
+    rows = []
+    for entry in wallet.items(session, account):
+        result = _live(app, entry)
+        rows.append({"item": entry, "result": result, "title": _title(entry)})
+    return render(
+        request,
+        "wallet.html",
+        account=account,
+        rows=rows,
+        shares=wallet.shares(session, account),
+        error=None,
+        message=None,
+        base_url=app.settings.base_url,
+    )
+
+
+def _title(entry: WalletItem) -> str:
+    try:
+        document = json.loads(entry.document)
+        return str(
+            document.get("credentialSubject", {}).get("achievement", {}).get("name")
+            or document.get("name")
+            or "Credential"
+        )
+    except (ValueError, AttributeError):
+        return "Credential"
+
+
+@router.post("/wallet/import", dependencies=[Csrf])
+def wallet_import(
+    request: Request,
+    app: AppDep,
+    account: Learner,
+    session: DbSession,
+    file: UploadFile | None = None,
+    text: Annotated[str, Form()] = "",
+    url: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        if file is not None and file.filename:
+            data = file.file.read(MAX_IMPORT + 1)
+            if len(data) > MAX_IMPORT:
+                raise DomainError("import.too_large", "the file is larger than 8 MiB")
+        elif text.strip():
+            data = text.encode("utf-8")
+        elif url.strip():
+            data = app.fetcher.fetch(url.strip())
+        else:
+            raise DomainError("import.empty", "choose a file, paste a credential or give a link")
+        entry, result = wallet.import_credential(app, session, account, data)
+    except (DomainError, VcError) as exc:
+        return _see_other("/wallet?" + urlencode({"error": exc.message}))
+    if entry is None:
+        first = result.report.failures[0].message if result.report.failures else "not a credential"
+        return _see_other("/wallet?" + urlencode({"error": f"Not imported: {first}"}))
+    return _see_other(f"/wallet/items/{entry.id}?imported=1")
+
+
+@router.get("/wallet/items/{item_id}")
+def wallet_item(
+    item_id: str, request: Request, app: AppDep, account: Learner, session: DbSession
+) -> Response:
+    entry = wallet.item(session, account, item_id)
+    result = _live(app, entry)
+    document = result.credential or {}
+    credential_id = str(document.get("id", ""))
+    issuer = document.get("issuer") or {}
+    linkedin = "https://www.linkedin.com/profile/add?" + urlencode(
+        {
+            "startTask": "CERTIFICATION_NAME",
+            "name": _title(entry),
+            "organizationName": issuer.get("name", "") if isinstance(issuer, dict) else "",
+            "issueYear": str(document.get("validFrom", ""))[:4],
+            "issueMonth": str(int(str(document.get("validFrom", "2000-01"))[5:7] or 1)),
+            "certId": credential_id,
+            "certUrl": credential_id if credential_id.startswith("http") else app.settings.base_url,
+        }
+    )
+    return render(
+        request,
+        "wallet_item.html",
+        entry=entry,
+        result=result,
+        title=_title(entry),
+        elements=read_eu_elements(document),
+        linkedin=linkedin,
+        document=document,
+        base_url=app.settings.base_url,
+    )
+
+
+def _download(entry: WalletItem, kind: str, app: Any) -> tuple[bytes, str]:
+    document = json.loads(entry.document)
+    if kind == "json":
+        return entry.document.encode("utf-8"), "application/ld+json"
+    if kind == "png":
+        return baking.bake_png(badge_png(document), entry.document), "image/png"
+    if kind == "svg":
+        return baking.bake_svg(badge_svg(document), entry.document).encode("utf-8"), "image/svg+xml"
+    if kind == "pdf":
+        credential_id = str(document.get("id", ""))
+        verify_url = f"{app.settings.base_url}/verify"
+        if credential_id.startswith(("http://", "https://")):
+            verify_url += "?url=" + quote(credential_id + ".json", safe="")
+        return certificate_pdf(entry.document, verify_url), "application/pdf"
+    raise NotFound("download")
+
+
+@router.get("/wallet/items/{item_id}/download.{kind}")
+def wallet_download(
+    item_id: str, kind: str, app: AppDep, account: Learner, session: DbSession
+) -> Response:
+    entry = wallet.item(session, account, item_id)
+    data, media_type = _download(entry, kind, app)
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="credential.{kind}"'},
+    )
+
+
+@router.post("/wallet/shares", dependencies=[Csrf])
+def wallet_share(
+    app: AppDep,
+    account: Learner,
+    session: DbSession,
+    items: Annotated[list[str] | None, Form()] = None,
+    title: Annotated[str, Form()] = "",
+    expires_days: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        days = int(expires_days) if expires_days.strip() else None
+        link = wallet.create_share(app, session, account, items or [], title, days)
+    except ValueError:
+        return _see_other("/wallet?" + urlencode({"error": "the expiry is a number of days"}))
+    except DomainError as exc:
+        if exc.code == "not_found":
+            raise
+        return _see_other("/wallet?" + urlencode({"error": exc.message}))
+    return _see_other(f"/wallet?shared={link.token}")
+
+
+@router.post("/wallet/shares/{share_id}/revoke", dependencies=[Csrf])
+def wallet_share_revoke(
+    share_id: int, app: AppDep, account: Learner, session: DbSession
+) -> Response:
+    wallet.revoke_share(app, session, account, share_id)
+    return _see_other("/wallet")
+
+
+@router.get("/s/{token}")
+def shared_page(token: str, request: Request, app: AppDep, session: DbSession) -> Response:
+    """A learner's public link: every credential verified live."""
+    link, entries = wallet.open_share(app, session, token)
+    rows = [
+        {
+            "item": e,
+            "result": _live(app, e),
+            "title": _title(e),
+            "elements": read_eu_elements(json.loads(e.document)),
+        }
+        for e in entries
+    ]
+    return render(request, "shared.html", link=link, rows=rows)
+
+
+@router.get("/s/{token}/embed")
+def shared_embed(token: str, request: Request, app: AppDep, session: DbSession) -> Response:
+    link, entries = wallet.open_share(app, session, token)
+    rows = [{"result": _live(app, e), "title": _title(e)} for e in entries]
+    response = render(request, "embed.html", link=link, rows=rows)
+    response.headers["X-Frame-Options"] = "ALLOWALL"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self'; frame-ancestors *"
+    )
+    return response
+
+
+@router.post("/wallet/presentation", dependencies=[Csrf])
+def wallet_presentation(
+    app: AppDep,
+    account: Learner,
+    session: DbSession,
+    items: Annotated[list[str] | None, Form()] = None,
+    challenge: Annotated[str, Form()] = "",
+    domain: Annotated[str, Form()] = "",
+) -> Response:
+    """A Verifiable Presentation of chosen credentials for a verifier's challenge and domain."""
+    try:
+        chosen = [wallet.item(session, account, i) for i in items or []]
+        if not chosen:
+            raise DomainError("presentation.empty", "choose at least one credential")
+        presentation = wallet.presentation(app, account, chosen, challenge, domain)
+    except DomainError as exc:
+        if exc.code == "not_found":
+            raise
+        return _see_other("/wallet?" + urlencode({"error": exc.message}))
+    return Response(
+        json.dumps(presentation, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="presentation.json"'},
+    )
+
+
+@router.get("/account/export")
+def account_export(account: Learner, session: DbSession) -> Response:
+    return Response(
+        wallet.export_zip(session, account),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="my-microcred-data.zip"'},
+    )
+
+
+@router.post("/account/delete", dependencies=[Csrf])
+def account_delete(
+    request: Request,
+    app: AppDep,
+    account: Learner,
+    session: DbSession,
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        wallet.delete_account(app, session, account, password)
+    except DomainError as exc:
+        return _see_other("/wallet?" + urlencode({"error": exc.message}))
+    request.session.clear()
+    return render(
+        request, "error.html", status=200, message="Your account and personal data are erased."
+    )
