@@ -207,3 +207,15 @@ def live(database_url: str, tmp_path: Path) -> Iterator[tuple[App, str]]:
     server.should_exit = True
     thread.join(timeout=10)
     app.engine.dispose()
+
+
+@pytest.fixture
+def wired(platform, client):
+    """The app's own fetcher reaches the app in-process (did:web, status lists, ?url=)."""
+
+    def opener(url: str) -> tuple[int, bytes]:
+        response = client.get(url)
+        return response.status_code, response.content
+
+    platform.fetcher = SafeFetcher({"testserver"}, opener=opener, ttl=0)
+    return client

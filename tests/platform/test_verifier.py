@@ -17,25 +17,12 @@ from microcred.services import status, trust
 from microcred.services.issuing import Award, issue
 from microcred.services.providers import create_api_token, create_provider
 from microcred.vc import baking, proofs
-from microcred.vc.fetch import SafeFetcher
 from microcred.vc.multikey import KeyPair, PublicKey
 from microcred.vc.presentation import sign_presentation
 from tests.helpers import ISSUED, signed, unsigned
 from tests.platform.conftest import PASSWORD, csrf_from, make_org, publish_definition, staff
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def wired(platform, client):
-    """The app's own fetcher reaches the app in-process (did:web, status lists, ?url=)."""
-
-    def opener(url: str) -> tuple[int, bytes]:
-        response = client.get(url)
-        return response.status_code, response.content
-
-    platform.fetcher = SafeFetcher({"testserver"}, opener=opener, ttl=0)
-    return client
 
 
 def _issue(platform, org, row, email="ada@example.org"):

@@ -19,7 +19,6 @@ from microcred.vc import baking
 from microcred.vc.verify import verify
 from tests.helpers import signed
 from tests.platform.conftest import csrf_from, make_org, publish_definition, staff
-from tests.platform.test_verifier import wired  # noqa: F401 - fixture
 
 PASSWORD = "learner password 123"
 
