@@ -186,3 +186,83 @@ def test_anyone_verifies_uploads_in_the_browser(live, tmp_path):
             page.screenshot(path=str(tmp_path / f"verify-{name}.png"), full_page=True)
         expect(page.locator("dl.facts")).to_contain_text("Welding Safety")
         browser.close()
+
+
+@pytest.mark.browser
+def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
+    """A learner signs up, claims a credential issued to their email, imports a third-party
+    credential, makes a public link with an expiry; an anonymous visitor sees it verified; after
+    the learner revokes the link the visitor gets 404."""
+    import json
+    import re
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from microcred.db.session import transaction
+    from microcred.domain.assessment import OutcomeResult
+    from microcred.services import outbox
+    from microcred.services.issuing import Award, issue
+    from tests.helpers import signed
+    from tests.platform.conftest import publish_definition, staff
+
+    app, host = live
+    org = make_org(app, "acme")
+    row = publish_definition(app, org)
+    with transaction(app.sessions) as session:
+        issue(
+            app,
+            session,
+            staff(app, org.owner_id),
+            Award(
+                definition_id=row.id,
+                name="Niamh O'Brien",
+                email="niamh@example.org",
+                results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
+            ),
+        )
+    third_party = tmp_path / "third-party.json"
+    third_party.write_text(json.dumps(signed()))  # a did:key issuer from elsewhere
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        learner = browser.new_page()
+        learner.goto(f"http://{host}/account/signup")
+        learner.fill("input[name=name]", "Niamh O'Brien")
+        learner.fill("input[name=email]", "niamh@example.org")
+        learner.fill("input[name=password]", "a long learner password")
+        learner.click("button:has-text('Create wallet')")
+        expect(learner.locator(".ok")).to_contain_text("confirmation link")
+        [mail] = outbox.messages(app, "niamh@example.org")
+        confirm = re.search(r"https?://\S+/account/verify\?token=\S+", mail["body"]).group(0)
+        learner.goto(confirm)
+        expect(learner.locator(".ok")).to_contain_text("Email confirmed")
+        expect(learner.locator("table")).to_contain_text("Welding Safety")
+        expect(learner.locator("table .tag.active")).to_have_count(1)
+
+        learner.set_input_files("#import-form input[name=file]", str(third_party))
+        learner.click("#import-form button")
+        expect(learner.locator(".ok")).to_contain_text("It verified.")
+        learner.goto(f"http://{host}/wallet")
+        expect(learner.locator("table .tag.active")).to_have_count(2)
+
+        for box in learner.locator("#wallet-form input[name=items]").all():
+            box.check()
+        learner.fill("#wallet-form input[name=title]", "Niamh's portfolio")
+        learner.fill("#wallet-form input[name=expires_days]", "30")
+        learner.click("#wallet-form button:has-text('Create public link')")
+        link = learner.locator("#share-link a").get_attribute("href")
+        assert link
+        assert link.startswith("/s/")
+
+        visitor = browser.new_context().new_page()
+        visitor.goto(f"http://{host}{link}")
+        expect(visitor.locator(".banner.valid")).to_have_count(2)
+        expect(visitor.locator("h1")).to_have_text("Niamh's portfolio")
+        visitor.screenshot(path=str(tmp_path / "shared.png"), full_page=True)
+
+        learner.click("button:has-text('Revoke link')")
+        expect(learner.locator(".tag.revoked")).to_have_count(1)
+        response = visitor.goto(f"http://{host}{link}")
+        assert response is not None
+        assert response.status == 404
+        browser.close()
