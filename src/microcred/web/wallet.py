@@ -11,10 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from microcred.db.tables import LearnerAccount, WalletItem
 from microcred.domain.award import read_eu_elements
+from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import DomainError, NotFound
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
 from microcred.services import outbox, wallet
+from microcred.services.trust import RegistryTrust
 from microcred.services.verification import VerifyResult, platform_policy, verify_document
 from microcred.vc import baking
 from microcred.vc.errors import VcError
@@ -22,6 +24,7 @@ from microcred.web.deps import AppDep, Csrf, DbSession, SignInRequired
 from microcred.web.render import render
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
+LABELS = {**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS}
 MAX_IMPORT = 8 * 1024 * 1024
 
 
@@ -241,6 +244,7 @@ def wallet_item(
         linkedin=linkedin,
         document=document,
         base_url=app.settings.base_url,
+        labels=LABELS,
     )
 
 
@@ -257,7 +261,11 @@ def _download(entry: WalletItem, kind: str, app: Any) -> tuple[bytes, str]:
         verify_url = f"{app.settings.base_url}/verify"
         if credential_id.startswith(("http://", "https://")):
             verify_url += "?url=" + quote(credential_id + ".json", safe="")
-        return certificate_pdf(entry.document, verify_url), "application/pdf"
+        issuer = document.get("issuer")
+        issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+        finding = RegistryTrust(app, app.registries).check(str(issuer_id), app.now())
+        current = [a for a in finding.details.get("accreditations", []) if a.get("current")]
+        return certificate_pdf(entry.document, verify_url, current), "application/pdf"
     raise NotFound("download")
 
 
@@ -316,7 +324,7 @@ def shared_page(token: str, request: Request, app: AppDep, session: DbSession) -
         }
         for e in entries
     ]
-    return render(request, "shared.html", link=link, rows=rows)
+    return render(request, "shared.html", link=link, rows=rows, labels=LABELS)
 
 
 @router.get("/s/{token}/embed")
