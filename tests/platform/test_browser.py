@@ -201,6 +201,9 @@ def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
     from microcred.db.session import transaction
     from microcred.domain.assessment import OutcomeResult
     from microcred.services import outbox
+
+    # Each wallet page verifies every credential live over HTTP: allow a loaded machine time.
+    expect.set_options(timeout=20_000)
     from microcred.services.issuing import Award, issue
     from tests.helpers import signed
     from tests.platform.conftest import publish_definition, staff
@@ -260,7 +263,8 @@ def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
         expect(visitor.locator("h1")).to_have_text("Niamh's portfolio")
         visitor.screenshot(path=str(tmp_path / "shared.png"), full_page=True)
 
-        learner.click("button:has-text('Revoke link')")
+        with learner.expect_navigation():
+            learner.click("button:has-text('Revoke link')")
         expect(learner.locator(".tag.revoked")).to_have_count(1)
         response = visitor.goto(f"http://{host}{link}")
         assert response is not None
