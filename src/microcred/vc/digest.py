@@ -32,7 +32,7 @@ def check_related(document: Mapping[str, Any], files: Iterable[bytes]) -> list[s
     related = document.get("relatedResource") or []
     related = related if isinstance(related, list) else [related]
     return [
-        r.get("id")
+        str(r.get("id"))
         for r in related
         if isinstance(r, Mapping) and r.get("digestMultibase") in digests
     ]
