@@ -269,3 +269,34 @@ class ShareLink(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Pathway(Base):
+    """A macro-credential (a published definition) and the rules that stack into it."""
+
+    __tablename__ = "pathways"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    name: Mapped[str] = mapped_column(String(300))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    award_mode: Mapped[str] = mapped_column(String(10))  # auto | confirm
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PathwayAward(Base):
+    """A macro-credential awarded (or awaiting the provider's confirmation) to a learner."""
+
+    __tablename__ = "pathway_awards"
+    __table_args__ = (UniqueConstraint("pathway_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pathway_id: Mapped[int] = mapped_column(ForeignKey("pathways.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("learner_accounts.id", ondelete="SET NULL")
+    )
+    state: Mapped[str] = mapped_column(String(10))  # pending | awarded
+    components: Mapped[list[Any]] = mapped_column(JSON)
+    credential_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

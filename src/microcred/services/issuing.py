@@ -38,6 +38,7 @@ class Award:
     idempotency_key: str | None = None
     issued_at: datetime | None = None
     valid_until: datetime | None = None
+    extra: dict[str, Any] | None = None  # further top-level properties (relatedResource, evidence)
 
 
 def upsert_learner(
@@ -122,6 +123,8 @@ def issue(app: App, session: Session, staff: Staff, award: Award) -> Credential:
             for purpose in status_list.PURPOSES
         ],
     )
+    if award.extra:
+        unsigned.update(award.extra)
     signed = sign_credential(
         unsigned,
         key_pair,

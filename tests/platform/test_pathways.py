@@ -1,0 +1,156 @@
+"""Pathways: a macro-credential awarded on verified components — one of them imported from
+another issuer, signed with the Digital Bazaar stack — and refused once trust or a component
+goes; the award names each component by the digest of its exact bytes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from microcred.db.session import transaction
+from microcred.db.tables import Credential, LearnerAccount
+from microcred.domain.assessment import OutcomeResult
+from microcred.domain.errors import DomainError
+from microcred.services import stacking, status, wallet
+from microcred.services.issuing import Award, document_of, issue
+from microcred.services.verification import load_configured_registries, platform_policy
+from microcred.vc import proofs
+from microcred.vc.digest import check_related
+from microcred.vc.multikey import KeyPair
+from microcred.vc.verify import verify
+from tests.helpers import unsigned
+from tests.node_harness import Harness
+from tests.platform.conftest import DEFINITION, make_org, publish_definition, staff
+
+SEED = bytes(range(60, 92))
+
+
+def _issue(platform, org, row, email):
+    with transaction(platform.sessions) as session:
+        return issue(
+            platform,
+            session,
+            staff(platform, org.owner_id),
+            Award(
+                definition_id=row.id,
+                name="Niamh O'Brien",
+                email=email,
+                results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
+            ),
+        )
+
+
+def _registry(platform, tmp_path, dids):
+    path = tmp_path / "partners.json"
+    path.write_text(
+        json.dumps(
+            {
+                "meta": {},
+                "registry": {
+                    did: {"name": "Partner College", "url": "https://partner.example"}
+                    for did in dids
+                },
+            }
+        )
+    )
+    platform.settings = replace(platform.settings, registries=(str(path),))
+    load_configured_registries(platform)
+
+
+def test_pathway_award_with_a_third_party_component(platform, wired, tmp_path):
+    org = make_org(platform, "acme")
+    part_a = publish_definition(platform, org)
+    part_b = publish_definition(platform, org, {**DEFINITION, "title": "Welding Inspection"})
+    macro = publish_definition(
+        platform, org, {**DEFINITION, "title": "Certificate in Welding", "workload_ects": 10}
+    )
+    first = _issue(platform, org, part_a, "niamh@example.org")
+    _issue(platform, org, part_b, "niamh@example.org")
+
+    partner = KeyPair.from_seed(SEED)
+    external = unsigned(issuer=partner.public.did_key)
+    external["issuer"] = {
+        "id": partner.public.did_key,
+        "type": ["Profile"],
+        "name": "Partner College",
+    }
+    external["credentialSubject"]["achievement"]["id"] = "urn:partner:achievement:safety-law"
+    theirs = Harness().sign(proofs.EDDSA_RDFC_2022, external, SEED, "2026-05-01T09:30:00Z")
+    _registry(platform, tmp_path, [partner.public.did_key])
+
+    with transaction(platform.sessions) as session:
+        family = {r.id: stacking.family_url(platform, session, r) for r in (part_a, part_b)}
+        pathway = stacking.create_pathway(
+            platform,
+            session,
+            staff(platform, org.owner_id),
+            definition_id=macro.id,
+            name="Certificate in Welding",
+            rules={
+                "all": [
+                    {"credential": {"achievement": [family[part_a.id]]}},
+                    {"credential": {"achievement": [family[part_b.id]]}},
+                    {
+                        "credential": {
+                            "achievement": ["urn:partner:achievement:safety-law"],
+                            "trusted": True,
+                        }
+                    },
+                ]
+            },
+        )
+        pathway_id = pathway.id
+        account = wallet.sign_up(
+            platform, session, "Niamh O'Brien", "niamh@example.org", "learner password 1"
+        )
+        account.email_verified_at = platform.now()
+        wallet.claim(platform, session, account)
+        _item, result = wallet.import_credential(
+            platform, session, account, json.dumps(theirs).encode()
+        )
+        assert result.report.verified, result.to_json()
+        account_id = account.id
+
+    with transaction(platform.sessions) as session:
+        account = session.get(LearnerAccount, account_id)
+        [progress] = stacking.progress(platform, session, account)
+        assert progress.evaluation.satisfied
+        record = stacking.award(platform, session, pathway_id, account)
+        assert record.state == "awarded"
+        macro_credential = document_of(session.get(Credential, record.credential_id))
+        components = [
+            i.document.encode()
+            for i in wallet.items(session, account)
+            if i.id in {c["item"] for c in record.components}
+        ]
+    assert len(components) == 3
+    assert len(check_related(macro_credential, components)) == 3
+    report = verify(macro_credential, platform_policy(platform))
+    assert report.verified, report.to_json()
+
+    # remove trust in the partner: a new award is refused
+    _registry(platform, tmp_path, [])
+    with transaction(platform.sessions) as session:
+        account = session.get(LearnerAccount, account_id)
+        [progress] = stacking.progress(platform, session, account)
+        assert not progress.evaluation.satisfied
+        assert any("recognised provider" in m for m in progress.evaluation.missing)
+
+    # restore trust, revoke a component: refused again
+    _registry(platform, tmp_path, [partner.public.did_key])
+    with transaction(platform.sessions) as session:
+        status.change_state(
+            platform, session, staff(platform, org.owner_id), first.id, "revoke", "x"
+        )
+    with transaction(platform.sessions) as session:
+        account = session.get(LearnerAccount, account_id)
+        session.execute(  # a fresh learner state: the existing award stays, a new one is checked
+            __import__("sqlalchemy").delete(
+                __import__("microcred.db.tables", fromlist=["PathwayAward"]).PathwayAward
+            )
+        )
+        with pytest.raises(DomainError) as caught:
+            stacking.award(platform, session, pathway_id, account)
+    assert caught.value.code == "pathway.not_met"
