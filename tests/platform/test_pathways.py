@@ -154,3 +154,46 @@ def test_pathway_award_with_a_third_party_component(platform, wired, tmp_path):
         with pytest.raises(DomainError) as caught:
             stacking.award(platform, session, pathway_id, account)
     assert caught.value.code == "pathway.not_met"
+
+
+def test_learner_sees_progress_suggestions_and_claims(platform, wired):
+    from tests.platform.test_wallet import _item_ids, _signup
+
+    org = make_org(platform, "acme")
+    part_a = publish_definition(platform, org)
+    part_b = publish_definition(platform, org, {**DEFINITION, "title": "Welding Inspection"})
+    macro = publish_definition(platform, org, {**DEFINITION, "title": "Certificate in Welding"})
+    _issue(platform, org, part_a, "niamh@example.org")
+    with transaction(platform.sessions) as session:
+        rules = {
+            "all": [
+                {"credential": {"achievement": [stacking.family_url(platform, session, r)]}}
+                for r in (part_a, part_b)
+            ]
+        }
+        stacking.create_pathway(
+            platform,
+            session,
+            staff(platform, org.owner_id),
+            definition_id=macro.id,
+            name="Certificate in Welding",
+            rules=rules,
+        )
+    token = _signup(wired, platform)
+    page = wired.get("/wallet/pathways").text
+    assert "50%" in page
+    assert "Welding Inspection" in page  # the definition that would fill the gap
+    assert "Claim the award" not in page
+    refused = wired.post(
+        "/wallet/pathways/1/award", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "not yet" in refused.text
+
+    _issue(platform, org, part_b, "niamh@example.org")
+    page = wired.get("/wallet/pathways").text
+    assert "100%" in page
+    assert "Claim the award" in page
+    done = wired.post("/wallet/pathways/1/award", data={"csrf_token": token}, follow_redirects=True)
+    assert "Awarded" in done.text
+    assert len(_item_ids(wired)) == 3
+    assert "Certificate in Welding" in done.text

@@ -16,6 +16,7 @@ from microcred.domain.errors import DomainError, NotFound
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
 from microcred.services import outbox, wallet
+from microcred.services import stacking as stacking_service
 from microcred.services.trust import RegistryTrust
 from microcred.services.verification import VerifyResult, platform_policy, verify_document
 from microcred.vc import baking
@@ -390,3 +391,30 @@ def account_delete(
     return render(
         request, "error.html", status=200, message="Your account and personal data are erased."
     )
+
+
+@router.get("/wallet/pathways")
+def wallet_pathways(
+    request: Request, app: AppDep, account: Learner, session: DbSession
+) -> Response:
+    """Progress towards every macro-credential on the platform, with what would fill the gaps."""
+    if account.email_verified_at is not None:
+        wallet.claim(app, session, account)  # credentials issued since the last visit count too
+    rows = stacking_service.progress(app, session, account)
+    return render(request, "wallet_pathways.html", rows=rows)
+
+
+@router.post("/wallet/pathways/{pathway_id}/award", dependencies=[Csrf])
+def wallet_pathway_award(
+    pathway_id: int, app: AppDep, account: Learner, session: DbSession
+) -> Response:
+    try:
+        record = stacking_service.award(app, session, pathway_id, account)
+    except DomainError as exc:
+        if exc.code == "not_found":
+            raise
+        return _see_other("/wallet/pathways?" + urlencode({"error": exc.message}))
+    if record.state == "awarded":
+        wallet.claim(app, session, account)
+        return _see_other("/wallet?" + urlencode({"awarded": "1"}))
+    return _see_other("/wallet/pathways?" + urlencode({"pending": "1"}))
