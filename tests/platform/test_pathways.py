@@ -197,3 +197,56 @@ def test_learner_sees_progress_suggestions_and_claims(platform, wired):
     assert "Awarded" in done.text
     assert len(_item_ids(wired)) == 3
     assert "Certificate in Welding" in done.text
+
+
+def test_provider_creates_a_confirm_pathway_and_confirms_the_award(platform, wired):
+    from tests.platform.conftest import csrf_from, signin
+    from tests.platform.test_wallet import _signup
+
+    org = make_org(platform, "acme")
+    other = make_org(platform, "other")
+    part = publish_definition(platform, org)
+    macro = publish_definition(platform, org, {**DEFINITION, "title": "Certificate in Welding"})
+    _issue(platform, org, part, "niamh@example.org")
+    token = signin(wired, org.owner_email)
+    with transaction(platform.sessions, readonly=True) as session:
+        family = stacking.family_url(platform, session, part)
+    assert family in wired.get("/pathways").text
+    created = wired.post(
+        "/pathways",
+        data={
+            "csrf_token": token,
+            "definition_id": str(macro.id),
+            "name": "Welding certificate",
+            "components": [family],
+            "award_mode": "confirm",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    bad = wired.post(
+        "/pathways",
+        data={"csrf_token": token, "definition_id": str(macro.id), "rules_json": '{"any": []}'},
+        follow_redirects=True,
+    )
+    assert "unknown rule" in bad.text
+    assert wired.post("/pathways", data={"definition_id": str(macro.id)}).status_code == 403
+
+    wired.cookies.clear()
+    learner_token = _signup(wired, platform)
+    pending = wired.post(
+        "/wallet/pathways/1/award", data={"csrf_token": learner_token}, follow_redirects=True
+    )
+    assert "the provider confirms the award" in pending.text
+
+    signin(wired, other.owner_email)
+    assert wired.get("/pathways/1").status_code == 404
+    token = signin(wired, org.owner_email)
+    page = wired.get("/pathways/1").text
+    assert "Niamh O&#39;Brien" in page
+    assert "100%" in page
+    confirm = wired.post(
+        "/pathways/awards/1/confirm", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "awarded" in confirm.text
+    assert csrf_from(page)

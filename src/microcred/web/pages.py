@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import date
@@ -12,7 +13,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from microcred.db.tables import Accreditation as AccreditationRow
-from microcred.db.tables import Assessment, Definition, Learner, Provider, Staff
+from microcred.db.tables import (
+    Assessment,
+    Definition,
+    Learner,
+    LearnerAccount,
+    Pathway,
+    PathwayAward,
+    Provider,
+    Staff,
+)
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.catalog import (
     MANDATORY_ELEMENTS,
@@ -24,6 +34,7 @@ from microcred.domain.catalog import (
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.trust import FRAMEWORKS
 from microcred.services import bulk, definitions, issuing, keys, status
+from microcred.services import stacking as stacking_service
 from microcred.services import trust as trust_service
 from microcred.services.providers import ROLES, add_staff, authenticate, create_api_token, require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
@@ -591,3 +602,112 @@ def qa_withdraw(
 ) -> Response:
     trust_service.withdraw(app, session, staff, accreditation_id)
     return _see_other("/qa")
+
+
+@router.get("/pathways")
+def pathway_list(
+    request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    provider = provider_of(session, staff)
+    own = session.scalars(select(Pathway).where(Pathway.provider_id == provider.id)).all()
+    published = session.scalars(select(Definition).where(Definition.state == "published")).all()
+    components = [(stacking_service.family_url(app, session, d), d) for d in published]
+    mine = [d for d in published if d.provider_id == provider.id]
+    return render(
+        request,
+        "pathways.html",
+        pathways=own,
+        components=components,
+        mine=mine,
+        error=request.query_params.get("error"),
+    )
+
+
+@router.post("/pathways", dependencies=[Csrf])
+def pathway_create(
+    app: AppDep,
+    staff: CurrentStaff,
+    session: DbSession,
+    definition_id: Annotated[int, Form()],
+    name: Annotated[str, Form()] = "",
+    components: Annotated[list[str] | None, Form()] = None,
+    at_least: Annotated[str, Form()] = "",
+    min_ects: Annotated[str, Form()] = "",
+    trusted: Annotated[str, Form()] = "",
+    award_mode: Annotated[str, Form()] = "auto",
+    rules_json: Annotated[str, Form()] = "",
+) -> Response:
+    from urllib.parse import urlencode
+
+    try:
+        if rules_json.strip():
+            rules = json.loads(rules_json)
+        else:
+            match_extra = {"trusted": True} if trusted else {}
+            leaves: list[Any] = [
+                {"credential": {"achievement": [c], **match_extra}} for c in components or []
+            ]
+            parts: list[Any] = []
+            if leaves:
+                count = int(at_least) if at_least.strip() else len(leaves)
+                parts.append({"at_least": count, "of": leaves})
+            if min_ects.strip():
+                parts.append({"min_ects": float(min_ects), "where": match_extra})
+            rules = {"all": parts}
+        stacking_service.create_pathway(
+            app,
+            session,
+            staff,
+            definition_id=definition_id,
+            name=name,
+            rules=rules,
+            award_mode=award_mode,
+        )
+    except (ValueError, DomainError) as exc:
+        if isinstance(exc, DomainError) and exc.code in ("forbidden", "not_found"):
+            raise
+        message = exc.message if isinstance(exc, DomainError) else f"not valid: {exc}"
+        return _see_other("/pathways?" + urlencode({"error": message}))
+    return _see_other("/pathways")
+
+
+@router.get("/pathways/{pathway_id}")
+def pathway_view(
+    pathway_id: int, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    pathway = session.get(Pathway, pathway_id)
+    if pathway is None or pathway.provider_id != staff.provider_id:
+        raise NotFound("pathway")
+    close = []
+    for account in session.scalars(select(LearnerAccount)):
+        for row in stacking_service.progress(app, session, account):
+            if row.pathway.id == pathway.id and row.evaluation.progress >= 0.5:
+                close.append(
+                    {
+                        "name": account.name,
+                        "progress": row.evaluation.progress,
+                        "missing": row.evaluation.missing,
+                    }
+                )
+    awards = session.scalars(
+        select(PathwayAward).where(PathwayAward.pathway_id == pathway.id)
+    ).all()
+    return render(
+        request,
+        "pathway.html",
+        pathway=pathway,
+        close=close,
+        awards=awards,
+        rules=json.dumps(pathway.rules, indent=2),
+    )
+
+
+@router.post("/pathways/awards/{award_id}/confirm", dependencies=[Csrf])
+def pathway_confirm(
+    award_id: int, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    record = session.get(PathwayAward, award_id)
+    if record is None:
+        raise NotFound("award")
+    stacking_service.confirm(app, session, record, staff)
+    return _see_other(f"/pathways/{record.pathway_id}")
