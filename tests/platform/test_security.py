@@ -150,6 +150,8 @@ def test_every_form_has_a_csrf_token_and_posts_without_it_are_refused(platform, 
         "/learners",
         f"/manage/credentials/{credential.id}",
         "/keys",
+        "/staff",
+        "/pathways",
     ]
     for url in pages:
         html = client.get(url).text
