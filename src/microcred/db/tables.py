@@ -300,3 +300,56 @@ class PathwayAward(Base):
     components: Mapped[list[Any]] = mapped_column(JSON)
     credential_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RplApplication(Base):
+    """A learner's application for recognition of prior learning against a published definition."""
+
+    __tablename__ = "rpl_applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("learner_accounts.id", ondelete="SET NULL"), index=True
+    )
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    narrative: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(
+        String(16)
+    )  # submitted | more_requested | accepted | rejected
+    credential_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RplEvidence(Base):
+    """Evidence for an application: a link, a file, or a credential from the learner's wallet."""
+
+    __tablename__ = "rpl_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("rpl_applications.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12))  # link | file | credential
+    name: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(1000))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RplDecision(Base):
+    """Every step of the review is kept: requests for more, replies, acceptance, rejection."""
+
+    __tablename__ = "rpl_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("rpl_applications.id", ondelete="CASCADE"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(10))  # assessor | learner
+    assessor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    action: Mapped[str] = mapped_column(String(16))  # request_more | reply | accept | reject
+    message: Mapped[str] = mapped_column(Text)
+    criteria: Mapped[list[Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -21,6 +21,7 @@ from microcred.db.tables import (
     Pathway,
     PathwayAward,
     Provider,
+    RplApplication,
     Staff,
 )
 from microcred.domain.assessment import OutcomeResult
@@ -34,6 +35,7 @@ from microcred.domain.catalog import (
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.trust import FRAMEWORKS
 from microcred.services import bulk, definitions, issuing, keys, status
+from microcred.services import rpl as rpl_service
 from microcred.services import stacking as stacking_service
 from microcred.services import trust as trust_service
 from microcred.services.providers import ROLES, add_staff, authenticate, create_api_token, require
@@ -711,3 +713,89 @@ def pathway_confirm(
         raise NotFound("award")
     stacking_service.confirm(app, session, record, staff)
     return _see_other(f"/pathways/{record.pathway_id}")
+
+
+@router.get("/rpl")
+def rpl_list(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+    require(staff, "assess")
+    applications = session.scalars(
+        select(RplApplication)
+        .where(RplApplication.provider_id == staff.provider_id)
+        .order_by(RplApplication.id.desc())
+    ).all()
+    titles = {
+        d.id: d.title
+        for d in session.scalars(
+            select(Definition).where(Definition.provider_id == staff.provider_id)
+        )
+    }
+    return render(request, "rpl_list.html", applications=applications, titles=titles)
+
+
+@router.get("/rpl/{application_id}")
+def rpl_review(
+    application_id: int, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "assess")
+    application = rpl_service.get_for_staff(session, staff, application_id)
+    definition = session.get(Definition, application.definition_id)
+    assert definition is not None
+    return render(
+        request,
+        "rpl_application.html",
+        application=application,
+        definition=definition,
+        outcomes=definitions.data_of(definition).learning_outcomes,
+        evidence=rpl_service.evidence_of(session, application),
+        decisions=rpl_service.decisions_of(session, application),
+        as_staff=True,
+        error=request.query_params.get("error"),
+    )
+
+
+@router.get("/rpl/{application_id}/evidence/{evidence_id}")
+def rpl_evidence(
+    application_id: int, evidence_id: int, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "assess")
+    application = rpl_service.get_for_staff(session, staff, application_id)
+    found = next(
+        (e for e in rpl_service.evidence_of(session, application) if e.id == evidence_id), None
+    )
+    if found is None or found.content is None:
+        raise NotFound("evidence")
+    return Response(
+        found.content,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": 'attachment; filename="evidence"'},
+    )
+
+
+@router.post("/rpl/{application_id}/decision", dependencies=[Csrf])
+async def rpl_decide(application_id: int, request: Request) -> Response:
+    form = await request.form()
+    met = {str(k)[len("met_") :]: True for k in form if str(k).startswith("met_")}
+    action, message = str(form.get("action", "")), str(form.get("message", ""))
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(_rpl_decide, request, application_id, action, message, met)
+
+
+def _rpl_decide(
+    request: Request, application_id: int, action: str, message: str, met: dict[str, bool]
+) -> Response:
+    from urllib.parse import urlencode
+
+    from microcred.db.session import transaction
+    from microcred.web.deps import current_staff
+
+    app = request.app.state.microcred
+    with transaction(app.sessions) as session:
+        staff = current_staff(request, session)
+        try:
+            rpl_service.decide(app, session, staff, application_id, action, message, met)
+        except DomainError as exc:
+            if exc.code in ("not_found", "forbidden"):
+                raise
+            return _see_other(f"/rpl/{application_id}?" + urlencode({"error": exc.message}))
+    return _see_other(f"/rpl/{application_id}")

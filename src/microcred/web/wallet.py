@@ -8,14 +8,15 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
-from microcred.db.tables import LearnerAccount, WalletItem
+from microcred.db.tables import Definition, LearnerAccount, RplApplication, WalletItem
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import DomainError, NotFound
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
-from microcred.services import outbox, wallet
+from microcred.services import outbox, rpl, wallet
 from microcred.services import stacking as stacking_service
 from microcred.services.trust import RegistryTrust
 from microcred.services.verification import VerifyResult, platform_policy, verify_document
@@ -160,7 +161,14 @@ def wallet_home(request: Request, app: AppDep, account: Learner, session: DbSess
     rows = []
     for entry in wallet.items(session, account):
         result = _live(app, entry)
-        rows.append({"item": entry, "result": result, "title": _title(entry)})
+        rows.append(
+            {
+                "item": entry,
+                "result": result,
+                "title": _title(entry),
+                "rpl": rpl.is_rpl(result.credential or {}),
+            }
+        )
     return render(
         request,
         "wallet.html",
@@ -418,3 +426,103 @@ def wallet_pathway_award(
         wallet.claim(app, session, account)
         return _see_other("/wallet?" + urlencode({"awarded": "1"}))
     return _see_other("/wallet/pathways?" + urlencode({"pending": "1"}))
+
+
+@router.get("/wallet/rpl")
+def wallet_rpl(request: Request, account: Learner, session: DbSession) -> Response:
+    """Apply for recognition of prior learning; follow your applications."""
+    applications = session.scalars(
+        select(RplApplication)
+        .where(RplApplication.account_id == account.id)
+        .order_by(RplApplication.id.desc())
+    ).all()
+    published = session.scalars(select(Definition).where(Definition.state == "published")).all()
+    return render(
+        request,
+        "wallet_rpl.html",
+        applications=applications,
+        definitions=published,
+        items=[(i, _title(i)) for i in wallet.items(session, account)],
+        titles={d.id: d.title for d in published},
+    )
+
+
+def _files(uploads: list[UploadFile] | None) -> list[tuple[str, bytes, str]]:
+    found = []
+    for upload in uploads or []:
+        if upload.filename:
+            found.append(
+                (
+                    upload.filename,
+                    upload.file.read(rpl.MAX_FILE + 1),
+                    upload.content_type or "application/octet-stream",
+                )
+            )
+    return found
+
+
+@router.post("/wallet/rpl", dependencies=[Csrf])
+def wallet_rpl_apply(
+    app: AppDep,
+    account: Learner,
+    session: DbSession,
+    definition_id: Annotated[int, Form()],
+    narrative: Annotated[str, Form()] = "",
+    links: Annotated[str, Form()] = "",
+    items: Annotated[list[str] | None, Form()] = None,
+    files: list[UploadFile] | None = None,
+) -> Response:
+    try:
+        application = rpl.apply(
+            app,
+            session,
+            account,
+            definition_id=definition_id,
+            narrative=narrative,
+            links=links.split(),
+            files=_files(files),
+            wallet_items=items or [],
+        )
+    except DomainError as exc:
+        if exc.code == "not_found":
+            raise
+        return _see_other("/wallet/rpl?" + urlencode({"error": exc.message}))
+    return _see_other(f"/wallet/rpl/{application.id}")
+
+
+@router.get("/wallet/rpl/{application_id}")
+def wallet_rpl_view(
+    application_id: int, request: Request, account: Learner, session: DbSession
+) -> Response:
+    application = rpl.get_for_learner(session, account, application_id)
+    definition = session.get(Definition, application.definition_id)
+    return render(
+        request,
+        "rpl_application.html",
+        application=application,
+        definition=definition,
+        evidence=rpl.evidence_of(session, application),
+        decisions=rpl.decisions_of(session, application),
+        as_staff=False,
+    )
+
+
+@router.post("/wallet/rpl/{application_id}/reply", dependencies=[Csrf])
+def wallet_rpl_reply(
+    application_id: int,
+    app: AppDep,
+    account: Learner,
+    session: DbSession,
+    message: Annotated[str, Form()] = "",
+    links: Annotated[str, Form()] = "",
+    files: list[UploadFile] | None = None,
+) -> Response:
+    try:
+        rpl.reply(
+            app, session, account, application_id, message, links=links.split(), files=_files(files)
+        )
+    except DomainError as exc:
+        if exc.code == "not_found":
+            raise
+        return _see_other(f"/wallet/rpl/{application_id}?" + urlencode({"error": exc.message}))
+    return _see_other(f"/wallet/rpl/{application_id}")

@@ -1,0 +1,155 @@
+"""Recognition of prior learning: apply with evidence, more requested and answered, accepted per
+criterion; the credential is marked RPL, lists its evidence, validates and verifies."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from microcred.db.session import transaction
+from microcred.db.tables import Credential, LearnerAccount, RplDecision
+from microcred.domain.errors import DomainError
+from microcred.services import rpl, wallet
+from microcred.services.verification import platform_policy
+from microcred.vc import schema
+from microcred.vc.verify import verify
+from tests.platform.conftest import make_org, publish_definition, signin, staff
+from tests.platform.test_wallet import _signup
+
+
+def test_rpl_route_end_to_end_in_services(platform, wired):
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    with transaction(platform.sessions) as session:
+        account = wallet.sign_up(
+            platform, session, "Aoife Murphy", "aoife@example.org", "learner pass 99"
+        )
+        application = rpl.apply(
+            platform,
+            session,
+            account,
+            definition_id=row.id,
+            narrative="Five years as a welder at a shipyard.",
+            links=["https://portfolio.example/aoife"],
+            files=[("reference.pdf", b"%PDF-1.4 reference", "application/pdf")],
+        )
+        app_id, account_id = application.id, account.id
+    assessor = staff(platform, org.staff["assessor"])
+    issuer = staff(platform, org.staff["issuer"])
+    outcome_ids = [o["id"] for o in row.data["learning_outcomes"]]
+    with transaction(platform.sessions) as session, pytest.raises(DomainError) as caught:
+        rpl.decide(platform, session, assessor, app_id, "request_more", "")
+    assert caught.value.code == "rpl.reason_required"
+    with transaction(platform.sessions) as session:
+        rpl.decide(
+            platform,
+            session,
+            assessor,
+            app_id,
+            "request_more",
+            "Please add evidence of protective equipment use.",
+            {outcome_ids[0]: True},
+        )
+    with transaction(platform.sessions) as session:
+        account = session.get(LearnerAccount, account_id)
+        rpl.reply(
+            platform,
+            session,
+            account,
+            app_id,
+            "Here is my safety training record.",
+            links=["https://portfolio.example/aoife/safety"],
+        )
+    with transaction(platform.sessions) as session, pytest.raises(DomainError) as caught:
+        rpl.decide(platform, session, issuer, app_id, "accept", "", {outcome_ids[0]: True})
+    assert caught.value.code == "rpl.criteria_unmet"
+    with transaction(platform.sessions) as session, pytest.raises(DomainError) as caught:
+        rpl.decide(
+            platform, session, assessor, app_id, "accept", "", dict.fromkeys(outcome_ids, True)
+        )
+    assert caught.value.code == "forbidden"  # an assessor records; issuing needs an issuer
+    with transaction(platform.sessions) as session:
+        application = rpl.decide(
+            platform,
+            session,
+            issuer,
+            app_id,
+            "accept",
+            "All criteria met.",
+            dict.fromkeys(outcome_ids, True),
+        )
+        document = json.loads(session.get(Credential, application.credential_id).document)
+        actions = [(d.actor, d.action) for d in session.query(RplDecision).order_by(RplDecision.id)]
+    assert actions == [("assessor", "request_more"), ("learner", "reply"), ("assessor", "accept")]
+    assert rpl.is_rpl(document)
+    names = [e["name"] for e in document["evidence"]]
+    assert names[0] == "Recognition of prior learning"
+    assert "reference.pdf" in names
+    assert "https://portfolio.example/aoife/safety" in [e.get("id") for e in document["evidence"]]
+    assert "Assessed by Issuer on" in document["evidence"][0]["description"]
+    assert schema.validate(document, schema.ACHIEVEMENT_CREDENTIAL) == []
+    assert verify(document, platform_policy(platform)).verified
+    with transaction(platform.sessions) as session, pytest.raises(DomainError) as caught:
+        rpl.decide(platform, session, issuer, app_id, "reject", "too late")
+    assert caught.value.code == "rpl.closed"
+
+
+def test_rpl_pages_and_authorization(platform, wired):
+    org = make_org(platform, "acme")
+    other = make_org(platform, "other")
+    row = publish_definition(platform, org)
+    token = _signup(wired, platform)
+    applied = wired.post(
+        "/wallet/rpl",
+        data={
+            "csrf_token": token,
+            "definition_id": str(row.id),
+            "narrative": "<b>Learned</b> on the job",
+            "links": "https://evidence.example/1",
+        },
+        files={"files": ("log.txt", b"shift log", "text/plain")},
+        follow_redirects=False,
+    )
+    assert applied.status_code == 303
+    url = applied.headers["location"]
+    page = wired.get(url).text
+    assert "&lt;b&gt;Learned&lt;/b&gt;" in page
+    assert "Waiting for an assessor" in page
+    application_id = url.rsplit("/", 1)[1]
+    assert (
+        wired.post("/wallet/rpl", data={"definition_id": str(row.id), "narrative": "x"}).status_code
+        == 403
+    )
+
+    staff_token = signin(wired, other.owner_email)
+    assert wired.get(f"/rpl/{application_id}").status_code == 404
+    staff_token = signin(wired, org.owner_email)
+    assert f"/rpl/{application_id}" in wired.get("/rpl").text
+    review = wired.get(f"/rpl/{application_id}").text
+    evidence_link = re.search(r'href="(/rpl/\d+/evidence/\d+)"', review).group(1)
+    assert wired.get(evidence_link).content == b"shift log"
+    outcomes = re.findall(r'name="(met_[^"]+)"', review)
+    more = wired.post(
+        f"/rpl/{application_id}/decision",
+        data={
+            "csrf_token": staff_token,
+            "action": "request_more",
+            "message": "Add a reference letter.",
+        },
+        follow_redirects=True,
+    )
+    assert "more requested" in more.text
+    accept_unmet = wired.post(
+        f"/rpl/{application_id}/decision",
+        data={"csrf_token": staff_token, "action": "accept", outcomes[0]: "1"},
+        follow_redirects=True,
+    )
+    assert "not every criterion is met" in accept_unmet.text
+    assert (
+        wired.post(
+            f"/rpl/{application_id}/decision", data={"action": "reject", "message": "x"}
+        ).status_code
+        == 403
+    )
