@@ -270,3 +270,84 @@ def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
         assert response is not None
         assert response.status == 404
         browser.close()
+
+
+@pytest.mark.browser
+def test_rpl_route_in_the_browser(live, tmp_path):
+    """A learner applies with evidence, the assessor asks for more, the learner adds it, the
+    assessor accepts, and the learner finds the credential, marked RPL, in the wallet."""
+    import re
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from microcred.services import outbox
+    from tests.platform.conftest import PASSWORD, publish_definition
+
+    expect.set_options(timeout=20_000)
+    app, host = live
+    org = make_org(app, "acme")
+    publish_definition(app, org)
+    evidence = tmp_path / "reference-letter.txt"
+    evidence.write_text("Aoife has welded safely for five years.")
+    extra = tmp_path / "safety-course.txt"
+    extra.write_text("Certificate of a safety course, 2024.")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        learner = browser.new_page()
+        learner.goto(f"http://{host}/account/signup")
+        learner.fill("input[name=name]", "Aoife Murphy")
+        learner.fill("input[name=email]", "aoife@example.org")
+        learner.fill("input[name=password]", "a long learner password")
+        learner.click("button:has-text('Create wallet')")
+        [mail] = outbox.messages(app, "aoife@example.org")
+        learner.goto(re.search(r"https?://\S+/account/verify\?token=\S+", mail["body"]).group(0))
+
+        learner.goto(f"http://{host}/wallet/rpl")
+        learner.fill("#rpl-form textarea[name=narrative]", "Five years as a welder at a shipyard.")
+        learner.fill("#rpl-form textarea[name=links]", "https://portfolio.example/aoife")
+        learner.set_input_files("#rpl-form input[name=files]", str(evidence))
+        with learner.expect_navigation():
+            learner.click("#rpl-form button")
+        expect(learner.locator("#rpl-state")).to_have_text("submitted")
+
+        assessor = browser.new_context().new_page()
+        assessor.goto(f"http://{host}/signin")
+        assessor.fill("input[name=email]", f"assessor@{org.slug}.example")
+        assessor.fill("input[name=password]", PASSWORD)
+        assessor.click("button[type=submit]")
+        assessor.goto(f"http://{host}/rpl")
+        assessor.click("table a")
+        assessor.fill("#review-form textarea[name=message]", "Please add proof of safety training.")
+        with assessor.expect_navigation():
+            assessor.click("button[value=request_more]")
+        expect(assessor.locator("#rpl-state")).to_have_text("more requested")
+
+        learner.reload()
+        learner.fill("#reply-form textarea[name=message]", "Here is my safety course certificate.")
+        learner.set_input_files("#reply-form input[name=files]", str(extra))
+        with learner.expect_navigation():
+            learner.click("#reply-form button")
+        expect(learner.locator("#decisions")).to_contain_text("learner: reply")
+
+        issuer = browser.new_context().new_page()
+        issuer.goto(f"http://{host}/signin")
+        issuer.fill("input[name=email]", org.owner_email)
+        issuer.fill("input[name=password]", PASSWORD)
+        issuer.click("button[type=submit]")
+        issuer.goto(f"http://{host}/rpl")
+        issuer.click("table a")
+        expect(issuer.locator("body")).to_contain_text("safety-course.txt")
+        for box in issuer.locator("#review-form input[type=checkbox]").all():
+            box.check()
+        issuer.fill("#review-form textarea[name=message]", "All criteria met.")
+        with issuer.expect_navigation():
+            issuer.click("button[value=accept]")
+        expect(issuer.locator("#rpl-state")).to_have_text("accepted")
+
+        learner.goto(f"http://{host}/wallet")
+        expect(learner.locator("table")).to_contain_text("Welding Safety")
+        expect(learner.locator(".tag.rpl")).to_have_text("recognised prior learning")
+        expect(learner.locator("table .tag.active")).to_have_count(1)
+        learner.screenshot(path=str(tmp_path / "wallet-rpl.png"), full_page=True)
+        browser.close()
