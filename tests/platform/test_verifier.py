@@ -409,3 +409,24 @@ def test_qa_body_pages(platform, client):
     assert client.post("/qa/accreditations", data={**form, "csrf_token": "x"}).status_code == 403
     signin(client, "owner@acme.example")
     assert client.get("/qa").status_code == 404
+
+
+def test_the_platform_reads_its_own_documents_without_http(platform, client):
+    """Verification of the platform's own credentials needs no HTTP round trip to itself."""
+    from microcred.services.verification import SelfFetcher, platform_policy
+    from microcred.vc.verify import verify
+
+    org = make_org(platform, "acme")
+    credential = _issue(platform, org, publish_definition(platform, org))
+    platform.fetcher = SafeFetcher(platform.settings.allow_http_hosts, ttl=0)  # no opener: no HTTP
+    report = verify(credential.document, platform_policy(platform))
+    assert report.verified, report.to_json()
+    assert report.step("status").code == "status.ok"
+    fetcher = SelfFetcher(platform)
+    assert json.loads(fetcher.fetch(f"http://testserver/credentials/{credential.id}.json"))
+    from microcred.vc.fetch import FetchError
+
+    with pytest.raises(FetchError):
+        fetcher.fetch("http://testserver/providers/nobody/did.json")
+    with pytest.raises(FetchError):  # other origins still go through the safe fetcher
+        fetcher.fetch("https://169.254.169.254/providers/acme/did.json")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS
@@ -122,6 +125,65 @@ def load_configured_registries(app: App) -> None:
 
 
 def platform_policy(app: App) -> Policy:
-    """The public verifier's policy: did:web and status lists through the safe fetcher, the
-    platform's own registry plus the configured external ones."""
-    return policy_for(app.fetcher, app, app.registries)
+    """The public verifier's policy: did:web and status lists through the safe fetcher (the
+    platform's own documents read directly), its own registry plus the configured external ones."""
+    return policy_for(SelfFetcher(app), app, app.registries)
+
+
+class SelfFetcher(SafeFetcher):
+    """The platform's own documents (did.json, status lists, credential files) read straight from
+    the database; everything else through the safe fetcher. The platform then never calls itself
+    over HTTP to verify what it issued (no loop through a busy or single-worker server)."""
+
+    _PATHS = (
+        (re.compile(r"^/providers/([a-z0-9-]+)/did\.json$"), "did"),
+        (re.compile(r"^/providers/([a-z0-9-]+)/status/(\d+)/(revocation|suspension)$"), "status"),
+        (re.compile(r"^/credentials/([0-9a-f-]{36})\.json$"), "credential"),
+    )
+
+    def __init__(self, app: App) -> None:
+        inner = app.fetcher
+        super().__init__(
+            inner.allow_http_hosts,
+            timeout=inner.timeout,
+            max_bytes=inner.max_bytes,
+            max_redirects=inner.max_redirects,
+            ttl=0,
+        )
+        self._app = app
+        self._inner = inner
+        parts = urlsplit(app.settings.base_url)
+        self._origins = {f"{parts.scheme}://{parts.netloc}", f"https://{parts.netloc}"}
+
+    def fetch(self, url: str) -> bytes:
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" in self._origins and not parts.query:
+            for pattern, kind in self._PATHS:
+                match = pattern.match(parts.path)
+                if match:
+                    return self._local(kind, match.groups(), url)
+        return self._inner.fetch(url)
+
+    def _local(self, kind: str, groups: tuple[str | Any, ...], url: str) -> bytes:
+        from microcred.db.session import transaction
+        from microcred.db.tables import Credential
+        from microcred.domain.errors import DomainError
+        from microcred.services import keys, status
+        from microcred.services.providers import get_provider
+        from microcred.vc.fetch import FetchError
+
+        try:
+            with transaction(self._app.sessions, readonly=True) as session:
+                if kind == "credential":
+                    found = session.get(Credential, groups[0])
+                    if found is None or not found.document:
+                        raise FetchError(f"{url} answered HTTP 404", "fetch.status")
+                    return found.document.encode("utf-8")
+                provider = get_provider(session, str(groups[0]))
+                if kind == "did":
+                    return json.dumps(keys.did_document(self._app, session, provider)).encode()
+                return status.published_list(
+                    self._app, session, provider, int(groups[1]), str(groups[2])
+                ).encode()
+        except DomainError as exc:
+            raise FetchError(f"{url} answered HTTP 404 ({exc.message})", "fetch.status") from exc

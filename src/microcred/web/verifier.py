@@ -13,6 +13,7 @@ from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.services import trust
 from microcred.services.keys import active_key, provider_did
 from microcred.services.verification import (
+    SelfFetcher,
     VerifyResult,
     platform_policy,
     verify_bytes,
@@ -78,7 +79,7 @@ def verify_page(request: Request, app: AppDep, url: str | None = None) -> Respon
     if not url:
         return _page(request, None)
     try:
-        data = app.fetcher.fetch(url)
+        data = SelfFetcher(app).fetch(url)
     except VcError as exc:
         return _page(request, None, error=f"Could not fetch {url}: {exc.message}", url=url)
     return _page(request, verify_bytes(data, platform_policy(app)), url=url)
