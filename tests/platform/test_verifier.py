@@ -414,6 +414,7 @@ def test_qa_body_pages(platform, client):
 def test_the_platform_reads_its_own_documents_without_http(platform, client):
     """Verification of the platform's own credentials needs no HTTP round trip to itself."""
     from microcred.services.verification import SelfFetcher, platform_policy
+    from microcred.vc.fetch import SafeFetcher
     from microcred.vc.verify import verify
 
     org = make_org(platform, "acme")
