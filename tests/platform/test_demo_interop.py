@@ -92,6 +92,22 @@ def test_demo_credentials_verify_as_the_manifest_says(served_demo):
     }
     assert len(titles) >= 3  # three different definitions
 
+    # one macro-credential awarded through a pathway, naming its components' digests, and one
+    # awarded through recognition of prior learning
+    from microcred.services.rpl import is_rpl
+    from microcred.vc.digest import check_related
+
+    kinds = {e.get("kind") for e in entries}
+    assert {"macro", "rpl"} <= kinds
+    [macro] = [e for e in entries if e.get("kind") == "macro"]
+    assert len(macro["components"]) == 2
+    macro_document = json.loads((out / macro["file"]).read_text())
+    component_bytes = [(out / f).read_bytes() for f in macro["components"]]
+    component_ids = [json.loads(b)["id"] for b in component_bytes]
+    assert check_related(macro_document, component_bytes) == component_ids
+    [recognised] = [e for e in entries if e.get("kind") == "rpl"]
+    assert is_rpl(json.loads((out / recognised["file"]).read_text()))
+
     # the demo rotates its key half-way: both keys' credentials are in the set
     methods = {c["proof"][0]["verificationMethod"].split("#")[1] for c in credentials}
     assert methods == {"key-1", "key-2"}

@@ -220,7 +220,112 @@ def seed(app: App, slug: str, owner_email: str, password: str) -> dict[str, list
                 action = "revoke" if expect == "revoked" else "suspend"
                 status.change_state(app, session, staff, credential.id, action, f"Demo: {expect}")
             expected[expect].append(credential.id)
+    stack_and_recognise(app, slug, owner_id, ids, expected)
     return expected
+
+
+MACRO: dict[str, Any] = {
+    "title": "Certificate in Digital Health Skills",
+    "description": "Awarded on Data Protection Essentials and Spreadsheet Skills together.",
+    "learning_outcomes": [
+        {
+            "statement": "Handles patient data lawfully and analyses it with spreadsheets",
+            "criterion": "Holds both component micro-credentials, verified",
+        },
+    ],
+    "workload_ects": 5,
+    "workload_hours": 125,
+    "level": {"framework": "EQF", "value": "5"},
+    "assessment_type": "Recognition of the component micro-credentials",
+    "participation": "blended",
+    "quality_assurance": "Internal QA, accredited under EQAVET",
+}
+KINDS: dict[str, dict[str, Any]] = {}  # credential id -> {"kind": ..., "components": [ids]}
+
+
+def stack_and_recognise(
+    app: App,
+    slug: str,
+    owner_id: int,
+    ids: list[tuple[int, list[str]]],
+    expected: dict[str, list[str]],
+) -> None:
+    """A learner's wallet earns a macro-credential through a pathway, and an RPL award."""
+    from microcred.services import rpl, stacking, wallet
+
+    name, email = LEARNERS[0]
+    with transaction(app.sessions) as session:
+        provider = session.scalar(select(Provider).where(Provider.slug == slug))
+        staff = session.get(Staff, owner_id)
+        assert provider is not None
+        assert staff is not None
+        second = issue(
+            app,
+            session,
+            staff,
+            Award(
+                definition_id=ids[2][0],
+                name=name,
+                email=email,
+                results=[OutcomeResult(o, True) for o in ids[2][1]],
+                grade="A",
+            ),
+        )
+        expected["valid"].append(second.id)
+        macro = definitions.create(app, session, provider, MACRO)
+        definitions.publish(app, session, macro)
+        family = {
+            i: stacking.family_url(app, session, definitions.get(session, provider, ids[i][0]))
+            for i in (0, 2)
+        }
+        pathway = stacking.create_pathway(
+            app,
+            session,
+            staff,
+            definition_id=macro.id,
+            name=MACRO["title"],
+            rules={
+                "all": [
+                    {"credential": {"achievement": [family[0]], "trusted": True}},
+                    {"credential": {"achievement": [family[2]], "trusted": True}},
+                ]
+            },
+        )
+        account = wallet.sign_up(app, session, name, email, secrets.token_urlsafe(16))
+        account.email_verified_at = app.now()
+        wallet.claim(app, session, account)
+    with transaction(app.sessions) as session:
+        held = session.get(type(account), account.id)
+        assert held is not None
+        account = held
+        record = stacking.award(app, session, pathway.id, account)
+        components = [c["id"].rsplit("/", 1)[-1] for c in record.components]
+        assert record.credential_id is not None
+        expected["valid"].append(record.credential_id)
+        KINDS[record.credential_id] = {"kind": "macro", "components": components}
+        application = rpl.apply(
+            app,
+            session,
+            account,
+            definition_id=ids[1][0],
+            narrative="Ten years as a lifeguard, with yearly first-aid refreshers.",
+            links=["https://demo-academy.example/evidence/lifeguard-log"],
+        )
+        staff = session.get(Staff, owner_id)
+        assert staff is not None
+        outcomes = dict.fromkeys(ids[1][1], True)
+        application = rpl.decide(
+            app,
+            session,
+            staff,
+            application.id,
+            "accept",
+            "Evidence covers every criterion.",
+            outcomes,
+        )
+        assert application.credential_id is not None
+        expected["valid"].append(application.credential_id)
+        KINDS[application.credential_id] = {"kind": "rpl"}
 
 
 def export(app: App, slug: str, expected: dict[str, list[str]], out: Path) -> Path:
@@ -249,6 +354,7 @@ def export(app: App, slug: str, expected: dict[str, list[str]], out: Path) -> Pa
                 url = status.list_url(app, provider, number, purpose)
                 _write(site, url, status.published_list(app, session, provider, number, purpose))
         counter = 0
+        files: dict[str, str] = {}
         for expect, credential_ids in expected.items():
             for credential_id in credential_ids:
                 counter += 1
@@ -270,15 +376,21 @@ def export(app: App, slug: str, expected: dict[str, list[str]], out: Path) -> Pa
                 (folder / f"{name}.pdf").write_bytes(
                     certificate_pdf(credential.document, verify_url, accreditations)
                 )
-                entries.append(
-                    {
-                        "file": f"credentials/{name}.json",
-                        "expect": expect,
-                        "png": f"credentials/{name}.png",
-                        "svg": f"credentials/{name}.svg",
-                        "pdf": f"credentials/{name}.pdf",
-                    }
-                )
+                entry: dict[str, Any] = {
+                    "file": f"credentials/{name}.json",
+                    "expect": expect,
+                    "png": f"credentials/{name}.png",
+                    "svg": f"credentials/{name}.svg",
+                    "pdf": f"credentials/{name}.pdf",
+                }
+                files[credential.id] = entry["file"]
+                if credential.id in KINDS:
+                    entry["kind"] = KINDS[credential.id]["kind"]
+                entries.append(entry)
+    for credential_id, info in KINDS.items():  # a macro-credential lists its components' files
+        for entry in entries:
+            if files.get(credential_id) == entry["file"] and info["kind"] == "macro":
+                entry["components"] = [files[c] for c in info["components"]]
     manifest = {"base_url": app.settings.base_url, "credentials": entries}
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
