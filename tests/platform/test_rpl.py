@@ -153,3 +153,64 @@ def test_rpl_pages_and_authorization(platform, wired):
         ).status_code
         == 403
     )
+
+
+def test_pathway_and_rpl_api(platform, wired):
+    from microcred.services import stacking
+    from microcred.services.providers import create_api_token
+
+    org = make_org(platform, "acme")
+    other = make_org(platform, "other")
+    part = publish_definition(platform, org)
+    macro = publish_definition(platform, org)
+    with transaction(platform.sessions) as session:
+        token = create_api_token(platform, session, staff(platform, org.staff["issuer"]), "t")
+        other_token = create_api_token(platform, session, staff(platform, other.owner_id), "t")
+        family = stacking.family_url(platform, session, part)
+        account = wallet.sign_up(platform, session, "Aoife", "aoife@example.org", "learner pass 99")
+        application = rpl.apply(
+            platform, session, account, definition_id=part.id, narrative="Years of practice."
+        )
+        application_id = application.id
+    headers = {"Authorization": f"Bearer {token}"}
+    created = wired.post(
+        "/api/v1/pathways",
+        headers=headers,
+        json={
+            "definition_id": macro.id,
+            "rules": {"all": [{"credential": {"achievement": [family]}}]},
+        },
+    )
+    assert created.status_code == 201, created.text
+    bad = wired.post(
+        "/api/v1/pathways", headers=headers, json={"definition_id": macro.id, "rules": {"nope": 1}}
+    )
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "pathway.rule_invalid"
+    assert [p["id"] for p in wired.get("/api/v1/pathways", headers=headers).json()] == [
+        created.json()["id"]
+    ]
+    assert (
+        wired.get(
+            f"/api/v1/pathways/{created.json()['id']}/awards",
+            headers={"Authorization": f"Bearer {other_token}"},
+        ).status_code
+        == 404
+    )
+
+    assert [a["id"] for a in wired.get("/api/v1/rpl", headers=headers).json()] == [application_id]
+    outcomes = {o["id"]: True for o in part.data["learning_outcomes"]}
+    other_decision = wired.post(
+        f"/api/v1/rpl/{application_id}/decision",
+        headers={"Authorization": f"Bearer {other_token}"},
+        json={"action": "accept", "criteria": outcomes},
+    )
+    assert other_decision.status_code == 404
+    accepted = wired.post(
+        f"/api/v1/rpl/{application_id}/decision",
+        headers=headers,
+        json={"action": "accept", "message": "ok", "criteria": outcomes},
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["state"] == "accepted"
+    assert accepted.json()["credential_id"]

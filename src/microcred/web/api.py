@@ -6,9 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
+from microcred.db.tables import Pathway, PathwayAward, RplApplication
 from microcred.domain.assessment import OutcomeResult
-from microcred.services import definitions, issuing, status
+from microcred.domain.errors import NotFound
+from microcred.services import definitions, issuing, rpl, stacking, status
 from microcred.services.issuing import Award
 from microcred.web.deps import ApiStaff, AppDep, DbSession, provider_of
 
@@ -102,3 +105,91 @@ def change_status(
 ) -> dict[str, Any]:
     credential = status.change_state(app, session, staff, credential_id, body.action, body.reason)
     return _summary(credential)
+
+
+class PathwayIn(BaseModel):
+    definition_id: int
+    name: str = ""
+    rules: dict[str, Any]
+    award_mode: str = Field(default="auto", pattern="^(auto|confirm)$")
+
+
+class RplDecisionIn(BaseModel):
+    action: str = Field(pattern="^(request_more|accept|reject)$")
+    message: str = ""
+    criteria: dict[str, bool] = Field(default_factory=dict, description="outcome id -> met")
+
+
+@router.get("/pathways")
+def list_pathways(staff: ApiStaff, session: DbSession) -> list[dict[str, Any]]:
+    rows = session.scalars(select(Pathway).where(Pathway.provider_id == staff.provider_id)).all()
+    return [
+        {
+            "id": p.id,
+            "name": p.name,
+            "definition_id": p.definition_id,
+            "rules": p.rules,
+            "award_mode": p.award_mode,
+        }
+        for p in rows
+    ]
+
+
+@router.post("/pathways", status_code=201)
+def create_pathway(
+    body: PathwayIn, app: AppDep, staff: ApiStaff, session: DbSession
+) -> dict[str, Any]:
+    pathway = stacking.create_pathway(
+        app,
+        session,
+        staff,
+        definition_id=body.definition_id,
+        name=body.name,
+        rules=body.rules,
+        award_mode=body.award_mode,
+    )
+    return {"id": pathway.id, "name": pathway.name, "rules": pathway.rules}
+
+
+@router.get("/pathways/{pathway_id}/awards")
+def pathway_awards(pathway_id: int, staff: ApiStaff, session: DbSession) -> list[dict[str, Any]]:
+    pathway = session.get(Pathway, pathway_id)
+    if pathway is None or pathway.provider_id != staff.provider_id:
+        raise NotFound("pathway")
+    rows = session.scalars(select(PathwayAward).where(PathwayAward.pathway_id == pathway.id)).all()
+    return [
+        {"id": a.id, "state": a.state, "components": a.components, "credential_id": a.credential_id}
+        for a in rows
+    ]
+
+
+@router.get("/rpl")
+def list_rpl(staff: ApiStaff, session: DbSession) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(RplApplication)
+        .where(RplApplication.provider_id == staff.provider_id)
+        .order_by(RplApplication.id)
+    ).all()
+    return [
+        {
+            "id": a.id,
+            "definition_id": a.definition_id,
+            "state": a.state,
+            "credential_id": a.credential_id,
+        }
+        for a in rows
+    ]
+
+
+@router.post("/rpl/{application_id}/decision")
+def decide_rpl(
+    application_id: int, body: RplDecisionIn, app: AppDep, staff: ApiStaff, session: DbSession
+) -> dict[str, Any]:
+    application = rpl.decide(
+        app, session, staff, application_id, body.action, body.message, body.criteria
+    )
+    return {
+        "id": application.id,
+        "state": application.state,
+        "credential_id": application.credential_id,
+    }
