@@ -472,6 +472,149 @@ def provider_create(
     out.print(f"created {slug}: {did}")
 
 
+pathway_app = typer.Typer(help="Pathways to macro-credentials.", no_args_is_help=True)
+app.add_typer(pathway_app, name="pathway")
+rpl_app = typer.Typer(help="Recognition of prior learning.", no_args_is_help=True)
+app.add_typer(rpl_app, name="rpl")
+
+
+def _staff_for(platform: Any, email: str) -> Any:
+    from sqlalchemy import select
+
+    from microcred.db.tables import Staff
+
+    with platform.sessions() as session:
+        staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+        if staff is None:
+            raise _fail(f"no staff member {email}", 2)
+        return staff.id
+
+
+@pathway_app.command("create")
+def pathway_create(
+    definition: Annotated[int, typer.Option(help="The macro-credential: a published definition.")],
+    rules_path: Annotated[Path, typer.Option("--rules", help="The rules, as JSON.")],
+    as_email: Annotated[str, typer.Option("--as", help="Staff email (owner or issuer).")],
+    name: Annotated[str, typer.Option(help="Shown to learners.")] = "",
+    confirm: Annotated[
+        bool, typer.Option(help="Awards wait for the provider's confirmation.")
+    ] = False,
+) -> None:
+    """Create a pathway from a rules file."""
+    from microcred.db.session import transaction
+    from microcred.db.tables import Staff
+    from microcred.domain.errors import DomainError
+    from microcred.services import stacking
+
+    rules = _read_json(rules_path, "rules")
+    platform = _platform()
+    try:
+        staff_id = _staff_for(platform, as_email)
+        with transaction(platform.sessions) as session:
+            staff = session.get(Staff, staff_id)
+            assert staff is not None
+            pathway = stacking.create_pathway(
+                platform,
+                session,
+                staff,
+                definition_id=definition,
+                name=name,
+                rules=rules,
+                award_mode="confirm" if confirm else "auto",
+            )
+            out.print(f"pathway {pathway.id}: {escape(pathway.name)}")
+    except DomainError as exc:
+        raise _fail(f"{exc.message} [{exc.code}]") from exc
+    finally:
+        platform.engine.dispose()
+
+
+@pathway_app.command("progress")
+def pathway_progress(
+    email: Annotated[str, typer.Argument(help="The learner's wallet email.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """A learner's progress on every pathway."""
+    from sqlalchemy import select
+
+    from microcred.db.session import transaction
+    from microcred.db.tables import LearnerAccount
+    from microcred.services import stacking
+
+    platform = _platform()
+    try:
+        with transaction(platform.sessions, readonly=True) as session:
+            account = session.scalar(
+                select(LearnerAccount).where(LearnerAccount.email == email.strip().lower())
+            )
+            if account is None:
+                raise _fail(f"no wallet for {email}", 2)
+            rows: list[dict[str, Any]] = [
+                {
+                    "pathway": p.pathway.name,
+                    "progress": round(p.evaluation.progress, 4),
+                    "satisfied": p.evaluation.satisfied,
+                    "missing": list(p.evaluation.missing),
+                }
+                for p in stacking.progress(platform, session, account)
+            ]
+    finally:
+        platform.engine.dispose()
+    if as_json:
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
+    for row in rows:
+        out.print(
+            f"{escape(str(row['pathway']))}: {row['progress']:.0%}"
+            + (
+                ""
+                if row["satisfied"]
+                else " — missing: " + escape("; ".join(map(str, row["missing"])))
+            )
+        )
+
+
+@rpl_app.command("decide")
+def rpl_decide(
+    application: Annotated[int, typer.Argument(help="Application number.")],
+    action: Annotated[str, typer.Option(help="request_more, accept or reject.")],
+    as_email: Annotated[str, typer.Option("--as", help="Staff email.")],
+    message: Annotated[str, typer.Option(help="To the learner.")] = "",
+    met: Annotated[
+        list[str] | None, typer.Option(help="Outcome id judged met (repeatable; 'all' for all).")
+    ] = None,
+) -> None:
+    """Record an RPL decision (every decision is kept)."""
+    from microcred.db.session import transaction
+    from microcred.db.tables import Definition, RplApplication, Staff
+    from microcred.domain.errors import DomainError
+    from microcred.services import rpl
+
+    platform = _platform()
+    try:
+        staff_id = _staff_for(platform, as_email)
+        with transaction(platform.sessions) as session:
+            staff = session.get(Staff, staff_id)
+            assert staff is not None
+            found = session.get(RplApplication, application)
+            definition = session.get(Definition, found.definition_id) if found else None
+            outcome_ids = (
+                [o["id"] for o in definition.data["learning_outcomes"]] if definition else []
+            )
+            chosen = outcome_ids if met == ["all"] else (met or [])
+            result = rpl.decide(
+                platform, session, staff, application, action, message, dict.fromkeys(chosen, True)
+            )
+            out.print(
+                f"application {result.id}: {result.state}"
+                + (f", credential {result.credential_id}" if result.credential_id else "")
+            )
+    except DomainError as exc:
+        raise _fail(f"{exc.message} [{exc.code}]") from exc
+    finally:
+        platform.engine.dispose()
+
+
 @app.command("issue-bulk")
 def issue_bulk(
     csv_path: Annotated[Path, typer.Argument(metavar="FILE.csv", help="One learner per row.")],

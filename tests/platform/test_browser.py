@@ -263,8 +263,11 @@ def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
         expect(visitor.locator("h1")).to_have_text("Niamh's portfolio")
         visitor.screenshot(path=str(tmp_path / "shared.png"), full_page=True)
 
-        with learner.expect_navigation():
+        with learner.expect_navigation() as navigation:
             learner.click("button:has-text('Revoke link')")
+        landed = navigation.value
+        assert landed is not None
+        assert landed.ok, (landed.status, learner.content()[:2000])
         expect(learner.locator(".tag.revoked")).to_have_count(1)
         response = visitor.goto(f"http://{host}{link}")
         assert response is not None

@@ -214,3 +214,82 @@ def test_pathway_and_rpl_api(platform, wired):
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["state"] == "accepted"
     assert accepted.json()["credential_id"]
+
+
+def test_pathway_and_rpl_cli(platform, database_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from microcred.cli import app as cli_app
+    from microcred.services import stacking
+
+    org = make_org(platform, "acme")
+    part = publish_definition(platform, org)
+    macro = publish_definition(platform, org)
+    with transaction(platform.sessions) as session:
+        family = stacking.family_url(platform, session, part)
+        account = wallet.sign_up(platform, session, "Aoife", "aoife@example.org", "learner pass 99")
+        account.email_verified_at = platform.now()
+        application_id = rpl.apply(
+            platform, session, account, definition_id=part.id, narrative="Practice."
+        ).id
+    env = {
+        "MICROCRED_DATABASE_URL": database_url,
+        "MICROCRED_DATA_DIR": str(tmp_path),
+        "MICROCRED_ENV": "test",
+        "MICROCRED_BASE_URL": "http://testserver",
+        "MICROCRED_KEK": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        "MICROCRED_SECRET_KEY": "test",
+    }
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"all": [{"credential": {"achievement": [family]}}]}))
+    runner = CliRunner()
+    created = runner.invoke(
+        cli_app,
+        [
+            "pathway",
+            "create",
+            "--definition",
+            str(macro.id),
+            "--rules",
+            str(rules),
+            "--as",
+            org.owner_email,
+            "--name",
+            "Welding certificate",
+        ],
+        env=env,
+    )
+    assert created.exit_code == 0, created.output
+    assert "Welding certificate" in created.output
+    decided = runner.invoke(
+        cli_app,
+        [
+            "rpl",
+            "decide",
+            str(application_id),
+            "--action",
+            "accept",
+            "--as",
+            f"issuer@{org.slug}.example",
+            "--met",
+            "all",
+            "--message",
+            "ok",
+        ],
+        env=env,
+    )
+    assert decided.exit_code == 0, decided.output
+    assert "accepted, credential" in decided.output
+    progress = runner.invoke(
+        cli_app, ["pathway", "progress", "aoife@example.org", "--json"], env=env
+    )
+    assert progress.exit_code == 0, progress.output
+    [row] = json.loads(progress.stdout)
+    assert row["pathway"] == "Welding certificate"
+    bad = runner.invoke(
+        cli_app,
+        ["rpl", "decide", str(application_id), "--action", "accept", "--as", org.owner_email],
+        env=env,
+    )
+    assert bad.exit_code == 1
+    assert "rpl.closed" in bad.stderr

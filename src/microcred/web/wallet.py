@@ -9,7 +9,9 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from microcred.db.session import READONLY
 from microcred.db.tables import Definition, LearnerAccount, RplApplication, WalletItem
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
@@ -154,10 +156,34 @@ def _live(app: Any, entry: WalletItem) -> VerifyResult:
     return verify_document(entry.document, platform_policy(app))
 
 
+def _claim(app: Any, account: LearnerAccount) -> Session:
+    """Claim newly issued credentials in a write transaction of its own (a GET's transaction is
+    read-only), then return a fresh read-only session that sees them."""
+    from microcred.db.session import transaction
+
+    if account.email_verified_at is not None:
+        with transaction(app.sessions) as write:
+            held = write.get(LearnerAccount, account.id)
+            if held is not None:
+                wallet.claim(app, write, held)
+    fresh: Session = app.sessions()
+    fresh.begin()
+    fresh.connection(execution_options={READONLY: True})
+    return fresh
+
+
 @router.get("/wallet")
 def wallet_home(request: Request, app: AppDep, account: Learner, session: DbSession) -> Response:
-    if account.email_verified_at is not None:
-        wallet.claim(app, session, account)
+    session = _claim(app, account)
+    try:
+        return _wallet_page(
+            request, app, session.get(LearnerAccount, account.id) or account, session
+        )
+    finally:
+        session.close()
+
+
+def _wallet_page(request: Request, app: Any, account: LearnerAccount, session: Session) -> Response:
     rows = []
     for entry in wallet.items(session, account):
         result = _live(app, entry)
@@ -406,10 +432,14 @@ def wallet_pathways(
     request: Request, app: AppDep, account: Learner, session: DbSession
 ) -> Response:
     """Progress towards every macro-credential on the platform, with what would fill the gaps."""
-    if account.email_verified_at is not None:
-        wallet.claim(app, session, account)  # credentials issued since the last visit count too
-    rows = stacking_service.progress(app, session, account)
-    return render(request, "wallet_pathways.html", rows=rows)
+    fresh = _claim(app, account)  # credentials issued since the last visit count too
+    try:
+        rows = stacking_service.progress(
+            app, fresh, fresh.get(LearnerAccount, account.id) or account
+        )
+        return render(request, "wallet_pathways.html", rows=rows)
+    finally:
+        fresh.close()
 
 
 @router.post("/wallet/pathways/{pathway_id}/award", dependencies=[Csrf])
