@@ -53,6 +53,7 @@ def test_provider_defines_assesses_issues_and_revokes(platform, live_server, tmp
         pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=20_000)  # a loaded CI machine renders slowly
     org = make_org(platform, "acme")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -60,7 +61,8 @@ def test_provider_defines_assesses_issues_and_revokes(platform, live_server, tmp
         page.goto(f"{live_server}/signin")
         page.fill("input[name=email]", org.owner_email)
         page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
         expect(page.locator("h1")).to_have_text("Acme Institute")
 
         page.goto(f"{live_server}/definitions/new")
@@ -77,21 +79,26 @@ def test_provider_defines_assesses_issues_and_revokes(platform, live_server, tmp
         page.fill("input[name=assessment_type]", "Observed practical")
         page.select_option("select[name=participation]", "onsite")
         page.fill("input[name=quality_assurance]", "Internal QA, external moderation")
-        page.click("text=Save draft")
+        with page.expect_navigation():
+            page.click("text=Save draft")
         expect(page.locator("h1")).to_contain_text("Safe Lifting <Level 1>")
-        page.click("button:has-text('Publish')")
+        with page.expect_navigation():
+            page.click("button:has-text('Publish')")
         expect(page.locator("h1 .tag")).to_have_text("published")
 
-        page.click("text=Assess & issue")
+        with page.expect_navigation():
+            page.click("text=Assess & issue")
         page.fill("input[name=name]", "Niamh O'Brien")
         page.fill("input[name=email]", "niamh@example.org")
         for box in page.locator("input[name=achieved]").all():
             box.check()
-        page.click("text=Record assessment")
+        with page.expect_navigation():
+            page.click("text=Record assessment")
         expect(page.locator("h1")).to_contain_text("Niamh O'Brien")
         expect(page.locator("p .tag")).to_have_text("active")
 
-        page.click("a[href^='/credentials/']:not([href$='.json'])")
+        with page.expect_navigation():
+            page.click("a[href^='/credentials/']:not([href$='.json'])")
         expect(page.locator(".banner")).to_have_text("Issued and currently valid.")
         expect(page.locator("article h1")).to_have_text("Safe Lifting <Level 1>")
         expect(page.locator("dl.facts")).to_contain_text("EQF level 2")
@@ -100,7 +107,8 @@ def test_provider_defines_assesses_issues_and_revokes(platform, live_server, tmp
 
         page.go_back()
         page.fill("input[name=reason]", "Assessment record found to be falsified")
-        page.click("button[value=revoke]")
+        with page.expect_navigation():
+            page.click("button[value=revoke]")
         expect(page.locator("p .tag")).to_have_text("revoked")
 
         page.goto(public_url)
@@ -123,6 +131,8 @@ def test_anyone_verifies_uploads_in_the_browser(live, tmp_path):
     from microcred.db.session import transaction
     from microcred.domain.assessment import OutcomeResult
     from microcred.services import status
+
+    expect.set_options(timeout=20_000)
     from microcred.services.issuing import Award, issue
     from microcred.vc import baking
     from tests.platform.conftest import publish_definition, staff
@@ -179,7 +189,8 @@ def test_anyone_verifies_uploads_in_the_browser(live, tmp_path):
         for name, (verdict, code) in expected.items():
             page.goto(f"http://{host}/verify")
             page.set_input_files("input[name=file]", str(tmp_path / name))
-            page.click("button:has-text('Verify')")
+            with page.expect_navigation():
+                page.click("button:has-text('Verify')")
             expect(page.locator("#verdict")).to_contain_text(verdict)
             expect(page.locator(f"li[data-code='{code}']")).to_be_visible()
             expect(page.locator("ol.steps li")).to_have_count(10)  # every step is shown
@@ -233,7 +244,8 @@ def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
         learner.fill("input[name=name]", "Niamh O'Brien")
         learner.fill("input[name=email]", "niamh@example.org")
         learner.fill("input[name=password]", "a long learner password")
-        learner.click("button:has-text('Create wallet')")
+        with learner.expect_navigation():
+            learner.click("button:has-text('Create wallet')")
         expect(learner.locator(".ok")).to_contain_text("confirmation link")
         [mail] = outbox.messages(app, "niamh@example.org")
         confirm = re.search(r"https?://\S+/account/verify\?token=\S+", mail["body"]).group(0)
@@ -243,7 +255,8 @@ def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
         expect(learner.locator("table .tag.active")).to_have_count(1)
 
         learner.set_input_files("#import-form input[name=file]", str(third_party))
-        learner.click("#import-form button")
+        with learner.expect_navigation():
+            learner.click("#import-form button")
         expect(learner.locator(".ok")).to_contain_text("It verified.")
         learner.goto(f"http://{host}/wallet")
         expect(learner.locator("table .tag.active")).to_have_count(2)
@@ -252,7 +265,8 @@ def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
             box.check()
         learner.fill("#wallet-form input[name=title]", "Niamh's portfolio")
         learner.fill("#wallet-form input[name=expires_days]", "30")
-        learner.click("#wallet-form button:has-text('Create public link')")
+        with learner.expect_navigation():
+            learner.click("#wallet-form button:has-text('Create public link')")
         link = learner.locator("#share-link a").get_attribute("href")
         assert link
         assert link.startswith("/s/")
@@ -302,7 +316,8 @@ def test_rpl_route_in_the_browser(live, tmp_path):
         learner.fill("input[name=name]", "Aoife Murphy")
         learner.fill("input[name=email]", "aoife@example.org")
         learner.fill("input[name=password]", "a long learner password")
-        learner.click("button:has-text('Create wallet')")
+        with learner.expect_navigation():
+            learner.click("button:has-text('Create wallet')")
         [mail] = outbox.messages(app, "aoife@example.org")
         learner.goto(re.search(r"https?://\S+/account/verify\?token=\S+", mail["body"]).group(0))
 
@@ -318,9 +333,11 @@ def test_rpl_route_in_the_browser(live, tmp_path):
         assessor.goto(f"http://{host}/signin")
         assessor.fill("input[name=email]", f"assessor@{org.slug}.example")
         assessor.fill("input[name=password]", PASSWORD)
-        assessor.click("button[type=submit]")
+        with assessor.expect_navigation():
+            assessor.click("button[type=submit]")
         assessor.goto(f"http://{host}/rpl")
-        assessor.click("table a")
+        with assessor.expect_navigation():
+            assessor.click("table a")
         assessor.fill("#review-form textarea[name=message]", "Please add proof of safety training.")
         with assessor.expect_navigation():
             assessor.click("button[value=request_more]")
@@ -337,9 +354,11 @@ def test_rpl_route_in_the_browser(live, tmp_path):
         issuer.goto(f"http://{host}/signin")
         issuer.fill("input[name=email]", org.owner_email)
         issuer.fill("input[name=password]", PASSWORD)
-        issuer.click("button[type=submit]")
+        with issuer.expect_navigation():
+            issuer.click("button[type=submit]")
         issuer.goto(f"http://{host}/rpl")
-        issuer.click("table a")
+        with issuer.expect_navigation():
+            issuer.click("table a")
         expect(issuer.locator("body")).to_contain_text("safety-course.txt")
         for box in issuer.locator("#review-form input[type=checkbox]").all():
             box.check()
