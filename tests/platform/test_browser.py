@@ -346,8 +346,11 @@ def test_rpl_route_in_the_browser(live, tmp_path):
         learner.reload()
         learner.fill("#reply-form textarea[name=message]", "Here is my safety course certificate.")
         learner.set_input_files("#reply-form input[name=files]", str(extra))
-        with learner.expect_navigation():
+        with learner.expect_navigation() as navigation:
             learner.click("#reply-form button")
+        assert navigation.value is not None
+        assert navigation.value.ok, navigation.value.status
+        assert "error=" not in learner.url, (learner.url, learner.content()[:3000])
         expect(learner.locator("#decisions")).to_contain_text("learner: reply")
 
         issuer = browser.new_context().new_page()
