@@ -162,6 +162,33 @@ def staff(app: App, staff_id: int) -> Staff:
         return found
 
 
+def issue_to(
+    app: App,
+    org: Org,
+    row: Definition,
+    email: str = "ada@example.org",
+    name: str = "Ada Lovelace",
+    **extra: Any,
+) -> Any:
+    """Issue ``row`` to a learner as the org's owner, every learning outcome achieved."""
+    from microcred.domain.assessment import OutcomeResult
+    from microcred.services.issuing import Award, issue
+
+    with transaction(app.sessions) as session:
+        return issue(
+            app,
+            session,
+            staff(app, org.owner_id),
+            Award(
+                definition_id=row.id,
+                name=name,
+                email=email,
+                results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
+                **extra,
+            ),
+        )
+
+
 def signin(client: TestClient, email: str, password: str = PASSWORD) -> str:
     """Sign in through the form; returns the session's CSRF token."""
     client.cookies.clear()

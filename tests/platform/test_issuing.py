@@ -9,33 +9,18 @@ from sqlalchemy import text
 
 from microcred.db.session import transaction
 from microcred.db.tables import Provider
-from microcred.domain.assessment import OutcomeResult
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS
 from microcred.domain.errors import DomainError
 from microcred.services import definitions, keys, status
-from microcred.services.issuing import Award, issue
 from microcred.services.providers import create_api_token
 from microcred.vc import schema
 from microcred.vc.verify import verify
-from tests.platform.conftest import DEFINITION, make_org, publish_definition, staff
+from tests.platform.conftest import DEFINITION, issue_to, make_org, publish_definition, staff
 
 
 def _issue(platform, org, row, email="ada@example.org", name="Ada Lovelace", **extra):
-    outcomes = [o["id"] for o in row.data["learning_outcomes"]]
-    with transaction(platform.sessions) as session:
-        return issue(
-            platform,
-            session,
-            staff(platform, org.owner_id),
-            Award(
-                definition_id=row.id,
-                name=name,
-                email=email,
-                results=[OutcomeResult(o, True) for o in outcomes],
-                **extra,
-            ),
-        )
+    return issue_to(platform, org, row, email, name, **extra)
 
 
 def test_issued_credential_is_valid_ob3_with_every_eu_element(platform, client, verifier):

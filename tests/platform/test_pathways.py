@@ -11,10 +11,9 @@ import pytest
 
 from microcred.db.session import transaction
 from microcred.db.tables import Credential, LearnerAccount
-from microcred.domain.assessment import OutcomeResult
 from microcred.domain.errors import DomainError
 from microcred.services import stacking, status, wallet
-from microcred.services.issuing import Award, document_of, issue
+from microcred.services.issuing import document_of
 from microcred.services.verification import load_configured_registries, platform_policy
 from microcred.vc import proofs
 from microcred.vc.digest import check_related
@@ -22,24 +21,13 @@ from microcred.vc.multikey import KeyPair
 from microcred.vc.verify import verify
 from tests.helpers import unsigned
 from tests.node_harness import Harness
-from tests.platform.conftest import DEFINITION, make_org, publish_definition, staff
+from tests.platform.conftest import DEFINITION, issue_to, make_org, publish_definition, staff
 
 SEED = bytes(range(60, 92))
 
 
 def _issue(platform, org, row, email):
-    with transaction(platform.sessions) as session:
-        return issue(
-            platform,
-            session,
-            staff(platform, org.owner_id),
-            Award(
-                definition_id=row.id,
-                name="Niamh O'Brien",
-                email=email,
-                results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
-            ),
-        )
+    return issue_to(platform, org, row, email, "Niamh O'Brien")
 
 
 def _registry(platform, tmp_path, dids):

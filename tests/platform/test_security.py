@@ -8,27 +8,21 @@ import pytest
 
 from microcred.db.session import transaction
 from microcred.db.tables import Assessment
-from microcred.domain.assessment import OutcomeResult
-from microcred.services.issuing import Award, issue
 from microcred.services.providers import create_api_token
-from tests.platform.conftest import DEFINITION, make_org, publish_definition, signin, staff
+from tests.platform.conftest import (
+    DEFINITION,
+    issue_to,
+    make_org,
+    publish_definition,
+    signin,
+    staff,
+)
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
 def _issue(platform, org, row, name="Ada Lovelace"):
-    with transaction(platform.sessions) as session:
-        return issue(
-            platform,
-            session,
-            staff(platform, org.owner_id),
-            Award(
-                definition_id=row.id,
-                name=name,
-                email="ada@example.org",
-                results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
-            ),
-        )
+    return issue_to(platform, org, row, name=name)
 
 
 @pytest.fixture

@@ -12,32 +12,26 @@ import pytest
 from PIL import Image
 
 from microcred.db.session import transaction
-from microcred.domain.assessment import OutcomeResult
 from microcred.services import status, trust
-from microcred.services.issuing import Award, issue
 from microcred.services.providers import create_api_token, create_provider
 from microcred.vc import baking, proofs
 from microcred.vc.multikey import KeyPair, PublicKey
 from microcred.vc.presentation import sign_presentation
 from tests.helpers import ISSUED, signed, unsigned
-from tests.platform.conftest import PASSWORD, csrf_from, make_org, publish_definition, staff
+from tests.platform.conftest import (
+    PASSWORD,
+    csrf_from,
+    issue_to,
+    make_org,
+    publish_definition,
+    staff,
+)
 
 PROBLEM = "application/problem+json"
 
 
 def _issue(platform, org, row, email="ada@example.org"):
-    with transaction(platform.sessions) as session:
-        return issue(
-            platform,
-            session,
-            staff(platform, org.owner_id),
-            Award(
-                definition_id=row.id,
-                name="Ada Lovelace",
-                email=email,
-                results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
-            ),
-        )
+    return issue_to(platform, org, row, email)
 
 
 def _qa_body(platform, slug="qa-agency"):

@@ -11,31 +11,18 @@ from datetime import timedelta
 
 from microcred.db.session import transaction
 from microcred.db.tables import Credential, Learner, LearnerAccount, ShareLink
-from microcred.domain.assessment import OutcomeResult
 from microcred.render.certificate import attached_credential
 from microcred.services import outbox, status
-from microcred.services.issuing import Award, issue
 from microcred.vc import baking
 from microcred.vc.verify import verify
 from tests.helpers import signed
-from tests.platform.conftest import csrf_from, make_org, publish_definition, staff
+from tests.platform.conftest import csrf_from, issue_to, make_org, publish_definition, staff
 
 PASSWORD = "learner password 123"
 
 
 def _issue(platform, org, row, email):
-    with transaction(platform.sessions) as session:
-        return issue(
-            platform,
-            session,
-            staff(platform, org.owner_id),
-            Award(
-                definition_id=row.id,
-                name="Niamh O'Brien",
-                email=email,
-                results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
-            ),
-        )
+    return issue_to(platform, org, row, email, "Niamh O'Brien")
 
 
 def _signup(client, platform, email="niamh@example.org", confirm=True):

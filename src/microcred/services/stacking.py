@@ -161,21 +161,17 @@ def progress(app: App, session: Session, account: LearnerAccount) -> list[Progre
         suggestions = [
             d
             for d in published
-            if _family_url(app, session, d) in wanted - have and d.id != pathway.definition_id
+            if family_url(app, session, d) in wanted - have and d.id != pathway.definition_id
         ]
         out.append(Progress(pathway, evaluation, suggestions))
     return out
 
 
-def _family_url(app: App, session: Session, row: Definition) -> str:
+def family_url(app: App, session: Session, row: Definition) -> str:
+    """The achievement id a pathway rule uses for every version of a definition."""
     provider = session.get(Provider, row.provider_id)
     assert provider is not None
     return f"{app.settings.base_url}/providers/{provider.slug}/definitions/{row.family}"
-
-
-def family_url(app: App, session: Session, row: Definition) -> str:
-    """The achievement id a pathway rule uses for every version of a definition."""
-    return _family_url(app, session, row)
 
 
 def award(app: App, session: Session, pathway_id: int, account: LearnerAccount) -> PathwayAward:

@@ -91,10 +91,6 @@ class SafeFetcher:
                 self._cache[url] = (now + self.ttl, body)
         return body
 
-    def forget(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
     def _opened(self, url: str) -> bytes:
         assert self._opener is not None
         self._target(url, resolve=False)

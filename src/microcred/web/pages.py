@@ -9,7 +9,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from microcred.db.tables import Accreditation as AccreditationRow
@@ -41,20 +41,16 @@ from microcred.services import trust as trust_service
 from microcred.services.providers import ROLES, add_staff, authenticate, create_api_token, require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
 from microcred.web.forms import definition_from_form
-from microcred.web.render import render
+from microcred.web.render import render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 MAX_UPLOAD = bulk.MAX_BYTES
 
 
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
 @router.get("/")
 def home(request: Request) -> Response:
     if request.session.get("staff_id"):
-        return _see_other("/dashboard")
+        return see_other("/dashboard")
     return render(request, "home.html")
 
 
@@ -75,20 +71,20 @@ def signin(
         return render(request, "signin.html", status_code=401, error="Wrong email or password.")
     request.session.clear()  # a new session on sign-in: no fixation
     request.session["staff_id"] = staff.id
-    return _see_other("/dashboard")
+    return see_other("/dashboard")
 
 
 @router.post("/signout", dependencies=[Csrf])
 def signout(request: Request) -> Response:
     request.session.clear()
-    return _see_other("/")
+    return see_other("/")
 
 
 @router.get("/dashboard")
 def dashboard(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
     provider = provider_of(session, staff)
     if provider.kind == "qa_body":
-        return _see_other("/qa")
+        return see_other("/qa")
     recent = issuing.search(session, provider, limit=10)
     defs = definitions.list_for(session, provider)
     return render(request, "dashboard.html", provider=provider, recent=recent, definitions=defs)
@@ -143,7 +139,7 @@ async def definition_create(
             status_code=422,
             **_form_context(None, definition_from_form_safe(form), problems),
         )
-    return _see_other(f"/definitions/{row.id}")
+    return see_other(f"/definitions/{row.id}")
 
 
 def definition_from_form_safe(form: Any) -> dict[str, Any]:
@@ -198,7 +194,7 @@ async def definition_update(
             status_code=422,
             **_form_context(row, definition_from_form_safe(form), problems),
         )
-    return _see_other(f"/definitions/{row.id}")
+    return see_other(f"/definitions/{row.id}")
 
 
 @router.post("/definitions/{definition_id}/publish", dependencies=[Csrf])
@@ -208,7 +204,7 @@ def definition_publish(
     require(staff, "define")
     row = definitions.get(session, provider_of(session, staff), definition_id)
     definitions.publish(app, session, row)
-    return _see_other(f"/definitions/{row.id}")
+    return see_other(f"/definitions/{row.id}")
 
 
 @router.post("/definitions/{definition_id}/new-version", dependencies=[Csrf])
@@ -218,7 +214,7 @@ def definition_new_version(
     require(staff, "define")
     row = definitions.get(session, provider_of(session, staff), definition_id)
     draft = definitions.new_version(app, session, row)
-    return _see_other(f"/definitions/{draft.id}/edit")
+    return see_other(f"/definitions/{draft.id}/edit")
 
 
 @router.get("/definitions/{definition_id}/assess")
@@ -267,13 +263,13 @@ async def assess(
         )
         if form.get("award") and assessment.passed:
             credential = issuing.award_assessment(app, session, staff, assessment)
-            return _see_other(f"/manage/credentials/{credential.id}")
+            return see_other(f"/manage/credentials/{credential.id}")
     except ValueError:
         error = "The assessment date must be a date."
     except DomainError as exc:
         error = exc.message
     else:
-        return _see_other(f"/assessments/{assessment.id}")
+        return see_other(f"/assessments/{assessment.id}")
     return render(
         request,
         "assess.html",
@@ -306,7 +302,7 @@ def assessment_award(
     if assessment is None or assessment.provider_id != staff.provider_id:
         raise NotFound("assessment")
     credential = issuing.award_assessment(app, session, staff, assessment)
-    return _see_other(f"/manage/credentials/{credential.id}")
+    return see_other(f"/manage/credentials/{credential.id}")
 
 
 @router.get("/learners")
@@ -328,7 +324,7 @@ def learner_add(
 ) -> Response:
     require(staff, "assess")
     issuing.upsert_learner(app, session, provider_of(session, staff), name, email)
-    return _see_other("/learners")
+    return see_other("/learners")
 
 
 # Bulk jobs run in a thread of this process; their progress is polled with htmx.
@@ -391,7 +387,7 @@ async def bulk_upload(
             job["error"] = "the upload stopped on an unexpected error; rows issued so far are kept"
 
     threading.Thread(target=run, name=f"bulk-{job_id}", daemon=True).start()
-    return _see_other(f"/bulk/{job_id}")
+    return see_other(f"/bulk/{job_id}")
 
 
 def _job(job_id: str, staff: Any) -> dict[str, Any]:
@@ -454,7 +450,7 @@ def credential_status(
             row=row,
             error=exc.message,
         )
-    return _see_other(f"/manage/credentials/{credential_id}")
+    return see_other(f"/manage/credentials/{credential_id}")
 
 
 @router.get("/keys")
@@ -474,7 +470,7 @@ def key_list(request: Request, app: AppDep, staff: CurrentStaff, session: DbSess
 def key_rotate(app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
     require(staff, "manage")
     keys.add_key(app, session, provider_of(session, staff))
-    return _see_other("/keys")
+    return see_other("/keys")
 
 
 @router.post("/tokens", dependencies=[Csrf])
@@ -531,7 +527,7 @@ def staff_add(
         return render(
             request, "staff.html", status_code=422, members=members, roles=ROLES, error=exc.message
         )
-    return _see_other("/staff")
+    return see_other("/staff")
 
 
 def _qa_page(
@@ -595,7 +591,7 @@ def qa_accredit(
         if exc.code in ("forbidden", "not_found"):
             raise
         return _qa_page(request, session, staff, exc.message, 422)
-    return _see_other("/qa")
+    return see_other("/qa")
 
 
 @router.post("/qa/accreditations/{accreditation_id}/withdraw", dependencies=[Csrf])
@@ -603,7 +599,7 @@ def qa_withdraw(
     accreditation_id: str, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
     trust_service.withdraw(app, session, staff, accreditation_id)
-    return _see_other("/qa")
+    return see_other("/qa")
 
 
 @router.get("/pathways")
@@ -669,8 +665,8 @@ def pathway_create(
         if isinstance(exc, DomainError) and exc.code in ("forbidden", "not_found"):
             raise
         message = exc.message if isinstance(exc, DomainError) else f"not valid: {exc}"
-        return _see_other("/pathways?" + urlencode({"error": message}))
-    return _see_other("/pathways")
+        return see_other("/pathways?" + urlencode({"error": message}))
+    return see_other("/pathways")
 
 
 @router.get("/pathways/{pathway_id}")
@@ -712,7 +708,7 @@ def pathway_confirm(
     if record is None:
         raise NotFound("award")
     stacking_service.confirm(app, session, record, staff)
-    return _see_other(f"/pathways/{record.pathway_id}")
+    return see_other(f"/pathways/{record.pathway_id}")
 
 
 @router.get("/rpl")
@@ -797,5 +793,5 @@ def _rpl_decide(
         except DomainError as exc:
             if exc.code in ("not_found", "forbidden"):
                 raise
-            return _see_other(f"/rpl/{application_id}?" + urlencode({"error": exc.message}))
-    return _see_other(f"/rpl/{application_id}")
+            return see_other(f"/rpl/{application_id}?" + urlencode({"error": exc.message}))
+    return see_other(f"/rpl/{application_id}")

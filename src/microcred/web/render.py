@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from microcred.web.deps import csrf_token
@@ -20,3 +20,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     context.setdefault("learner", getattr(request.state, "learner", None))
     context["csrf_token"] = csrf_token(request)
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """The redirect after a form POST (303: the browser follows with a GET)."""
+    return RedirectResponse(url, status_code=303)

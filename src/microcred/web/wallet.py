@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from microcred.services.verification import VerifyResult, platform_policy, verif
 from microcred.vc import baking
 from microcred.vc.errors import VcError
 from microcred.web.deps import AppDep, Csrf, DbSession, SignInRequired
-from microcred.web.render import render
+from microcred.web.render import render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 LABELS = {**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS}
@@ -42,10 +42,6 @@ def current_learner(request: Request, session: DbSession) -> LearnerAccount:
 
 
 Learner = Annotated[LearnerAccount, Depends(current_learner)]
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/account/signup")
@@ -80,7 +76,7 @@ def confirm(request: Request, app: AppDep, session: DbSession, token: str = "") 
     except DomainError as exc:
         return render(request, "error.html", status_code=400, status=400, message=exc.message)
     request.session["learner_id"] = account.id
-    return _see_other("/wallet?confirmed=1")
+    return see_other("/wallet?confirmed=1")
 
 
 @router.get("/account/signin")
@@ -102,13 +98,13 @@ def signin(
         )
     request.session.clear()
     request.session["learner_id"] = account.id
-    return _see_other("/wallet")
+    return see_other("/wallet")
 
 
 @router.post("/account/signout", dependencies=[Csrf])
 def signout(request: Request) -> Response:
     request.session.clear()
-    return _see_other("/")
+    return see_other("/")
 
 
 @router.get("/account/reset")
@@ -137,7 +133,7 @@ def reset(
                 error=exc.message,
                 sent=False,
             )
-        return _see_other("/account/signin")
+        return see_other("/account/signin")
     account = session.query(LearnerAccount).filter_by(email=email.strip().lower()).first()
     if account is not None:
         wallet.send_token(app, session, account, "reset")
@@ -242,11 +238,11 @@ def wallet_import(
             raise DomainError("import.empty", "choose a file, paste a credential or give a link")
         entry, result = wallet.import_credential(app, session, account, data)
     except (DomainError, VcError) as exc:
-        return _see_other("/wallet?" + urlencode({"error": exc.message}))
+        return see_other("/wallet?" + urlencode({"error": exc.message}))
     if entry is None:
         first = result.report.failures[0].message if result.report.failures else "not a credential"
-        return _see_other("/wallet?" + urlencode({"error": f"Not imported: {first}"}))
-    return _see_other(f"/wallet/items/{entry.id}?imported=1")
+        return see_other("/wallet?" + urlencode({"error": f"Not imported: {first}"}))
+    return see_other(f"/wallet/items/{entry.id}?imported=1")
 
 
 @router.get("/wallet/items/{item_id}")
@@ -330,12 +326,12 @@ def wallet_share(
         days = int(expires_days) if expires_days.strip() else None
         link = wallet.create_share(app, session, account, items or [], title, days)
     except ValueError:
-        return _see_other("/wallet?" + urlencode({"error": "the expiry is a number of days"}))
+        return see_other("/wallet?" + urlencode({"error": "the expiry is a number of days"}))
     except DomainError as exc:
         if exc.code == "not_found":
             raise
-        return _see_other("/wallet?" + urlencode({"error": exc.message}))
-    return _see_other(f"/wallet?shared={link.token}")
+        return see_other("/wallet?" + urlencode({"error": exc.message}))
+    return see_other(f"/wallet?shared={link.token}")
 
 
 @router.post("/wallet/shares/{share_id}/revoke", dependencies=[Csrf])
@@ -343,7 +339,7 @@ def wallet_share_revoke(
     share_id: int, app: AppDep, account: Learner, session: DbSession
 ) -> Response:
     wallet.revoke_share(app, session, account, share_id)
-    return _see_other("/wallet")
+    return see_other("/wallet")
 
 
 @router.get("/s/{token}")
@@ -392,7 +388,7 @@ def wallet_presentation(
     except DomainError as exc:
         if exc.code == "not_found":
             raise
-        return _see_other("/wallet?" + urlencode({"error": exc.message}))
+        return see_other("/wallet?" + urlencode({"error": exc.message}))
     return Response(
         json.dumps(presentation, indent=2),
         media_type="application/json",
@@ -420,7 +416,7 @@ def account_delete(
     try:
         wallet.delete_account(app, session, account, password)
     except DomainError as exc:
-        return _see_other("/wallet?" + urlencode({"error": exc.message}))
+        return see_other("/wallet?" + urlencode({"error": exc.message}))
     request.session.clear()
     return render(
         request, "error.html", status=200, message="Your account and personal data are erased."
@@ -451,11 +447,11 @@ def wallet_pathway_award(
     except DomainError as exc:
         if exc.code == "not_found":
             raise
-        return _see_other("/wallet/pathways?" + urlencode({"error": exc.message}))
+        return see_other("/wallet/pathways?" + urlencode({"error": exc.message}))
     if record.state == "awarded":
         wallet.claim(app, session, account)
-        return _see_other("/wallet?" + urlencode({"awarded": "1"}))
-    return _see_other("/wallet/pathways?" + urlencode({"pending": "1"}))
+        return see_other("/wallet?" + urlencode({"awarded": "1"}))
+    return see_other("/wallet/pathways?" + urlencode({"pending": "1"}))
 
 
 @router.get("/wallet/rpl")
@@ -516,8 +512,8 @@ def wallet_rpl_apply(
     except DomainError as exc:
         if exc.code == "not_found":
             raise
-        return _see_other("/wallet/rpl?" + urlencode({"error": exc.message}))
-    return _see_other(f"/wallet/rpl/{application.id}")
+        return see_other("/wallet/rpl?" + urlencode({"error": exc.message}))
+    return see_other(f"/wallet/rpl/{application.id}")
 
 
 @router.get("/wallet/rpl/{application_id}")
@@ -554,5 +550,5 @@ def wallet_rpl_reply(
     except DomainError as exc:
         if exc.code == "not_found":
             raise
-        return _see_other(f"/wallet/rpl/{application_id}?" + urlencode({"error": exc.message}))
-    return _see_other(f"/wallet/rpl/{application_id}")
+        return see_other(f"/wallet/rpl/{application_id}?" + urlencode({"error": exc.message}))
+    return see_other(f"/wallet/rpl/{application_id}")
