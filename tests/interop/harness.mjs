@@ -26,10 +26,14 @@ import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const schemaDir = join(here, '..', '..', 'src', 'microcred', 'vc', 'schemas');
-// The DCC verifier fetches the 1EdTech schema it guesses; serve microcred's vendored copy.
+const contextFiles = join(here, '..', '..', 'src', 'microcred', 'vc', 'contexts');
+// The DCC verifier fetches the 1EdTech schema it guesses, and any context its loader does not
+// carry (the CLR 2.0 context): serve microcred's vendored copies, as the 1EdTech site would.
 const offlineDocuments = {
   'https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json':
-    join(schemaDir, 'achievementcredential.json')
+    join(schemaDir, 'achievementcredential.json'),
+  'https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json':
+    join(contextFiles, 'purl.imsglobal.org_spec_clr_v2p0_context-2.0.1.json')
 };
 // The only network allowed: plain http to the loopback hosts a test names ("httpHosts"), where
 // microcred's own server runs; did:web's https is rewritten to http for those hosts.
@@ -44,11 +48,12 @@ function allowedUrl(url) {
   return parsed.toString();
 }
 globalThis.fetch = async (url, options) => {
-  const file = offlineDocuments[String(url)];
+  const target = typeof url === 'object' && url.url ? url.url : String(url);
+  const file = offlineDocuments[target];
   if(file) {
     return new Response(readFileSync(file), {headers: {'content-type': 'application/json'}});
   }
-  const allowed = allowedUrl(typeof url === 'object' && url.url ? url.url : url);
+  const allowed = allowedUrl(target);
   if(allowed) {
     return realFetch(allowed, options);
   }

@@ -12,6 +12,8 @@ stable code (see ``docs/verification-codes.md``). Steps, in order:
 ``trust``     (with a trust checker) the issuer is a recognised, quality-assured provider
 ``validity``  validFrom / validUntil (VC 1.1: issuanceDate / expirationDate) with clock skew
 ``status``    credentialStatus, through the policy's status checker (unchecked when absent)
+``components`` (a CLR 2.0 ``ClrCredential`` only) the record's shape, and each credential it holds
+              verified on its own with the same policy
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from microcred.vc import proofs, schema
+from microcred.vc import clr, proofs, schema
 from microcred.vc.dates import parse_datetime
 from microcred.vc.did import find_method, is_authorized
 from microcred.vc.errors import ContextError, DocumentError, VcError
@@ -68,6 +70,8 @@ def _verify(
     _check_trust(credential, policy, report)
     _check_validity(credential, policy, report)
     _check_status(credential, policy, report)
+    if clr.is_clr(credential):
+        _check_components(credential, policy, report)
 
 
 def _parse(
@@ -406,6 +410,56 @@ def _check_status(
             report.add("status", Outcome.FAILED, f"status.{result.status.value}", result.message)
         return
     report.add("status", Outcome.PASSED, "status.ok", "neither revoked nor suspended")
+
+
+def _check_components(
+    credential: Mapping[str, Any], policy: Policy, report: VerificationReport
+) -> None:
+    embedded, problems = clr.check_record(credential)
+    if problems:
+        report.add(
+            "components",
+            Outcome.FAILED,
+            "clr.malformed",
+            "the record is malformed: " + "; ".join(problems[:3]),
+            problems=problems,
+        )
+        return
+    results = []
+    for position, item in enumerate(embedded):
+        inner = verify(item, policy)
+        failure = next(iter(inner.failures), None)
+        achievement = clr.achievement_of(item) or {}
+        results.append(
+            {
+                "position": position,
+                "id": item.get("id"),
+                "name": achievement.get("name") or item.get("name"),
+                "issuer": _issuer_id(item),
+                "verified": inner.verified,
+                "code": failure.code if failure else "verified",
+                "message": failure.message if failure else "verified",
+            }
+        )
+    failed = [r for r in results if not r["verified"]]
+    if failed:
+        first = failed[0]
+        report.add(
+            "components",
+            Outcome.FAILED,
+            "clr.component_failed",
+            f"{len(failed)} of {len(results)} credentials in the record do not verify; "
+            f"credential {first['position'] + 1} ({first['name']}): {first['message']}",
+            credentials=results,
+        )
+        return
+    report.add(
+        "components",
+        Outcome.PASSED,
+        "clr.ok",
+        f"all {len(results)} credentials in the record verify on their own",
+        credentials=results,
+    )
 
 
 def _optional_date(credential: Mapping[str, Any], field: str) -> datetime | None:

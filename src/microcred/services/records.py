@@ -1,0 +1,118 @@
+"""The learner's comprehensive record: a signed CLR 2.0 ``ClrCredential`` of their wallet.
+
+Only credentials that verify now (signature, issuer, dates, status, trust where the policy checks
+it) go in; the others are reported back, never silently dropped. The record is signed by the
+platform's own did:web identity (the one that signs the trust registry): the platform attests that
+the learner held these credentials, verified, at this moment. Each credential inside keeps its
+issuer's proof, so a verifier checks every one on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from microcred.db.tables import LearnerAccount
+from microcred.domain.errors import DomainError
+from microcred.services import wallet
+from microcred.services.app import App
+from microcred.services.keys import active_key, provider_did
+from microcred.services.trust import platform_signer
+from microcred.services.verification import platform_policy, verify_document
+from microcred.vc import clr
+from microcred.vc.credential import sign_credential
+from microcred.vc.model import IdentityObject
+
+
+@dataclass(frozen=True, slots=True)
+class Left:
+    """A chosen credential left out of the record, and why."""
+
+    item_id: str
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    document: dict[str, Any]
+    included: int
+    left_out: list[Left]
+
+    def to_bytes(self) -> bytes:
+        return (json.dumps(self.document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def build(
+    app: App, session: Session, account: LearnerAccount, item_ids: list[str] | None = None
+) -> Record:
+    """Sign a record of the chosen wallet items (all of them when ``item_ids`` is None)."""
+    everything = wallet.items(session, account)
+    if item_ids is None:
+        chosen = everything
+    else:
+        wanted = set(item_ids)
+        chosen = [i for i in everything if i.id in wanted]
+        unknown = wanted - {i.id for i in chosen}
+        if unknown:
+            raise DomainError(
+                "record.unknown_item",
+                "one of the chosen credentials is not in your wallet",
+                "items",
+            )
+    policy = platform_policy(app)
+    held: list[clr.Held] = []
+    left: list[Left] = []
+    for item in chosen:
+        result = verify_document(item.document, policy)
+        document = result.credential or {}
+        name = str((clr.achievement_of(document) or {}).get("name") or document.get("name", ""))
+        if clr.is_clr(document):
+            left.append(Left(item.id, name, "a record cannot hold another record"))
+        elif not result.report.verified:
+            failure = result.report.failures[0]
+            left.append(Left(item.id, name, failure.message))
+        else:
+            held.append(clr.Held(item.document.encode("utf-8"), document))
+    if not held:
+        raise DomainError(
+            "record.empty",
+            "none of the chosen credentials verifies now; a record holds only credentials "
+            "that verify",
+            "items",
+        )
+    signer = platform_signer(app, session)
+    did = provider_did(app, signer)
+    key_row, key_pair = active_key(app, session, signer)
+    moment = app.now()
+    unsigned = clr.build_record(
+        record_id=f"urn:uuid:{uuid.uuid4()}",
+        issuer={
+            "id": did,
+            "type": ["Profile"],
+            "name": f"microcred at {app.settings.host}",
+            "url": app.settings.base_url,
+        },
+        name=f"Comprehensive learner record: {account.name}",
+        description=(
+            f"{len(held)} verified credential{'s' if len(held) != 1 else ''} held by "
+            f"{account.name}, checked by {app.settings.host} on {moment:%Y-%m-%d}."
+        ),
+        identifier=[IdentityObject.for_email(account.email).to_json()],
+        held=held,
+        valid_from=moment,
+        partial=len(held) < len(everything),
+        subject_id=wallet.holder_key(app, account).public.did_key,
+    )
+    document = sign_credential(
+        unsigned,
+        key_pair,
+        created=moment,
+        verification_method=f"{did}#{key_row.fragment}",
+        controller=did,
+    )
+    return Record(document, len(held), left)
