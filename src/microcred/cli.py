@@ -535,20 +535,13 @@ def pathway_progress(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """A learner's progress on every pathway."""
-    from sqlalchemy import select
-
     from microcred.db.session import transaction
-    from microcred.db.tables import LearnerAccount
     from microcred.services import stacking
 
     platform = _platform()
     try:
         with transaction(platform.sessions, readonly=True) as session:
-            account = session.scalar(
-                select(LearnerAccount).where(LearnerAccount.email == email.strip().lower())
-            )
-            if account is None:
-                raise _fail(f"no wallet for {email}", 2)
+            account = _learner(session, email)
             rows: list[dict[str, Any]] = [
                 {
                     "pathway": p.pathway.name,
@@ -572,6 +565,46 @@ def pathway_progress(
                 else " — missing: " + escape("; ".join(map(str, row["missing"])))
             )
         )
+
+
+def _learner(session: Any, email: str) -> Any:
+    from sqlalchemy import select
+
+    from microcred.db.tables import LearnerAccount
+
+    account = session.scalar(
+        select(LearnerAccount).where(LearnerAccount.email == email.strip().lower())
+    )
+    if account is None:
+        raise _fail(f"no wallet for {email}", 2)
+    return account
+
+
+@app.command("record")
+def learner_record(
+    email: Annotated[str, typer.Argument(help="The learner's wallet email.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the record (JSON).")],
+    item: Annotated[
+        list[str] | None, typer.Option(help="A wallet item id (repeatable; default: all).")
+    ] = None,
+) -> None:
+    """Export a learner's credentials as a signed CLR 2.0 comprehensive learner record."""
+    from microcred.db.session import transaction
+    from microcred.domain.errors import DomainError
+    from microcred.services import records
+
+    platform = _platform()
+    try:
+        with transaction(platform.sessions) as session:
+            record = records.build(platform, session, _learner(session, email), item or None)
+    except DomainError as exc:
+        raise _fail(f"{exc.message} [{exc.code}]") from exc
+    finally:
+        platform.engine.dispose()
+    out_path.write_bytes(record.to_bytes())
+    out.print(f"wrote {escape(str(out_path))}: {record.included} credential(s)")
+    for left in record.left_out:
+        err.print(f"left out {escape(left.name or left.item_id)}: {escape(left.reason)}")
 
 
 @rpl_app.command("decide")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,7 +43,16 @@ def seal(app: App, provider: Provider, fragment: str, key: KeyPair) -> bytes:
 
 def unseal(app: App, provider: Provider, row: SigningKey) -> KeyPair:
     aad = _aad(provider, row.fragment, row.public_multibase)
-    secret = AESGCM(app.settings.kek).decrypt(row.sealed_secret[:12], row.sealed_secret[12:], aad)
+    try:
+        secret = AESGCM(app.settings.kek).decrypt(
+            row.sealed_secret[:12], row.sealed_secret[12:], aad
+        )
+    except InvalidTag as exc:
+        raise DomainError(
+            "keys.wrong_kek",
+            f"the signing key {row.fragment} of {provider.slug} cannot be opened: "
+            "MICROCRED_KEK is not the key-encryption key it was sealed with",
+        ) from exc
     key = KeyPair.from_secret_multibase(secret.decode("ascii"))
     if key.public.multibase != row.public_multibase:
         raise DomainError("keys.corrupt", "a stored key does not match its public key")

@@ -343,6 +343,15 @@ def _check_trust(credential: Mapping[str, Any], policy: Policy, report: Verifica
     issuer = _issuer_id(credential)
     if issuer is None:
         return
+    if clr.is_clr(credential):
+        report.add(
+            "trust",
+            Outcome.SKIPPED,
+            "trust.record",
+            "a record's issuer attests what the learner holds; the trust in each credential's "
+            "issuer is checked with that credential (below)",
+        )
+        return
     finding = policy.trust_checker.check(issuer, policy.clock())
     report.add("trust", Outcome(finding.outcome), finding.code, finding.message, **finding.details)
 
@@ -429,6 +438,7 @@ def _check_components(
     for position, item in enumerate(embedded):
         inner = verify(item, policy)
         failure = next(iter(inner.failures), None)
+        trust = inner.step("trust")
         achievement = clr.achievement_of(item) or {}
         results.append(
             {
@@ -437,6 +447,8 @@ def _check_components(
                 "name": achievement.get("name") or item.get("name"),
                 "issuer": _issuer_id(item),
                 "verified": inner.verified,
+                "trust": trust.code if trust else None,
+                "trust_message": trust.message if trust else None,
                 "code": failure.code if failure else "verified",
                 "message": failure.message if failure else "verified",
             }

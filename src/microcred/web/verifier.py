@@ -19,6 +19,7 @@ from microcred.services.verification import (
     verify_bytes,
     verify_document,
 )
+from microcred.vc import clr
 from microcred.vc.credential import sign_credential
 from microcred.vc.errors import VcError
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
@@ -42,8 +43,33 @@ def _page(request: Request, result: VerifyResult | None, **extra: Any) -> Respon
         error=extra.pop("error", None),
         outcome=Outcome,
         labels={**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS},
+        associations=_associations(result.credential) if result and result.credential else [],
         **extra,
     )
+
+
+def _associations(credential: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """A record's associations in words: (source achievement, type, target achievement)."""
+    subject = credential.get("credentialSubject")
+    if not clr.is_clr(credential) or not isinstance(subject, dict):
+        return []
+    names = {
+        a["id"]: str(a.get("name") or a["id"])
+        for a in subject.get("achievement") or []
+        if isinstance(a, dict) and isinstance(a.get("id"), str)
+    }
+    found = subject.get("association")
+    return [
+        (
+            names.get(str(a.get("sourceId")), str(a.get("sourceId"))),
+            {"isPartOf": "is part of"}.get(
+                str(a.get("associationType")), str(a.get("associationType"))
+            ),
+            names.get(str(a.get("targetId")), str(a.get("targetId"))),
+        )
+        for a in (found if isinstance(found, list) else [])
+        if isinstance(a, dict)
+    ]
 
 
 def _content(result: VerifyResult) -> dict[str, Any]:

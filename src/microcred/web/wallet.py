@@ -18,7 +18,7 @@ from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import DomainError, NotFound
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
-from microcred.services import outbox, rpl, wallet
+from microcred.services import outbox, records, rpl, wallet
 from microcred.services import stacking as stacking_service
 from microcred.services.trust import RegistryTrust
 from microcred.services.verification import VerifyResult, platform_policy, verify_document
@@ -394,6 +394,26 @@ def wallet_presentation(
         media_type="application/json",
         headers={"Content-Disposition": 'attachment; filename="presentation.json"'},
     )
+
+
+@router.post("/wallet/record", dependencies=[Csrf])
+def wallet_record(
+    app: AppDep,
+    account: Learner,
+    session: DbSession,
+    items: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """The chosen credentials as a signed CLR 2.0 comprehensive learner record (download)."""
+    try:
+        if not items:
+            raise DomainError("record.empty", "choose at least one credential for the record")
+        record = records.build(app, session, account, items)
+    except DomainError as exc:
+        return see_other("/wallet?" + urlencode({"error": exc.message}))
+    headers = {"Content-Disposition": 'attachment; filename="learner-record.json"'}
+    if record.left_out:
+        headers["X-Microcred-Left-Out"] = str(len(record.left_out))
+    return Response(record.to_bytes(), media_type="application/json", headers=headers)
 
 
 @router.get("/account/export")
