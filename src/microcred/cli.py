@@ -304,11 +304,11 @@ def demo(
     platform = _platform(base_url)
     slug = f"demo-{_secrets.token_hex(4)}"
     try:
-        expected = seed(platform, slug, f"owner@{slug}.example", _secrets.token_urlsafe(16))
-        manifest = export(platform, slug, expected, out_dir)
+        seeded = seed(platform, slug, f"owner@{slug}.example", _secrets.token_urlsafe(16))
+        manifest = export(platform, slug, seeded, out_dir)
     finally:
         platform.engine.dispose()
-    out.print(f"wrote {manifest} ({sum(len(v) for v in expected.values())} credentials)")
+    out.print(f"wrote {manifest} ({seeded.count} credentials and a learner record)")
 
 
 @app.command()

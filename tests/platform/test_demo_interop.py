@@ -179,8 +179,30 @@ def test_demo_credentials_verify_as_the_manifest_says(served_demo):
         assert attached_credential((out / entry["pdf"]).read_bytes()) == original
         extracted.append(json.loads(baking.extract((out / entry["png"]).read_bytes())))
 
+    # the learner's comprehensive record (CLR 2.0): signed by the platform's did:web, holding
+    # the learner's verified credentials exactly as issued, the macro's components associated
+    [record_entry] = manifest["records"]
+    assert record_entry["kind"] == "clr"
+    record = json.loads((out / record_entry["file"]).read_text())
+    inside = record["credentialSubject"]["verifiableCredential"]
+    assert macro["file"] in record_entry["credentials"]
+    assert [json.loads((out / f).read_text()) for f in record_entry["credentials"]] == inside
+    macro_achievement = macro_document["credentialSubject"]["achievement"]["id"]
+    assert sorted(a["sourceId"] for a in record["credentialSubject"]["association"]) == sorted(
+        json.loads(b)["credentialSubject"]["achievement"]["id"] for b in component_bytes
+    )
+    assert {a["targetId"] for a in record["credentialSubject"]["association"]} == {
+        macro_achievement
+    }
+    record_report = verify(record, policy)
+    assert record_report.verified, record_report.to_json()
+    assert record_report.step("components").code == "clr.ok"
+
     # third-party verifiers, over the same HTTP
     harness = Harness()
+    for stack in ("digitalbazaar", "dcc"):
+        [theirs] = harness.verify(stack, [record], http_hosts=[host])
+        assert theirs["verified"], (stack, theirs)
     from_png = harness.verify("digitalbazaar", extracted, http_hosts=[host])
     assert [r["verified"] for r in from_png] == [e["expect"] == "valid" for e in entries]
     db = harness.verify("digitalbazaar", credentials, http_hosts=[host])

@@ -135,8 +135,23 @@ def ensure_demo(app: App) -> DemoLogin:
     return DemoLogin("demo-academy", "owner@demo-academy.example", password)
 
 
-def seed(app: App, slug: str, owner_email: str, password: str) -> dict[str, list[str]]:
-    """A provider with staff, definitions and credentials; returns credential ids by expectation."""
+@dataclass(slots=True)
+class Seeded:
+    """What ``seed`` made: credential ids by expectation, and the macro / RPL ones by id
+    (``{"kind": "macro", "components": [credential ids]}`` or ``{"kind": "rpl"}``)."""
+
+    expected: dict[str, list[str]]
+    kinds: dict[str, dict[str, Any]]
+    learner_email: str
+
+    @property
+    def count(self) -> int:
+        return sum(len(v) for v in self.expected.values())
+
+
+def seed(app: App, slug: str, owner_email: str, password: str) -> Seeded:
+    """A provider with staff, definitions and credentials, and a learner's stacked and
+    recognised awards."""
     with transaction(app.sessions) as session:
         provider, owner = create_provider(
             app,
@@ -220,8 +235,8 @@ def seed(app: App, slug: str, owner_email: str, password: str) -> dict[str, list
                 action = "revoke" if expect == "revoked" else "suspend"
                 status.change_state(app, session, staff, credential.id, action, f"Demo: {expect}")
             expected[expect].append(credential.id)
-    stack_and_recognise(app, slug, owner_id, ids, expected)
-    return expected
+    kinds = stack_and_recognise(app, slug, owner_id, ids, expected)
+    return Seeded(expected, kinds, LEARNERS[0][1])
 
 
 MACRO: dict[str, Any] = {
@@ -240,7 +255,6 @@ MACRO: dict[str, Any] = {
     "participation": "blended",
     "quality_assurance": "Internal QA, accredited under EQAVET",
 }
-KINDS: dict[str, dict[str, Any]] = {}  # credential id -> {"kind": ..., "components": [ids]}
 
 
 def stack_and_recognise(
@@ -249,8 +263,9 @@ def stack_and_recognise(
     owner_id: int,
     ids: list[tuple[int, list[str]]],
     expected: dict[str, list[str]],
-) -> None:
-    """A learner's wallet earns a macro-credential through a pathway, and an RPL award."""
+) -> dict[str, dict[str, Any]]:
+    """A learner's wallet earns a macro-credential through a pathway, and an RPL award; returns
+    their kinds by credential id."""
     from microcred.services import rpl, stacking, wallet
 
     name, email = LEARNERS[0]
@@ -302,7 +317,9 @@ def stack_and_recognise(
         components = [c["id"].rsplit("/", 1)[-1] for c in record.components]
         assert record.credential_id is not None
         expected["valid"].append(record.credential_id)
-        KINDS[record.credential_id] = {"kind": "macro", "components": components}
+        kinds: dict[str, dict[str, Any]] = {
+            record.credential_id: {"kind": "macro", "components": components}
+        }
         application = rpl.apply(
             app,
             session,
@@ -325,11 +342,14 @@ def stack_and_recognise(
         )
         assert application.credential_id is not None
         expected["valid"].append(application.credential_id)
-        KINDS[application.credential_id] = {"kind": "rpl"}
+        kinds[application.credential_id] = {"kind": "rpl"}
+    return kinds
 
 
-def export(app: App, slug: str, expected: dict[str, list[str]], out: Path) -> Path:
-    """Write credentials, the documents they reference (under ``site/``) and a manifest."""
+def export(app: App, slug: str, seeded: Seeded, out: Path) -> Path:
+    """Write credentials, the documents they reference (under ``site/``), the learner's
+    comprehensive record (CLR 2.0) and a manifest."""
+    expected, kinds = seeded.expected, seeded.kinds
     (out / "credentials").mkdir(parents=True, exist_ok=True)
     site = out / "site"
     entries = []
@@ -384,17 +404,50 @@ def export(app: App, slug: str, expected: dict[str, list[str]], out: Path) -> Pa
                     "pdf": f"credentials/{name}.pdf",
                 }
                 files[credential.id] = entry["file"]
-                if credential.id in KINDS:
-                    entry["kind"] = KINDS[credential.id]["kind"]
+                if credential.id in kinds:
+                    entry["kind"] = kinds[credential.id]["kind"]
                 entries.append(entry)
-    for credential_id, info in KINDS.items():  # a macro-credential lists its components' files
+        records_out = _export_record(app, session, seeded.learner_email, files, out)
+    for credential_id, info in kinds.items():  # a macro-credential lists its components' files
         for entry in entries:
             if files.get(credential_id) == entry["file"] and info["kind"] == "macro":
                 entry["components"] = [files[c] for c in info["components"]]
-    manifest = {"base_url": app.settings.base_url, "credentials": entries}
+    manifest = {"base_url": app.settings.base_url, "credentials": entries, "records": records_out}
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     return path
+
+
+def _export_record(
+    app: App, session: Any, email: str, files: dict[str, str], out: Path
+) -> list[dict[str, Any]]:
+    """The learner's record of everything that verifies, signed by the platform (whose did.json
+    goes under ``site/``); its manifest entry lists the files of the credentials inside."""
+    from microcred.db.tables import LearnerAccount
+    from microcred.services import records
+    from microcred.services.trust import platform_signer
+
+    account = session.scalar(select(LearnerAccount).where(LearnerAccount.email == email))
+    assert account is not None
+    record = records.build(app, session, account)
+    signer = platform_signer(app, session)
+    _write(
+        out / "site",
+        keys.did_document_url(app, signer),
+        json.dumps(keys.did_document(app, session, signer), indent=2),
+    )
+    (out / "records").mkdir(parents=True, exist_ok=True)
+    (out / "records" / "learner-record.json").write_bytes(record.to_bytes())
+    inside = record.document["credentialSubject"]["verifiableCredential"]
+    by_id = {credential_id.rsplit("/", 1)[-1]: f for credential_id, f in files.items()}
+    return [
+        {
+            "file": "records/learner-record.json",
+            "kind": "clr",
+            "expect": "valid",
+            "credentials": [by_id[c["id"].rsplit("/", 1)[-1]] for c in inside],
+        }
+    ]
 
 
 def _write(site: Path, url: str, text: str) -> None:

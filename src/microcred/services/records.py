@@ -50,7 +50,11 @@ class Record:
 def build(
     app: App, session: Session, account: LearnerAccount, item_ids: list[str] | None = None
 ) -> Record:
-    """Sign a record of the chosen wallet items (all of them when ``item_ids`` is None)."""
+    """Sign a record of the chosen wallet items (all of them when ``item_ids`` is None).
+
+    Credentials issued here to the learner's proven email are claimed first, so "all" means all.
+    """
+    wallet.claim(app, session, account)
     everything = wallet.items(session, account)
     if item_ids is None:
         chosen = everything
