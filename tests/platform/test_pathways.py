@@ -8,9 +8,10 @@ import json
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import delete
 
 from microcred.db.session import transaction
-from microcred.db.tables import Credential, LearnerAccount
+from microcred.db.tables import Credential, LearnerAccount, PathwayAward
 from microcred.domain.errors import DomainError
 from microcred.services import stacking, status, wallet
 from microcred.services.issuing import document_of
@@ -134,11 +135,8 @@ def test_pathway_award_with_a_third_party_component(platform, wired, tmp_path):
         )
     with transaction(platform.sessions) as session:
         account = session.get(LearnerAccount, account_id)
-        session.execute(  # a fresh learner state: the existing award stays, a new one is checked
-            __import__("sqlalchemy").delete(
-                __import__("microcred.db.tables", fromlist=["PathwayAward"]).PathwayAward
-            )
-        )
+        # a fresh learner state: the existing award stays, a new one is checked
+        session.execute(delete(PathwayAward))
         with pytest.raises(DomainError) as caught:
             stacking.award(platform, session, pathway_id, account)
     assert caught.value.code == "pathway.not_met"
@@ -238,3 +236,33 @@ def test_provider_creates_a_confirm_pathway_and_confirms_the_award(platform, wir
     )
     assert "awarded" in confirm.text
     assert csrf_from(page)
+
+
+def test_close_to_completion_lists_only_the_providers_own_learners(platform):
+    org = make_org(platform, "acme")
+    other = make_org(platform, "other")
+    ours = publish_definition(platform, org)
+    theirs = publish_definition(platform, other, {**DEFINITION, "title": "Their Welding"})
+    macro = publish_definition(platform, org, {**DEFINITION, "title": "Certificate in Welding"})
+    issue_to(platform, org, ours, "niamh@example.org", "Niamh O'Brien")
+    issue_to(platform, other, theirs, "zed@example.org", "Zed Stranger")
+    with transaction(platform.sessions) as session:
+        either = [stacking.family_url(platform, session, r) for r in (ours, theirs)]
+        pathway = stacking.create_pathway(
+            platform,
+            session,
+            staff(platform, org.owner_id),
+            definition_id=macro.id,
+            name="Certificate in Welding",
+            rules={"at_least": 1, "of": [{"credential": {"achievement": [f]}} for f in either]},
+        )
+        for name, email in (("Niamh O'Brien", "niamh@example.org"), ("Zed", "zed@example.org")):
+            account = wallet.sign_up(platform, session, name, email, "learner password 1")
+            account.email_verified_at = platform.now()
+            wallet.claim(platform, session, account)
+    with transaction(platform.sessions, readonly=True) as session:
+        close = stacking.close_to_completion(platform, session, pathway)
+        # both are at 100%, but Zed never studied with acme: his wallet is not acme's to see
+        assert [(c.account.email, c.evaluation.progress) for c in close] == [
+            ("niamh@example.org", 1.0)
+        ]

@@ -111,67 +111,151 @@ def _match(match: Any, path: str) -> None:
 
 
 def matches(fact: CredentialFact, match: Mapping[str, Any], now: datetime) -> bool:
-    if "achievement" in match and not fact.achievement_ids & set(match["achievement"]):
-        return False
-    if "issuer" in match and fact.issuer not in match["issuer"]:
-        return False
-    if "min_eqf" in match and (fact.eqf is None or fact.eqf < int(match["min_eqf"])):
-        return False
-    if match.get("trusted") and not fact.trusted:
-        return False
-    if "within_years" not in match:
-        return True
-    return fact.issued_at >= now - timedelta(days=round(365.25 * float(match["within_years"])))
+    return _Match(match).test(fact, now)
+
+
+class _Match:
+    """A MATCH with its sets and limits built once."""
+
+    __slots__ = ("achievements", "description", "issuers", "min_eqf", "trusted", "within")
+
+    def __init__(self, match: Mapping[str, Any]) -> None:
+        self.achievements = frozenset(match["achievement"]) if "achievement" in match else None
+        self.issuers = frozenset(match["issuer"]) if "issuer" in match else None
+        self.min_eqf = int(match["min_eqf"]) if "min_eqf" in match else None
+        self.trusted = bool(match.get("trusted"))
+        self.within = (
+            timedelta(days=round(365.25 * float(match["within_years"])))
+            if "within_years" in match
+            else None
+        )
+        self.description = describe(match)
+
+    def test(self, fact: CredentialFact, now: datetime) -> bool:
+        if self.achievements is not None and self.achievements.isdisjoint(fact.achievement_ids):
+            return False
+        if self.issuers is not None and fact.issuer not in self.issuers:
+            return False
+        if self.min_eqf is not None and (fact.eqf is None or fact.eqf < self.min_eqf):
+            return False
+        if self.trusted and not fact.trusted:
+            return False
+        return self.within is None or fact.issued_at >= now - self.within
+
+
+Index = Mapping[str, list[tuple[int, "CredentialFact"]]]
+
+
+def index_facts(facts: Sequence[CredentialFact]) -> dict[str, list[tuple[int, CredentialFact]]]:
+    """Facts by achievement id, with their positions (a rule uses the first that matches)."""
+    index: dict[str, list[tuple[int, CredentialFact]]] = {}
+    for position, fact in enumerate(facts):
+        for achievement in fact.achievement_ids:
+            index.setdefault(achievement, []).append((position, fact))
+    return index
+
+
+class Compiled:
+    """A rule compiled once (sets, limits and descriptions built), evaluated many times: the
+    same results as :func:`evaluate`, for scoring many learners against the same pathways."""
+
+    __slots__ = ("children", "kind", "match", "n", "total")
+
+    def __init__(self, rule: Mapping[str, Any]) -> None:
+        self.children: tuple[Compiled, ...] = ()
+        self.match: _Match | None = None
+        self.n = 0
+        self.total = 0.0
+        if "all" in rule:
+            self.kind = "all"
+            self.children = tuple(Compiled(r) for r in rule["all"])
+        elif "at_least" in rule:
+            self.kind = "at_least"
+            self.n = int(rule["at_least"])
+            self.children = tuple(Compiled(r) for r in rule["of"])
+        elif "credential" in rule:
+            self.kind = "credential"
+            self.match = _Match(rule["credential"])
+        else:
+            self.kind = "min_ects"
+            self.total = float(rule["min_ects"])
+            self.match = _Match(rule.get("where", {}))
+            self.match.description = describe(rule["where"]) if rule.get("where") else ""
+
+    def __call__(
+        self, facts: Sequence[CredentialFact], now: datetime, index: Index | None = None
+    ) -> Evaluation:
+        """``index``: :func:`index_facts` of ``facts``, to share among several pathways."""
+        return self._eval(facts, index if index is not None else index_facts(facts), now)
+
+    def _eval(
+        self,
+        facts: Sequence[CredentialFact],
+        index: Index,
+        now: datetime,
+    ) -> Evaluation:
+        if self.kind == "all":
+            children = tuple([c._eval(facts, index, now) for c in self.children])
+            satisfied, progress = True, 0.0
+            used: set[str] = set()
+            gaps: list[str] = []
+            for child in children:
+                progress += child.progress
+                gaps.extend(child.missing)
+                if child.satisfied:
+                    used.update(child.used)
+                else:
+                    satisfied = False
+            return Evaluation(
+                satisfied, progress / len(children), frozenset(used), tuple(gaps), children
+            )
+        if self.kind == "at_least":
+            n = self.n
+            children = tuple(c._eval(facts, index, now) for c in self.children)
+            best = sorted(children, key=lambda c: c.progress, reverse=True)[:n]
+            met = [c for c in children if c.satisfied]
+            missing: tuple[str, ...] = ()
+            if len(met) < n:
+                missing = (
+                    f"{n - len(met)} more of: "
+                    + "; ".join(m for c in children if not c.satisfied for m in c.missing),
+                )
+            return Evaluation(
+                satisfied=len(met) >= n,
+                progress=min(1.0, sum(c.progress for c in best) / n),
+                used=frozenset().union(*(c.used for c in met[:n])),
+                missing=missing,
+                children=children,
+            )
+        match = self.match
+        assert match is not None
+        if self.kind == "credential":
+            if match.achievements is not None:  # only the facts for those achievements, in order
+                candidates = sorted(
+                    {p: f for a in match.achievements for p, f in index.get(a, ())}.items()
+                )
+                found = next((f for _, f in candidates if match.test(f, now)), None)
+            else:
+                found = next((f for f in facts if match.test(f, now)), None)
+            if found is not None:
+                return Evaluation(True, 1.0, frozenset({found.id}))
+            return Evaluation(False, 0.0, missing=(match.description,))
+        counted = [f for f in facts if match.test(f, now)]
+        ects = sum(f.ects for f in counted)
+        satisfied = ects >= self.total
+        where = f" ({match.description})" if match.description else ""
+        return Evaluation(
+            satisfied=satisfied,
+            progress=min(1.0, ects / self.total),
+            used=frozenset(f.id for f in counted) if satisfied else frozenset(),
+            missing=() if satisfied else (f"{self.total - ects:g} more ECTS{where}",),
+        )
 
 
 def evaluate(rule: Mapping[str, Any], facts: Sequence[CredentialFact], now: datetime) -> Evaluation:
-    """Evaluate ``rule`` over eligible ``facts`` (call :func:`eligible` first)."""
-    if "all" in rule:
-        children = tuple(evaluate(r, facts, now) for r in rule["all"])
-        return Evaluation(
-            satisfied=all(c.satisfied for c in children),
-            progress=sum(c.progress for c in children) / len(children),
-            used=frozenset().union(*(c.used for c in children if c.satisfied)),
-            missing=tuple(m for c in children for m in c.missing),
-            children=children,
-        )
-    if "at_least" in rule:
-        n = int(rule["at_least"])
-        children = tuple(evaluate(r, facts, now) for r in rule["of"])
-        best = sorted(children, key=lambda c: c.progress, reverse=True)[:n]
-        met = [c for c in children if c.satisfied]
-        missing: tuple[str, ...] = ()
-        if len(met) < n:
-            missing = (
-                f"{n - len(met)} more of: "
-                + "; ".join(m for c in children if not c.satisfied for m in c.missing),
-            )
-        return Evaluation(
-            satisfied=len(met) >= n,
-            progress=min(1.0, sum(c.progress for c in best) / n),
-            used=frozenset().union(*(c.used for c in met[:n])),
-            missing=missing,
-            children=children,
-        )
-    if "credential" in rule:
-        match = rule["credential"]
-        found = [f for f in facts if matches(f, match, now)]
-        if found:
-            return Evaluation(True, 1.0, frozenset({found[0].id}))
-        return Evaluation(False, 0.0, missing=(describe(match),))
-    total = float(rule["min_ects"])
-    where = rule.get("where", {})
-    counted = [f for f in facts if matches(f, where, now)]
-    ects = sum(f.ects for f in counted)
-    satisfied = ects >= total
-    return Evaluation(
-        satisfied=satisfied,
-        progress=min(1.0, ects / total),
-        used=frozenset(f.id for f in counted) if satisfied else frozenset(),
-        missing=()
-        if satisfied
-        else (f"{total - ects:g} more ECTS" + (f" ({describe(where)})" if where else ""),),
-    )
+    """Evaluate ``rule`` over eligible ``facts`` (call :func:`eligible` first). To evaluate the
+    same rule for many learners, build :class:`Compiled` once and call it."""
+    return Compiled(rule)(facts, now)
 
 
 def describe(match: Mapping[str, Any]) -> str:

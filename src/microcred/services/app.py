@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from microcred.config import Settings
 from microcred.db.session import make_engine, migrate, session_factory
 from microcred.vc.fetch import SafeFetcher, WebResolver
+from microcred.vc.loader import default_loader
+from microcred.vc.memo import VerifyMemo
 from microcred.vc.policy import Policy
 from microcred.vc.status_list import BitstringStatusChecker
 
@@ -23,6 +25,8 @@ class App:
     sessions: sessionmaker[Session]
     fetcher: SafeFetcher = field(default_factory=SafeFetcher)
     registries: list[Any] = field(default_factory=list)  # external StaticRegistry objects
+    # canonical forms and schema findings, pure functions of a document (vc/memo.py)
+    memo: VerifyMemo = field(default_factory=lambda: VerifyMemo(default_loader()))
 
     @classmethod
     def start(cls, settings: Settings, *, run_migrations: bool = True) -> App:

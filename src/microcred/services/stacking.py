@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from microcred.db.tables import (
+    Credential,
     Definition,
     LearnerAccount,
     Pathway,
@@ -36,6 +37,7 @@ from microcred.services.issuing import Award, issue
 from microcred.services.providers import require
 from microcred.services.verification import platform_policy, verify_document
 from microcred.vc.digest import related_resource
+from microcred.vc.policy import Policy
 from microcred.vc.report import Outcome
 
 _VERSION = re.compile(r"/v\d+$")
@@ -94,9 +96,12 @@ def fact_of(
     )
 
 
-def holdings(app: App, session: Session, account: LearnerAccount) -> list[Held]:
-    """The learner's credentials as facts, each verified now."""
-    policy = platform_policy(app)
+def holdings(
+    app: App, session: Session, account: LearnerAccount, policy: Policy | None = None
+) -> list[Held]:
+    """The learner's credentials as facts, each verified now (``policy``: one for a whole page,
+    so each status list and DID document is read once)."""
+    policy = policy or platform_policy(app)
     held = []
     for item in session.scalars(select(WalletItem).where(WalletItem.account_id == account.id)):
         result = verify_document(item.document, policy)
@@ -152,7 +157,10 @@ def progress(app: App, session: Session, account: LearnerAccount) -> list[Progre
     held = holdings(app, session, account)
     facts = stacking.eligible(h.fact for h in held)
     now = app.now()
-    published = session.scalars(select(Definition).where(Definition.state == "published")).all()
+    published = [
+        (d, family_url(app, session, d))
+        for d in session.scalars(select(Definition).where(Definition.state == "published"))
+    ]
     out = []
     for pathway in session.scalars(select(Pathway).order_by(Pathway.id)):
         evaluation = stacking.evaluate(pathway.rules, facts, now)
@@ -160,11 +168,43 @@ def progress(app: App, session: Session, account: LearnerAccount) -> list[Progre
         have = set().union(*(f.achievement_ids for f in facts)) if facts else set()
         suggestions = [
             d
-            for d in published
-            if family_url(app, session, d) in wanted - have and d.id != pathway.definition_id
+            for d, family in published
+            if family in wanted - have and d.id != pathway.definition_id
         ]
         out.append(Progress(pathway, evaluation, suggestions))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    account: LearnerAccount
+    evaluation: stacking.Evaluation
+
+
+def close_to_completion(
+    app: App, session: Session, pathway: Pathway, threshold: float = 0.5, limit: int = 200
+) -> list[Candidate]:
+    """The provider's own learners (holding a credential it issued) at ``threshold`` or more of
+    ``pathway``, closest first. Learners who never studied with the provider are not shown: a
+    wallet is private."""
+    accounts = session.scalars(
+        select(LearnerAccount)
+        .join(WalletItem, WalletItem.account_id == LearnerAccount.id)
+        .join(Credential, Credential.id == WalletItem.credential_id)
+        .where(Credential.provider_id == pathway.provider_id)
+        .distinct()
+    ).all()
+    rule = stacking.Compiled(pathway.rules)
+    policy = platform_policy(app)
+    now = app.now()
+    found = []
+    for account in accounts:
+        held = holdings(app, session, account, policy)
+        evaluation = rule(stacking.eligible(h.fact for h in held), now)
+        if evaluation.progress >= threshold:
+            found.append(Candidate(account, evaluation))
+    found.sort(key=lambda c: (-c.evaluation.progress, c.account.name))
+    return found[:limit]
 
 
 def family_url(app: App, session: Session, row: Definition) -> str:

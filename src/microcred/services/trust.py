@@ -21,6 +21,7 @@ from microcred.services.app import App
 from microcred.services.keys import active_key, add_key, provider_did
 from microcred.services.providers import require
 from microcred.vc.credential import sign_credential
+from microcred.vc.did_web import did_web_from_url
 from microcred.vc.jsonsafe import parse_json
 from microcred.vc.loader import OB_V3P0_303, VC_V2, default_loader
 from microcred.vc.policy import TrustFinding
@@ -237,19 +238,33 @@ class RegistryTrust:
     def __init__(self, app: App | None, external: Iterable[StaticRegistry] = ()) -> None:
         self._app = app
         self._external = list(external)
+        # one checker serves one request or page: look each issuer up once within it
+        self._found: dict[str, trust.RegistryEntry | None] = {}
 
     def lookup(self, did: str) -> trust.RegistryEntry | None:
-        if self._app is not None:
+        if did not in self._found:
+            self._found[did] = self._lookup(did)
+        return self._found[did]
+
+    def _local_slug(self, did: str) -> str | None:
+        """The provider slug of a did:web of this platform (``…:providers:SLUG``), else None."""
+        assert self._app is not None
+        prefix = did_web_from_url(self._app.settings.host, ["providers", "x"])[:-1]
+        return did[len(prefix) :] or None if did.startswith(prefix) else None
+
+    def _lookup(self, did: str) -> trust.RegistryEntry | None:
+        slug = self._local_slug(did) if self._app is not None else None
+        if self._app is not None and slug is not None:
             with transaction(self._app.sessions, readonly=True) as session:
-                for provider in session.scalars(
-                    select(Provider).where(Provider.kind == "provider")
-                ):
-                    if provider_did(self._app, provider) == did:
-                        local = _entry(self._app, session, provider)
-                        # Hosting is not recognition: a provider is in the platform's registry
-                        # once a QA body has accredited it (a lapsed accreditation still shows).
-                        if local.accreditations:
-                            return local
+                provider = session.scalar(
+                    select(Provider).where(Provider.slug == slug, Provider.kind == "provider")
+                )
+                if provider is not None and provider_did(self._app, provider) == did:
+                    local = _entry(self._app, session, provider)
+                    # Hosting is not recognition: a provider is in the platform's registry
+                    # once a QA body has accredited it (a lapsed accreditation still shows).
+                    if local.accreditations:
+                        return local
         for registry in self._external:
             entry = registry.lookup(did)
             if entry is not None:

@@ -49,7 +49,7 @@ class VerifyResult:
 def policy_for(
     fetcher: SafeFetcher, app: App | None, registries: Iterable[StaticRegistry]
 ) -> Policy:
-    base = Policy(resolver=WebResolver(fetcher))
+    base = Policy(resolver=WebResolver(fetcher), memo=app.memo if app is not None else None)
     return replace(
         base,
         status_checker=BitstringStatusChecker(fetcher, base),
@@ -154,6 +154,7 @@ class SelfFetcher(SafeFetcher):
         self._inner = inner
         parts = urlsplit(app.settings.base_url)
         self._origins = {f"{parts.scheme}://{parts.netloc}", f"https://{parts.netloc}"}
+        self._read: dict[str, bytes] = {}
 
     def fetch(self, url: str) -> bytes:
         parts = urlsplit(url)
@@ -165,6 +166,12 @@ class SelfFetcher(SafeFetcher):
         return self._inner.fetch(url)
 
     def _local(self, kind: str, groups: tuple[str | Any, ...], url: str) -> bytes:
+        # one policy serves one request or page: read each document once within it
+        if url not in self._read:
+            self._read[url] = self._read_local(kind, groups, url)
+        return self._read[url]
+
+    def _read_local(self, kind: str, groups: tuple[str | Any, ...], url: str) -> bytes:
         from microcred.db.session import transaction
         from microcred.db.tables import Credential
         from microcred.domain.errors import DomainError

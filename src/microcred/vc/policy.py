@@ -16,6 +16,7 @@ from microcred.vc import fastcanon
 from microcred.vc.did import DidResolver, OfflineResolver
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH
 from microcred.vc.loader import DocumentLoader, default_loader
+from microcred.vc.memo import VerifyMemo
 from microcred.vc.proofs import ALL_SUITES, Canonicalize
 
 
@@ -72,3 +73,5 @@ class Policy:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_depth: int = DEFAULT_MAX_DEPTH
     canonicalize: Canonicalize = fastcanon.DEFAULT
+    # pure results (canonical forms, schema findings) kept across verifications; see vc/memo.py
+    memo: VerifyMemo | None = None

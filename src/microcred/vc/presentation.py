@@ -109,7 +109,7 @@ def _verify_presentation(
     if presentation is None:
         return
     report.credential = presentation
-    canonicalize = _Memo(policy.canonicalize)
+    canonicalize = _Memo(policy.canonicalize, None)  # a presentation is made once: not kept
     unsecured = {k: v for k, v in presentation.items() if k != "proof"}
     if not _check_context(presentation, unsecured, policy.loader, canonicalize, report):
         return

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from microcred.vc.errors import VcError
@@ -122,10 +123,12 @@ class BitstringStatusChecker:
     def __init__(self, fetch: Fetch, policy: Policy | None = None) -> None:
         self._fetch = fetch
         self._policy = policy
+        # Each distinct list (by its exact bytes) is verified and decoded once per checker: a
+        # wallet of 50 credentials shares two lists. A checker lives for one verification run
+        # (one page, one request), so nothing here outlives the list it was read from.
+        self._lists: dict[bytes, _ListRead] = {}
 
     def check(self, credential: Mapping[str, Any], status: Mapping[str, Any]) -> StatusResult:
-        from microcred.vc.verify import verify  # verify imports policy; avoid a cycle
-
         if status.get("type") != ENTRY_TYPE:
             return StatusResult(
                 CredentialStatus.UNKNOWN, f"status type {status.get('type')!r} is not supported"
@@ -144,24 +147,17 @@ class BitstringStatusChecker:
             return StatusResult(
                 CredentialStatus.UNKNOWN, f"the status list could not be fetched: {exc}"
             )
-        policy = self._policy or Policy()
-        report = verify(raw, replace(policy, status_checker=None, check_schema=False))
-        if not report.verified:
-            failure = report.failures[0]
-            return StatusResult(
-                CredentialStatus.UNKNOWN, f"the status list does not verify: {failure.message}"
-            )
-        document = report.credential or {}
-        issuer = _issuer(credential)
-        if _issuer(document) != issuer:
+        read = self._read(raw)
+        if read.problem is not None:
+            return StatusResult(CredentialStatus.UNKNOWN, read.problem)
+        if read.issuer != _issuer(credential):
             return StatusResult(
                 CredentialStatus.UNKNOWN, "the status list is not issued by the credential's issuer"
             )
-        subject = document.get("credentialSubject") or {}
-        if subject.get("statusPurpose") != purpose:
+        if read.purpose != purpose:
             return StatusResult(CredentialStatus.UNKNOWN, "the status list is for another purpose")
         try:
-            is_set = bit(decode(subject.get("encodedList", "")), index)
+            is_set = bit(read.bits, index)
         except StatusListError as exc:
             return StatusResult(CredentialStatus.UNKNOWN, exc.message)
         if not is_set:
@@ -173,6 +169,40 @@ class BitstringStatusChecker:
                 CredentialStatus.SUSPENDED, "the issuer has suspended this credential"
             )
         return StatusResult(CredentialStatus.UNKNOWN, f"status purpose {purpose!r} is set")
+
+    def _read(self, raw: bytes) -> _ListRead:
+        key = hashlib.sha256(raw).digest()
+        found = self._lists.get(key)
+        if found is None:
+            found = self._lists[key] = self._verify_list(raw)
+        return found
+
+    def _verify_list(self, raw: bytes) -> _ListRead:
+        from microcred.vc.verify import verify  # verify imports policy; avoid a cycle
+
+        policy = self._policy or Policy()
+        report = verify(raw, replace(policy, status_checker=None, check_schema=False))
+        if not report.verified:
+            failure = report.failures[0]
+            return _ListRead(problem=f"the status list does not verify: {failure.message}")
+        document = report.credential or {}
+        subject = document.get("credentialSubject") or {}
+        subject = subject if isinstance(subject, Mapping) else {}
+        try:
+            bits = decode(subject.get("encodedList", ""))
+        except StatusListError as exc:
+            return _ListRead(problem=exc.message)
+        return _ListRead(issuer=_issuer(document), purpose=subject.get("statusPurpose"), bits=bits)
+
+
+@dataclass(frozen=True, slots=True)
+class _ListRead:
+    """A status list read once: who issued it, for what, its bits; or why it cannot be used."""
+
+    problem: str | None = None
+    issuer: str | None = None
+    purpose: Any = None
+    bits: bytes = b""
 
 
 def purpose_word(purpose: Any) -> str:

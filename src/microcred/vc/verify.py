@@ -18,7 +18,6 @@ stable code (see ``docs/verification-codes.md``). Steps, in order:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -29,6 +28,7 @@ from microcred.vc.did import find_method, is_authorized
 from microcred.vc.errors import ContextError, DocumentError, VcError
 from microcred.vc.jsonsafe import check_depth, parse_json
 from microcred.vc.loader import VC_V1, VC_V2, DocumentLoader
+from microcred.vc.memo import VerifyMemo, content_key
 from microcred.vc.multikey import PublicKey
 from microcred.vc.policy import CredentialStatus, Policy
 from microcred.vc.report import Outcome, VerificationReport
@@ -59,7 +59,8 @@ def _verify(
     if credential is None:
         return
     report.credential = credential
-    canonicalize = _Memo(policy.canonicalize)
+    memo = policy.memo if policy.memo is not None and policy.memo.loader is policy.loader else None
+    canonicalize = _Memo(policy.canonicalize, memo)
     unsecured = {k: v for k, v in credential.items() if k != "proof"}
     if not _check_context(credential, unsecured, policy.loader, canonicalize, report):
         return
@@ -94,16 +95,24 @@ def _parse(
 
 
 class _Memo:
-    """Canonicalise each distinct document once per verification."""
+    """Canonicalise each distinct document once per verification, and once across verifications
+    when the policy carries a memo (canonical forms depend on the content and loader only)."""
 
-    def __init__(self, canonicalize: proofs.Canonicalize) -> None:
+    def __init__(self, canonicalize: proofs.Canonicalize, shared: VerifyMemo | None) -> None:
         self._canonicalize = canonicalize
+        self._shared = shared
+        self._kind = "canon:" + getattr(canonicalize, "__qualname__", repr(canonicalize))
         self._seen: dict[str, str] = {}
 
     def __call__(self, document: Mapping[str, Any], loader: DocumentLoader) -> str:
-        key = json.dumps(document, sort_keys=True, ensure_ascii=False)
+        key = content_key(document)
         if key not in self._seen:
-            self._seen[key] = self._canonicalize(document, loader)
+            if self._shared is not None and loader is self._shared.loader:
+                self._seen[key] = self._shared.get(
+                    self._kind, key, lambda: self._canonicalize(document, loader)
+                )
+            else:
+                self._seen[key] = self._canonicalize(document, loader)
         return self._seen[key]
 
 
@@ -199,7 +208,12 @@ def _check_schema(
             "the published 1EdTech schema describes VC 2.0 credentials; this is VC 1.1",
         )
         return
-    problems = schema.validate(credential, name)
+    if policy.memo is not None:
+        problems = policy.memo.get(
+            "schema:" + name, content_key(credential), lambda: schema.validate(credential, name)
+        )
+    else:
+        problems = schema.validate(credential, name)
     if problems:
         report.add(
             "schema",

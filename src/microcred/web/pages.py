@@ -17,7 +17,6 @@ from microcred.db.tables import (
     Assessment,
     Definition,
     Learner,
-    LearnerAccount,
     Pathway,
     PathwayAward,
     Provider,
@@ -676,17 +675,14 @@ def pathway_view(
     pathway = session.get(Pathway, pathway_id)
     if pathway is None or pathway.provider_id != staff.provider_id:
         raise NotFound("pathway")
-    close = []
-    for account in session.scalars(select(LearnerAccount)):
-        for row in stacking_service.progress(app, session, account):
-            if row.pathway.id == pathway.id and row.evaluation.progress >= 0.5:
-                close.append(
-                    {
-                        "name": account.name,
-                        "progress": row.evaluation.progress,
-                        "missing": row.evaluation.missing,
-                    }
-                )
+    close = [
+        {
+            "name": c.account.name,
+            "progress": c.evaluation.progress,
+            "missing": c.evaluation.missing,
+        }
+        for c in stacking_service.close_to_completion(app, session, pathway)
+    ]
     awards = session.scalars(
         select(PathwayAward).where(PathwayAward.pathway_id == pathway.id)
     ).all()

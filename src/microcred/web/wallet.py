@@ -148,8 +148,9 @@ def dev_outbox(request: Request, app: AppDep) -> Response:
     return render(request, "outbox.html", messages=list(reversed(outbox.messages(app))))
 
 
-def _live(app: Any, entry: WalletItem) -> VerifyResult:
-    return verify_document(entry.document, platform_policy(app))
+def _live(app: Any, entry: WalletItem, policy: Any = None) -> VerifyResult:
+    """Verified now; pass one ``policy`` for a whole page (each list and document read once)."""
+    return verify_document(entry.document, policy or platform_policy(app))
 
 
 def _claim(app: Any, account: LearnerAccount) -> Session:
@@ -181,8 +182,9 @@ def wallet_home(request: Request, app: AppDep, account: Learner, session: DbSess
 
 def _wallet_page(request: Request, app: Any, account: LearnerAccount, session: Session) -> Response:
     rows = []
+    policy = platform_policy(app)
     for entry in wallet.items(session, account):
-        result = _live(app, entry)
+        result = _live(app, entry, policy)
         rows.append(
             {
                 "item": entry,
@@ -346,10 +348,11 @@ def wallet_share_revoke(
 def shared_page(token: str, request: Request, app: AppDep, session: DbSession) -> Response:
     """A learner's public link: every credential verified live."""
     link, entries = wallet.open_share(app, session, token)
+    policy = platform_policy(app)
     rows = [
         {
             "item": e,
-            "result": _live(app, e),
+            "result": _live(app, e, policy),
             "title": _title(e),
             "elements": read_eu_elements(json.loads(e.document)),
         }
@@ -361,7 +364,8 @@ def shared_page(token: str, request: Request, app: AppDep, session: DbSession) -
 @router.get("/s/{token}/embed")
 def shared_embed(token: str, request: Request, app: AppDep, session: DbSession) -> Response:
     link, entries = wallet.open_share(app, session, token)
-    rows = [{"result": _live(app, e), "title": _title(e)} for e in entries]
+    policy = platform_policy(app)
+    rows = [{"result": _live(app, e, policy), "title": _title(e)} for e in entries]
     response = render(request, "embed.html", link=link, rows=rows)
     response.headers["X-Frame-Options"] = "ALLOWALL"
     response.headers["Content-Security-Policy"] = (
