@@ -207,3 +207,47 @@ def test_the_command_line_writes_a_record(platform, wired, tmp_path):
     )
     assert missing.returncode == 2
     assert "no wallet for nobody@example.org" in missing.stderr
+
+
+def test_a_record_from_elsewhere_brings_each_credential_into_the_wallet(platform, wired):
+    from microcred.vc import clr
+    from microcred.vc.credential import sign_credential
+    from tests.helpers import ISSUED
+    from tests.unit.test_clr import RECORD_KEY, _held, _micro, _record
+
+    _, items = _setup(platform)
+    token = _signin(wired, "niamh@example.org")
+    record = wired.post("/wallet/record", data={"csrf_token": token, "items": list(items)}).content
+    _learner(platform, "Other Learner", "other@example.org")
+    token = _signin(wired, "other@example.org")
+
+    def upload(data: bytes):
+        return wired.post(
+            "/wallet/import",
+            data={"csrf_token": token},
+            files={"file": ("record.json", data, "application/json")},
+            follow_redirects=True,
+        )
+
+    page = upload(record).text
+    assert "3 credential(s) imported from the record" in page
+    assert page.count('<span class="tag active">verified</span>') == 3
+    assert "0 credential(s) imported" in upload(record).text  # already there: not twice
+
+    changed = json.loads(record)
+    changed["credentialSubject"]["verifiableCredential"][0]["name"] = "Master Welder"
+    refused = upload(json.dumps(changed).encode()).text
+    assert "the record does not verify" in refused
+
+    # a record whose own proof holds but with a forged credential inside: kept, marked
+    forged = json.loads(_micro("urn:example:first", "First"))
+    forged["credentialSubject"]["achievement"]["name"] = "First, with honours"
+    held = [*_held(_micro("urn:example:second", "Second")), clr.Held(b"", forged)]
+    theirs = sign_credential(_record(held), RECORD_KEY, created=ISSUED)
+    page = upload(json.dumps(theirs).encode()).text
+    assert "2 credential(s) imported from the record; 1 does not verify and is marked" in page
+    with transaction(platform.sessions, readonly=True) as session:
+        account = session.query(LearnerAccount).filter_by(email="other@example.org").one()
+        kept = wallet.items(session, account)
+    assert len(kept) == 5
+    assert sorted(i.verified_on_import for i in kept) == [False, True, True, True, True]

@@ -30,10 +30,18 @@ from microcred.db.tables import (
 from microcred.domain.errors import DomainError, NotFound
 from microcred.services import outbox
 from microcred.services.app import App
-from microcred.services.verification import VerifyResult, platform_policy, verify_bytes
+from microcred.services.verification import (
+    VerifyResult,
+    platform_policy,
+    verify_bytes,
+    verify_document,
+)
+from microcred.vc import clr
+from microcred.vc.memo import content_key
 from microcred.vc.model import IdentityObject
 from microcred.vc.multikey import KeyPair
 from microcred.vc.presentation import sign_presentation
+from microcred.vc.report import Outcome
 
 _hasher = PasswordHasher()
 TOKEN_TTL = {"verify": timedelta(days=3), "reset": timedelta(hours=2)}
@@ -202,24 +210,65 @@ def import_credential(
     app: App, session: Session, account: LearnerAccount, data: bytes
 ) -> tuple[WalletItem | None, VerifyResult]:
     """Verify and keep an imported credential (kept even when it does not verify, marked so)."""
-    result = verify_bytes(data, platform_policy(app))
+    return _import_one(app, session, account, data, verify_bytes(data, platform_policy(app)))
+
+
+def _import_one(
+    app: App, session: Session, account: LearnerAccount, data: bytes, result: VerifyResult
+) -> tuple[WalletItem | None, VerifyResult]:
     if result.credential is None:
         return None, result  # not a credential at all: nothing to keep
+    text = (
+        json.dumps(result.credential, ensure_ascii=False)
+        if result.source_format != "json"
+        else _json_text(data)
+    )
+    return _keep(app, session, account, text, result), result
+
+
+def import_any(
+    app: App, session: Session, account: LearnerAccount, data: bytes
+) -> tuple[list[WalletItem], VerifyResult]:
+    """A credential, or a comprehensive record (CLR 2.0) whose credentials are each imported."""
+    policy = platform_policy(app)
+    result = verify_bytes(data, policy)
+    if result.credential is None or not clr.is_clr(result.credential):
+        item, result = _import_one(app, session, account, data, result)
+        return ([item] if item else []), result
+    proof = result.report.step("proof")
+    if proof is None or proof.outcome is not Outcome.PASSED:
+        failure = result.report.failures[0].message if result.report.failures else "unsigned"
+        raise DomainError("import.record_invalid", f"the record does not verify: {failure}")
+    embedded, problems = clr.check_record(result.credential)
+    if problems:
+        raise DomainError("import.record_invalid", "the record is malformed: " + problems[0])
+    held = {content_key(json.loads(i.document)) for i in items(session, account)}
+    added = []
+    for document in embedded:
+        if content_key(document) in held:
+            continue  # already in the wallet
+        held.add(content_key(document))
+        text = json.dumps(document, ensure_ascii=False)
+        added.append(_keep(app, session, account, text, verify_document(text, policy)))
+    return added, result
+
+
+def _keep(
+    app: App, session: Session, account: LearnerAccount, text: str, result: VerifyResult
+) -> WalletItem:
     item = WalletItem(
         id=str(uuid.uuid4()),
         account_id=account.id,
         source="imported",
         credential_id=None,
-        document=json.dumps(result.credential, ensure_ascii=False)
-        if result.source_format != "json"
-        else _json_text(data),
+        document=text,
         verified_on_import=result.report.verified,
         import_report=result.to_json(),
         added_at=app.now(),
     )
     session.add(item)
     session.flush()
-    return item, result
+    return item
 
 
 def _json_text(data: bytes) -> str:

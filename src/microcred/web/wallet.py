@@ -22,7 +22,7 @@ from microcred.services import outbox, records, rpl, wallet
 from microcred.services import stacking as stacking_service
 from microcred.services.trust import RegistryTrust
 from microcred.services.verification import VerifyResult, platform_policy, verify_document
-from microcred.vc import baking
+from microcred.vc import baking, clr
 from microcred.vc.errors import VcError
 from microcred.web.deps import AppDep, Csrf, DbSession, SignInRequired
 from microcred.web.render import render, see_other
@@ -238,13 +238,21 @@ def wallet_import(
             data = app.fetcher.fetch(url.strip())
         else:
             raise DomainError("import.empty", "choose a file, paste a credential or give a link")
-        entry, result = wallet.import_credential(app, session, account, data)
+        entries, result = wallet.import_any(app, session, account, data)
     except (DomainError, VcError) as exc:
         return see_other("/wallet?" + urlencode({"error": exc.message}))
-    if entry is None:
+    if result.credential is not None and clr.is_clr(result.credential):
+        failing = sum(1 for e in entries if not e.verified_on_import)
+        note = f"{len(entries)} credential(s) imported from the record"
+        if failing:
+            note += f"; {failing} " + (
+                "does not verify and is marked" if failing == 1 else "do not verify and are marked"
+            )
+        return see_other("/wallet?" + urlencode({"note": note}))
+    if not entries:
         first = result.report.failures[0].message if result.report.failures else "not a credential"
         return see_other("/wallet?" + urlencode({"error": f"Not imported: {first}"}))
-    return see_other(f"/wallet/items/{entry.id}?imported=1")
+    return see_other(f"/wallet/items/{entries[0].id}?imported=1")
 
 
 @router.get("/wallet/items/{item_id}")
