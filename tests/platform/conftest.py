@@ -189,17 +189,20 @@ def issue_to(
         )
 
 
-def signin(client: TestClient, email: str, password: str = PASSWORD) -> str:
-    """Sign in through the form; returns the session's CSRF token."""
+def signin(
+    client: TestClient, email: str, password: str = PASSWORD, *, learner: bool = False
+) -> str:
+    """Sign in through the form (staff, or a learner's wallet); returns the CSRF token."""
+    form, landing = ("/account/signin", "/wallet") if learner else ("/signin", "/dashboard")
     client.cookies.clear()
-    token = csrf_from(client.get("/signin").text)
+    token = csrf_from(client.get(form).text)
     response = client.post(
-        "/signin",
+        form,
         data={"email": email, "password": password, "csrf_token": token},
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    return csrf_from(client.get("/dashboard").text)
+    return csrf_from(client.get(landing).text)
 
 
 def csrf_from(html: str) -> str:

@@ -15,7 +15,7 @@ from microcred.db.tables import LearnerAccount
 from microcred.services import stacking, status, wallet
 from microcred.services.verification import platform_policy, verify_document
 from microcred.vc.digest import digest_multibase
-from tests.platform.conftest import DEFINITION, csrf_from, issue_to, make_org, publish_definition
+from tests.platform.conftest import DEFINITION, issue_to, make_org, publish_definition, signin
 from tests.platform.conftest import staff as staff_of
 
 PASSWORD = "learner password 1"
@@ -30,15 +30,7 @@ def _learner(platform, name, email):
 
 
 def _signin(client, email):
-    client.cookies.clear()
-    token = csrf_from(client.get("/account/signin").text)
-    response = client.post(
-        "/account/signin",
-        data={"csrf_token": token, "email": email, "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return csrf_from(client.get("/wallet").text)
+    return signin(client, email, PASSWORD, learner=True)
 
 
 def _setup(platform):
@@ -164,47 +156,38 @@ def test_a_record_holds_only_the_learners_own_verified_items(platform, wired):
 def test_the_command_line_writes_a_record(platform, wired, tmp_path):
     _setup(platform)
     out = tmp_path / "record.json"
-    env_vars = {
+    env = {
+        **os.environ,
         "MICROCRED_KEK": base64.b64encode(platform.settings.kek).decode(),
         "MICROCRED_ENV": "test",
         "MICROCRED_DATA_DIR": str(platform.settings.data_dir),
         "MICROCRED_DATABASE_URL": platform.settings.database_url,
         "MICROCRED_BASE_URL": platform.settings.base_url,
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "microcred.cli", "record", "niamh@example.org", "--out", str(out)],
-        env={**os.environ, **env_vars},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+
+    def record(email: str, **changes: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "microcred.cli", "record", email, "--out", str(out)],
+            env={**env, **changes},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    done = record("niamh@example.org")
     assert done.returncode == 0, done.stderr
     assert "3 credential(s)" in done.stdout
     assert "left out Crane Signalling" in done.stderr
-    record = json.loads(out.read_text())
-    assert len(record["credentialSubject"]["verifiableCredential"]) == 3
+    written = json.loads(out.read_text())
+    assert len(written["credentialSubject"]["verifiableCredential"]) == 3
     result = verify_document(out.read_text(), platform_policy(platform))
     assert result.report.verified, result.to_json()
-    wrong_kek = subprocess.run(
-        [sys.executable, "-m", "microcred.cli", "record", "niamh@example.org", "--out", str(out)],
-        env={**os.environ, **env_vars, "MICROCRED_KEK": base64.b64encode(bytes(32)).decode()},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    wrong_kek = record("niamh@example.org", MICROCRED_KEK=base64.b64encode(bytes(32)).decode())
     assert wrong_kek.returncode == 1
     assert "MICROCRED_KEK is not the key-encryption key" in wrong_kek.stderr
     assert "Traceback" not in wrong_kek.stderr
-    missing = subprocess.run(
-        [sys.executable, "-m", "microcred.cli", "record", "nobody@example.org", "--out", str(out)],
-        env={**os.environ, **env_vars},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    missing = record("nobody@example.org")
     assert missing.returncode == 2
     assert "no wallet for nobody@example.org" in missing.stderr
 
