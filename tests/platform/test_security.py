@@ -291,3 +291,74 @@ def test_provider_create_cli(platform, database_url, tmp_path, monkeypatch):
     )
     assert again.exit_code == 1
     assert "taken" in again.stderr
+
+
+def _attempt(client, path, email, password):
+    from tests.platform.conftest import csrf_from
+
+    client.cookies.clear()
+    token = csrf_from(client.get(path).text)
+    return client.post(
+        path,
+        data={"email": email, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+def test_password_guessing_is_throttled_per_account(platform, client, monkeypatch):
+    from datetime import timedelta
+
+    from microcred.db.tables import SignInFailure
+    from tests.platform.conftest import PASSWORD
+
+    org = make_org(platform, "acme")
+    other = make_org(platform, "beta")
+    for _ in range(5):
+        assert _attempt(client, "/signin", org.owner_email, "guess").status_code == 401
+    # the sixth try is refused before the password is checked: even the right one
+    locked = _attempt(client, "/signin", org.owner_email, PASSWORD)
+    assert locked.status_code == 429
+    assert "Too many attempts. Try again in 15 minutes." in locked.text
+    assert 800 < int(locked.headers["retry-after"]) <= 900
+    # another account from the same address is not locked out
+    assert _attempt(client, "/signin", other.owner_email, PASSWORD).status_code == 303
+    # nothing identifying is stored: digests only
+    with transaction(platform.sessions, readonly=True) as session:
+        subjects = [f.subject for f in session.query(SignInFailure)]
+    assert subjects
+    assert all(re.fullmatch(r"[0-9a-f]{64}", s) for s in subjects)
+    assert not any(org.owner_email in s for s in subjects)
+
+    # after the window the account opens again, and a success clears its failures
+    later = platform.now() + timedelta(minutes=16)
+    monkeypatch.setattr(platform, "now", lambda: later)
+    assert _attempt(client, "/signin", org.owner_email, PASSWORD).status_code == 303
+    with transaction(platform.sessions, readonly=True) as session:
+        left = session.query(SignInFailure).filter(SignInFailure.scope == "staff").count()
+    assert left == 0
+
+
+def test_learner_sign_in_and_reset_requests_are_throttled(platform, client):
+    from microcred.services import outbox, wallet
+
+    with transaction(platform.sessions) as session:
+        account = wallet.sign_up(platform, session, "Niamh", "niamh@example.org", "a password 1")
+        account.email_verified_at = platform.now()
+    for _ in range(5):
+        assert _attempt(client, "/account/signin", "niamh@example.org", "x").status_code == 401
+    assert _attempt(client, "/account/signin", "niamh@example.org", "a password 1").status_code == (
+        429
+    )
+
+    def reset(email):
+        from tests.platform.conftest import csrf_from
+
+        token = csrf_from(client.get("/account/reset").text)
+        return client.post("/account/reset", data={"csrf_token": token, "email": email})
+
+    before = len(outbox.messages(platform, "niamh@example.org"))
+    answers = [reset("niamh@example.org") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert len(outbox.messages(platform, "niamh@example.org")) == before + 3
+    # an address without an account is throttled the same way: nothing to tell them apart
+    assert [reset("nobody@example.org").status_code for _ in range(4)] == [200, 200, 200, 429]

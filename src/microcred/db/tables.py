@@ -353,3 +353,15 @@ class RplDecision(Base):
     message: Mapped[str] = mapped_column(Text)
     criteria: Mapped[list[Any]] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SignInFailure(Base):
+    """A failed sign-in or a reset request, kept for the throttling window only
+    (``services/throttle.py``). ``subject`` is a SHA-256, never the email or address itself."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16), index=True)  # staff | learner | reset (+ :ip)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -33,7 +33,7 @@ from microcred.domain.catalog import (
 )
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.trust import FRAMEWORKS
-from microcred.services import bulk, definitions, issuing, keys, status
+from microcred.services import bulk, definitions, issuing, keys, status, throttle
 from microcred.services import rpl as rpl_service
 from microcred.services import stacking as stacking_service
 from microcred.services import trust as trust_service
@@ -61,13 +61,23 @@ def signin_form(request: Request) -> Response:
 @router.post("/signin", dependencies=[Csrf])
 def signin(
     request: Request,
+    app: AppDep,
     session: DbSession,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
+    address = request.client.host if request.client else None
+    try:
+        throttle.check(app, session, "staff", email, address)
+    except throttle.ThrottledError as exc:
+        response = render(request, "signin.html", status_code=429, error=exc.message)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     staff = authenticate(session, email, password)
     if staff is None:
+        throttle.failed(app, session, "staff", email, address)
         return render(request, "signin.html", status_code=401, error="Wrong email or password.")
+    throttle.succeeded(session, "staff", email)
     request.session.clear()  # a new session on sign-in: no fixation
     request.session["staff_id"] = staff.id
     return see_other("/dashboard")

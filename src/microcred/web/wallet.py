@@ -18,7 +18,7 @@ from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import DomainError, NotFound
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
-from microcred.services import outbox, records, rpl, wallet
+from microcred.services import outbox, records, rpl, throttle, wallet
 from microcred.services import stacking as stacking_service
 from microcred.services.trust import RegistryTrust
 from microcred.services.verification import VerifyResult, platform_policy, verify_document
@@ -84,18 +84,34 @@ def signin_form(request: Request) -> Response:
     return render(request, "account_signin.html", error=None)
 
 
+def _throttled(
+    request: Request, template: str, exc: throttle.ThrottledError, **context: Any
+) -> Response:
+    response = render(request, template, status_code=429, error=exc.message, **context)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @router.post("/account/signin", dependencies=[Csrf])
 def signin(
     request: Request,
+    app: AppDep,
     session: DbSession,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
+    address = request.client.host if request.client else None
+    try:
+        throttle.check(app, session, "learner", email, address)
+    except throttle.ThrottledError as exc:
+        return _throttled(request, "account_signin.html", exc)
     account = wallet.sign_in(session, email, password)
     if account is None:
+        throttle.failed(app, session, "learner", email, address)
         return render(
             request, "account_signin.html", status_code=401, error="Wrong email or password."
         )
+    throttle.succeeded(session, "learner", email)
     request.session.clear()
     request.session["learner_id"] = account.id
     return see_other("/wallet")
@@ -134,6 +150,12 @@ def reset(
                 sent=False,
             )
         return see_other("/account/signin")
+    address = request.client.host if request.client else None
+    try:  # whether or not the address has an account: the answer says nothing about that
+        throttle.check(app, session, "reset", email, address)
+    except throttle.ThrottledError as exc:
+        return _throttled(request, "account_reset.html", exc, token="", sent=False)
+    throttle.failed(app, session, "reset", email, address)  # every request counts
     account = session.query(LearnerAccount).filter_by(email=email.strip().lower()).first()
     if account is not None:
         wallet.send_token(app, session, account, "reset")
