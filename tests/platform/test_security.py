@@ -362,3 +362,80 @@ def test_learner_sign_in_and_reset_requests_are_throttled(platform, client):
     assert len(outbox.messages(platform, "niamh@example.org")) == before + 3
     # an address without an account is throttled the same way: nothing to tell them apart
     assert [reset("nobody@example.org").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_removed_staff_lose_access_at_once_and_tokens_can_be_revoked(platform, client):
+    from microcred.services.providers import add_staff
+    from tests.platform.conftest import PASSWORD, csrf_from
+
+    org = make_org(platform, "acme")
+    other = make_org(platform, "beta")
+    with transaction(platform.sessions) as session:
+        from microcred.db.tables import Provider
+
+        provider = session.get(Provider, org.provider_id)
+        member = add_staff(
+            platform, session, provider, "ina@acme.example", "Ina", PASSWORD, "issuer"
+        )
+        member_id = member.id
+        owner_token = create_api_token(platform, session, staff(platform, org.owner_id), "CI")
+        member_token = create_api_token(platform, session, member, "laptop")
+
+    def api(token):
+        return client.get("/api/v1/definitions", headers={"Authorization": f"Bearer {token}"})
+
+    assert api(member_token).status_code == 200
+    # the member revokes nothing of the owner's, but can see and revoke their own
+    signin(client, "ina@acme.example")
+    keys_page = client.get("/keys").text
+    assert keys_page.count("/revoke") == 1
+    member_session = dict(client.cookies)
+
+    # the owner removes the member: signed out at once, no sign-in, no API
+    token = signin(client, org.owner_email)
+    assert (
+        client.post(
+            f"/staff/{member_id}/deactivate", data={"csrf_token": token}, follow_redirects=False
+        ).status_code
+        == 303
+    )
+    assert "removed" in client.get("/staff").text
+    refused_self = client.post(
+        f"/staff/{org.owner_id}/deactivate", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert refused_self.status_code == 422
+    assert "cannot remove yourself" in refused_self.text
+    client.cookies.clear()
+    client.cookies.update(member_session)
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    again = client.get("/signin")
+    refused = client.post(
+        "/signin",
+        data={
+            "email": "ina@acme.example",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(again.text),
+        },
+    )
+    assert refused.status_code == 401
+    assert api(member_token).status_code == 401
+
+    # the owner revokes a token; another provider's owner cannot touch it
+    assert api(owner_token).status_code == 200
+    with transaction(platform.sessions, readonly=True) as session:
+        from microcred.db.tables import ApiToken
+
+        owner_token_id = session.query(ApiToken).filter_by(name="CI").one().id
+    token = signin(client, other.owner_email)
+    assert (
+        client.post(f"/tokens/{owner_token_id}/revoke", data={"csrf_token": token}).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/staff/{member_id}/deactivate", data={"csrf_token": token}).status_code == 404
+    )
+    token = signin(client, org.owner_email)
+    client.post(f"/tokens/{owner_token_id}/revoke", data={"csrf_token": token})
+    assert api(owner_token).status_code == 401
+    assert "revoked" in client.get("/keys").text

@@ -70,6 +70,8 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # set when an owner removes the member: no sign-in, no API access; the row stays for history
+    deactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     provider: Mapped[Provider] = relationship()
 
@@ -186,6 +188,7 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Accreditation(Base):

@@ -109,7 +109,7 @@ def set_password(staff: Staff, password: str) -> None:
 
 def authenticate(session: Session, email: str, password: str) -> Staff | None:
     staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
-    if staff is None:
+    if staff is None or staff.deactivated_at is not None:
         _hasher.hash(password)  # same work either way: no user enumeration by timing
         return None
     try:
@@ -143,4 +143,54 @@ def create_api_token(app: App, session: Session, staff: Staff, name: str) -> str
 def staff_for_token(session: Session, token: str) -> Staff | None:
     digest = hashlib.sha256(token.encode()).hexdigest()
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-    return session.get(Staff, row.staff_id) if row else None
+    if row is None or row.revoked_at is not None:
+        return None
+    staff = session.get(Staff, row.staff_id)
+    return staff if staff is not None and staff.deactivated_at is None else None
+
+
+def tokens(session: Session, provider: Provider) -> list[tuple[ApiToken, Staff]]:
+    """Every API token of the provider's staff, newest first, with its holder."""
+    return [
+        (token, member)
+        for token, member in session.execute(
+            select(ApiToken, Staff)
+            .join(Staff, Staff.id == ApiToken.staff_id)
+            .where(Staff.provider_id == provider.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    ]
+
+
+def revoke_token(app: App, session: Session, actor: Staff, token_id: int) -> ApiToken:
+    """Owners revoke any token of their provider; others only their own."""
+    row = session.get(ApiToken, token_id)
+    holder = session.get(Staff, row.staff_id) if row else None
+    if row is None or holder is None or holder.provider_id != actor.provider_id:
+        raise NotFound("API token")
+    if holder.id != actor.id:
+        require(actor, "manage")
+    if row.revoked_at is None:
+        row.revoked_at = app.now()
+    return row
+
+
+def deactivate_staff(app: App, session: Session, actor: Staff, staff_id: int) -> Staff:
+    """An owner removes a member: no more sign-in or API access, tokens revoked; the row stays
+    (assessments, decisions and credentials name who did them)."""
+    require(actor, "manage")
+    member = session.get(Staff, staff_id)
+    if member is None or member.provider_id != actor.provider_id:
+        raise NotFound("staff member")
+    if member.id == actor.id:
+        raise DomainError("staff.self", "you cannot remove yourself; ask another owner")
+    if member.deactivated_at is not None:
+        return member
+    now = app.now()
+    member.deactivated_at = now
+    for token in session.scalars(
+        select(ApiToken).where(ApiToken.staff_id == member.id, ApiToken.revoked_at.is_(None))
+    ):
+        token.revoked_at = now
+    session.flush()
+    return member

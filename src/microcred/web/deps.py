@@ -60,7 +60,8 @@ def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> Non
 def current_staff(request: Request, session: Annotated[Session, Depends(get_session)]) -> Staff:
     staff_id = request.session.get("staff_id")
     staff = session.get(Staff, staff_id) if staff_id else None
-    if staff is None:
+    if staff is None or staff.deactivated_at is not None:
+        request.session.pop("staff_id", None)  # removed staff are signed out at once
         raise SignInRequired
     # A detached snapshot for templates (error pages render after the session closed).
     request.state.staff = StaffView(staff.id, staff.name, staff.role, staff.provider_id)

@@ -37,7 +37,16 @@ from microcred.services import bulk, definitions, issuing, keys, status, throttl
 from microcred.services import rpl as rpl_service
 from microcred.services import stacking as stacking_service
 from microcred.services import trust as trust_service
-from microcred.services.providers import ROLES, add_staff, authenticate, create_api_token, require
+from microcred.services.providers import (
+    ROLES,
+    add_staff,
+    authenticate,
+    create_api_token,
+    deactivate_staff,
+    require,
+    revoke_token,
+    tokens,
+)
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
 from microcred.web.forms import definition_from_form
 from microcred.web.render import render, see_other
@@ -462,8 +471,9 @@ def credential_status(
     return see_other(f"/manage/credentials/{credential_id}")
 
 
-@router.get("/keys")
-def key_list(request: Request, app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
+def _keys_page(
+    request: Request, app: Any, session: Any, staff: Staff, token: str | None
+) -> Response:
     provider = provider_of(session, staff)
     return render(
         request,
@@ -471,8 +481,20 @@ def key_list(request: Request, app: AppDep, staff: CurrentStaff, session: DbSess
         keys=keys.list_keys(session, provider),
         did=keys.provider_did(app, provider),
         did_url=keys.did_document_url(app, provider),
-        token=None,
+        token=token,
+        tokens=tokens(session, provider),
     )
+
+
+@router.get("/keys")
+def key_list(request: Request, app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
+    return _keys_page(request, app, session, staff, None)
+
+
+@router.post("/tokens/{token_id}/revoke", dependencies=[Csrf])
+def token_revoke(token_id: int, app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
+    revoke_token(app, session, staff, token_id)
+    return see_other("/keys")
 
 
 @router.post("/keys/rotate", dependencies=[Csrf])
@@ -491,24 +513,37 @@ def token_create(
     name: Annotated[str, Form()] = "API token",
 ) -> Response:
     require(staff, "issue")
-    token = create_api_token(app, session, staff, name)
-    provider = provider_of(session, staff)
+    token = create_api_token(app, session, staff, name.strip()[:100] or "API token")
+    return _keys_page(request, app, session, staff, token)
+
+
+def _staff_page(
+    request: Request, session: Any, staff: Staff, error: str | None = None, status_code: int = 200
+) -> Response:
+    members = session.scalars(
+        select(Staff).where(Staff.provider_id == staff.provider_id).order_by(Staff.name)
+    ).all()
     return render(
-        request,
-        "keys.html",
-        keys=keys.list_keys(session, provider),
-        did=keys.provider_did(app, provider),
-        did_url=keys.did_document_url(app, provider),
-        token=token,
+        request, "staff.html", status_code=status_code, members=members, roles=ROLES, error=error
     )
 
 
 @router.get("/staff")
 def staff_list(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
-    members = session.scalars(
-        select(Staff).where(Staff.provider_id == staff.provider_id).order_by(Staff.name)
-    ).all()
-    return render(request, "staff.html", members=members, roles=ROLES, error=None)
+    return _staff_page(request, session, staff)
+
+
+@router.post("/staff/{member_id}/deactivate", dependencies=[Csrf])
+def staff_deactivate(
+    member_id: int, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    try:
+        deactivate_staff(app, session, staff, member_id)
+    except DomainError as exc:
+        if exc.code in ("forbidden", "not_found"):
+            raise
+        return _staff_page(request, session, staff, exc.message, 422)
+    return see_other("/staff")
 
 
 @router.post("/staff", dependencies=[Csrf])
@@ -530,12 +565,7 @@ def staff_add(
     except DomainError as exc:
         if exc.code == "forbidden":
             raise
-        members = session.scalars(
-            select(Staff).where(Staff.provider_id == staff.provider_id).order_by(Staff.name)
-        ).all()
-        return render(
-            request, "staff.html", status_code=422, members=members, roles=ROLES, error=exc.message
-        )
+        return _staff_page(request, session, staff, exc.message, 422)
     return see_other("/staff")
 
 
