@@ -439,3 +439,37 @@ def test_removed_staff_lose_access_at_once_and_tokens_can_be_revoked(platform, c
     client.post(f"/tokens/{owner_token_id}/revoke", data={"csrf_token": token})
     assert api(owner_token).status_code == 401
     assert "revoked" in client.get("/keys").text
+
+
+def test_staff_change_their_own_password(platform, client):
+    from tests.platform.conftest import PASSWORD
+
+    org = make_org(platform, "acme")
+    token = signin(client, org.owner_email)
+    wrong = client.post(
+        "/staff/password",
+        data={"csrf_token": token, "current": "not it", "new": "a brand new password"},
+    )
+    assert wrong.status_code == 422
+    assert "your current password is not right" in wrong.text
+    short = client.post(
+        "/staff/password", data={"csrf_token": token, "current": PASSWORD, "new": "short"}
+    )
+    assert short.status_code == 422
+    assert "at least 10 characters" in short.text
+    done = client.post(
+        "/staff/password",
+        data={"csrf_token": token, "current": PASSWORD, "new": "a brand new password"},
+        follow_redirects=True,
+    )
+    assert "Your password is changed." in done.text
+    signin(client, org.owner_email, "a brand new password")
+    client.cookies.clear()
+    from tests.platform.conftest import csrf_from
+
+    page = client.get("/signin").text
+    old = client.post(
+        "/signin",
+        data={"email": org.owner_email, "password": PASSWORD, "csrf_token": csrf_from(page)},
+    )
+    assert old.status_code == 401

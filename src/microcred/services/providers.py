@@ -107,6 +107,19 @@ def set_password(staff: Staff, password: str) -> None:
     staff.password_hash = _hasher.hash(password)
 
 
+def change_password(staff: Staff, current: str, new: str) -> None:
+    """A member changes their own password (an owner chose the first one)."""
+    try:
+        _hasher.verify(staff.password_hash, current)
+    except (VerificationError, InvalidHashError) as exc:
+        raise DomainError(
+            "staff.password_wrong", "your current password is not right", "current"
+        ) from exc
+    if new == current:
+        raise DomainError("staff.password_same", "choose a password you have not used", "new")
+    set_password(staff, new)
+
+
 def authenticate(session: Session, email: str, password: str) -> Staff | None:
     staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
     if staff is None or staff.deactivated_at is not None:

@@ -41,6 +41,7 @@ from microcred.services.providers import (
     ROLES,
     add_staff,
     authenticate,
+    change_password,
     create_api_token,
     deactivate_staff,
     require,
@@ -531,6 +532,21 @@ def _staff_page(
 @router.get("/staff")
 def staff_list(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
     return _staff_page(request, session, staff)
+
+
+@router.post("/staff/password", dependencies=[Csrf])
+def staff_password(
+    request: Request,
+    staff: CurrentStaff,
+    session: DbSession,
+    current: Annotated[str, Form()] = "",
+    new: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        change_password(staff, current, new)
+    except DomainError as exc:
+        return _staff_page(request, session, staff, exc.message, 422)
+    return see_other("/staff?changed=1")
 
 
 @router.post("/staff/{member_id}/deactivate", dependencies=[Csrf])
