@@ -167,6 +167,15 @@ def test_a_malformed_record_says_what_is_wrong(files, change, expected):
     assert expected in step.message
 
 
+def test_a_record_of_too_many_credentials_is_refused(files):
+    document = _record(_held(files[0]))
+    document["credentialSubject"]["verifiableCredential"] *= clr.MAX_CREDENTIALS + 1
+    report = verify(_sign(document), policy())
+    step = report.step("components")
+    assert step.code == "clr.malformed"
+    assert f"holds {clr.MAX_CREDENTIALS + 1} credentials" in step.message
+
+
 def test_a_record_inside_a_record_is_refused(files):
     inner = _sign(_record(_held(files[0])))
     held = [*_held(files[1]), clr.Held(json.dumps(inner).encode(), inner)]

@@ -39,6 +39,9 @@ ASSOCIATION_TYPES = frozenset(
     }
 )
 PART_OF = "isPartOf"
+# Each credential in a record is verified on its own (DID documents and status lists fetched): a
+# bound keeps one verification request from turning into thousands of fetches.
+MAX_CREDENTIALS = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,12 @@ def check_record(document: Mapping[str, Any]) -> tuple[list[Any], list[str]]:
     problems = []
     if not embedded:
         problems.append("the record holds no credential (verifiableCredential is empty)")
+    if len(embedded) > MAX_CREDENTIALS:
+        problems.append(
+            f"the record holds {len(embedded)} credentials; microcred verifies records of at "
+            f"most {MAX_CREDENTIALS}"
+        )
+        return embedded, problems
     known = set()
     for position, item in enumerate(embedded):
         if not isinstance(item, Mapping):
