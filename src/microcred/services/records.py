@@ -89,6 +89,13 @@ def build(
             "that verify",
             "items",
         )
+    if len(held) > clr.MAX_CREDENTIALS:
+        raise DomainError(
+            "record.too_many",
+            f"a record holds at most {clr.MAX_CREDENTIALS} credentials ({len(held)} chosen "
+            "verify); choose fewer",
+            "items",
+        )
     signer = platform_signer(app, session)
     did = provider_did(app, signer)
     key_row, key_pair = active_key(app, session, signer)
