@@ -234,3 +234,15 @@ def test_a_record_from_elsewhere_brings_each_credential_into_the_wallet(platform
         kept = wallet.items(session, account)
     assert len(kept) == 5
     assert sorted(i.verified_on_import for i in kept) == [False, True, True, True, True]
+
+
+def test_a_record_larger_than_verifiers_accept_is_refused_clearly(platform, wired, monkeypatch):
+    from microcred.vc import clr
+
+    _, items = _setup(platform)
+    monkeypatch.setattr(clr, "MAX_CREDENTIALS", 2)
+    token = _signin(wired, "niamh@example.org")
+    refused = wired.post(
+        "/wallet/record", data={"csrf_token": token, "items": list(items)}, follow_redirects=True
+    )
+    assert "a record holds at most 2 credentials (3 chosen verify); choose fewer" in refused.text
