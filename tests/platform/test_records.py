@@ -112,6 +112,8 @@ def test_the_learner_downloads_a_verifiable_record_of_their_credentials(platform
     assert result.report.step("trust").code == "trust.record"
     shown = wired.post("/verify", data={"csrf_token": token, "text": json.dumps(record)}).text
     assert 'id="record-credentials"' in shown
+    assert "Verified record: signed by microcred at testserver" in shown
+    assert "from a quality-assured provider" not in shown  # said per credential, not of the file
     assert shown.count('<span class="tag active">verified</span>') == 3
     assert "Welding Inspection <em>is part of</em> Certificate in Welding" in shown
 
