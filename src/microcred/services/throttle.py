@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -22,6 +24,7 @@ from microcred.domain.errors import DomainError
 from microcred.services.app import App
 
 WINDOW = timedelta(minutes=15)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,25 @@ def failed(app: App, session: Session, scope: str, email: str, address: str | No
     for kind, subject, _limit in _subjects(scope, email, address):
         session.add(SignInFailure(scope=kind, subject=subject, at=now))
     session.flush()
+
+
+def sign_in(
+    app: App,
+    session: Session,
+    scope: str,
+    email: str,
+    address: str | None,
+    authenticate: Callable[[], T | None],
+) -> T | None:
+    """``authenticate()`` unless over the limit (:class:`ThrottledError`, before the password is
+    looked at); a failure counts, a success clears the account's count."""
+    check(app, session, scope, email, address)
+    found = authenticate()
+    if found is None:
+        failed(app, session, scope, email, address)
+    else:
+        succeeded(session, scope, email)
+    return found
 
 
 def succeeded(session: Session, scope: str, email: str) -> None:

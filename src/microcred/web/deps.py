@@ -57,6 +57,11 @@ def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> Non
         raise HTTPException(status_code=403, detail="missing or invalid CSRF token")
 
 
+def client_address(request: Request) -> str | None:
+    """The visitor's address (uvicorn takes it from X-Forwarded-For only from trusted proxies)."""
+    return request.client.host if request.client else None
+
+
 def current_staff(request: Request, session: Annotated[Session, Depends(get_session)]) -> Staff:
     staff_id = request.session.get("staff_id")
     staff = session.get(Staff, staff_id) if staff_id else None

@@ -48,9 +48,16 @@ from microcred.services.providers import (
     revoke_token,
     tokens,
 )
-from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
+from microcred.web.deps import (
+    AppDep,
+    Csrf,
+    CurrentStaff,
+    DbSession,
+    client_address,
+    provider_of,
+)
 from microcred.web.forms import definition_from_form
-from microcred.web.render import render, see_other
+from microcred.web.render import render, see_other, too_many
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 MAX_UPLOAD = bulk.MAX_BYTES
@@ -76,18 +83,19 @@ def signin(
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
-    address = request.client.host if request.client else None
     try:
-        throttle.check(app, session, "staff", email, address)
+        staff = throttle.sign_in(
+            app,
+            session,
+            "staff",
+            email,
+            client_address(request),
+            lambda: authenticate(session, email, password),
+        )
     except throttle.ThrottledError as exc:
-        response = render(request, "signin.html", status_code=429, error=exc.message)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    staff = authenticate(session, email, password)
+        return too_many(request, "signin.html", exc.message, exc.retry_after)
     if staff is None:
-        throttle.failed(app, session, "staff", email, address)
         return render(request, "signin.html", status_code=401, error="Wrong email or password.")
-    throttle.succeeded(session, "staff", email)
     request.session.clear()  # a new session on sign-in: no fixation
     request.session["staff_id"] = staff.id
     return see_other("/dashboard")

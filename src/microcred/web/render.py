@@ -25,3 +25,12 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 def see_other(url: str) -> RedirectResponse:
     """The redirect after a form POST (303: the browser follows with a GET)."""
     return RedirectResponse(url, status_code=303)
+
+
+def too_many(
+    request: Request, name: str, message: str, retry_after: int, **context: Any
+) -> HTMLResponse:
+    """The form again with HTTP 429 and ``Retry-After`` (sign-in throttling)."""
+    response = render(request, name, status_code=429, error=message, **context)
+    response.headers["Retry-After"] = str(retry_after)
+    return response

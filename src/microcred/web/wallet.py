@@ -24,8 +24,8 @@ from microcred.services.trust import RegistryTrust
 from microcred.services.verification import VerifyResult, platform_policy, verify_document
 from microcred.vc import baking, clr
 from microcred.vc.errors import VcError
-from microcred.web.deps import AppDep, Csrf, DbSession, SignInRequired
-from microcred.web.render import render, see_other
+from microcred.web.deps import AppDep, Csrf, DbSession, SignInRequired, client_address
+from microcred.web.render import render, see_other, too_many
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 LABELS = {**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS}
@@ -84,14 +84,6 @@ def signin_form(request: Request) -> Response:
     return render(request, "account_signin.html", error=None)
 
 
-def _throttled(
-    request: Request, template: str, exc: throttle.ThrottledError, **context: Any
-) -> Response:
-    response = render(request, template, status_code=429, error=exc.message, **context)
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response
-
-
 @router.post("/account/signin", dependencies=[Csrf])
 def signin(
     request: Request,
@@ -100,18 +92,21 @@ def signin(
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
-    address = request.client.host if request.client else None
     try:
-        throttle.check(app, session, "learner", email, address)
+        account = throttle.sign_in(
+            app,
+            session,
+            "learner",
+            email,
+            client_address(request),
+            lambda: wallet.sign_in(session, email, password),
+        )
     except throttle.ThrottledError as exc:
-        return _throttled(request, "account_signin.html", exc)
-    account = wallet.sign_in(session, email, password)
+        return too_many(request, "account_signin.html", exc.message, exc.retry_after)
     if account is None:
-        throttle.failed(app, session, "learner", email, address)
         return render(
             request, "account_signin.html", status_code=401, error="Wrong email or password."
         )
-    throttle.succeeded(session, "learner", email)
     request.session.clear()
     request.session["learner_id"] = account.id
     return see_other("/wallet")
@@ -150,11 +145,13 @@ def reset(
                 sent=False,
             )
         return see_other("/account/signin")
-    address = request.client.host if request.client else None
+    address = client_address(request)
     try:  # whether or not the address has an account: the answer says nothing about that
         throttle.check(app, session, "reset", email, address)
     except throttle.ThrottledError as exc:
-        return _throttled(request, "account_reset.html", exc, token="", sent=False)
+        return too_many(
+            request, "account_reset.html", exc.message, exc.retry_after, token="", sent=False
+        )
     throttle.failed(app, session, "reset", email, address)  # every request counts
     account = session.query(LearnerAccount).filter_by(email=email.strip().lower()).first()
     if account is not None:
