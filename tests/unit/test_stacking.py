@@ -180,3 +180,12 @@ def test_ineligible_credentials_change_nothing(rule, facts):
     without = evaluate(rule, eligible(valid), NOW)
     assert with_invalid == without
     assert not (with_invalid.used & {f.id for f in invalid})
+
+
+def test_a_workload_rule_says_how_much_is_missing_and_of_what():
+    facts = [fact("1", "A", ects=3), fact("2", "B", ects=4, trusted=False)]
+    anywhere = evaluate({"min_ects": 10}, facts, NOW)
+    assert anywhere.missing == ("3 more ECTS",)
+    trusted = evaluate({"min_ects": 10, "where": {"trusted": True}}, facts, NOW)
+    assert trusted.missing == ("7 more ECTS (a credential from a recognised provider)",)
+    assert trusted.progress == pytest.approx(0.3)

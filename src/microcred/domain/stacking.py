@@ -110,10 +110,6 @@ def _match(match: Any, path: str) -> None:
             )
 
 
-def matches(fact: CredentialFact, match: Mapping[str, Any], now: datetime) -> bool:
-    return _Match(match).test(fact, now)
-
-
 class _Match:
     """A MATCH with its sets and limits built once."""
 
@@ -159,13 +155,14 @@ class Compiled:
     """A rule compiled once (sets, limits and descriptions built), evaluated many times: the
     same results as :func:`evaluate`, for scoring many learners against the same pathways."""
 
-    __slots__ = ("children", "kind", "match", "n", "total")
+    __slots__ = ("children", "kind", "match", "n", "total", "where")
 
     def __init__(self, rule: Mapping[str, Any]) -> None:
         self.children: tuple[Compiled, ...] = ()
         self.match: _Match | None = None
         self.n = 0
         self.total = 0.0
+        self.where = ""  # min_ects: the condition, in words, for what is missing
         if "all" in rule:
             self.kind = "all"
             self.children = tuple(Compiled(r) for r in rule["all"])
@@ -180,7 +177,7 @@ class Compiled:
             self.kind = "min_ects"
             self.total = float(rule["min_ects"])
             self.match = _Match(rule.get("where", {}))
-            self.match.description = describe(rule["where"]) if rule.get("where") else ""
+            self.where = f" ({self.match.description})" if rule.get("where") else ""
 
     def __call__(
         self, facts: Sequence[CredentialFact], now: datetime, index: Index | None = None
@@ -243,12 +240,11 @@ class Compiled:
         counted = [f for f in facts if match.test(f, now)]
         ects = sum(f.ects for f in counted)
         satisfied = ects >= self.total
-        where = f" ({match.description})" if match.description else ""
         return Evaluation(
             satisfied=satisfied,
             progress=min(1.0, ects / self.total),
             used=frozenset(f.id for f in counted) if satisfied else frozenset(),
-            missing=() if satisfied else (f"{self.total - ects:g} more ECTS{where}",),
+            missing=() if satisfied else (f"{self.total - ects:g} more ECTS{self.where}",),
         )
 
 

@@ -357,11 +357,7 @@ def export(app: App, slug: str, seeded: Seeded, out: Path) -> Path:
         provider = session.scalar(select(Provider).where(Provider.slug == slug))
         assert provider is not None
         accreditations = current_accreditations(app, session, provider, app.now())
-        _write(
-            site,
-            keys.did_document_url(app, provider),
-            json.dumps(keys.did_document(app, session, provider), indent=2),
-        )
+        _write_did(app, session, site, provider)
         numbers = set(
             session.scalars(
                 select(StatusList.number)
@@ -431,11 +427,7 @@ def _export_record(
     assert account is not None
     record = records.build(app, session, account)
     signer = platform_signer(app, session)
-    _write(
-        out / "site",
-        keys.did_document_url(app, signer),
-        json.dumps(keys.did_document(app, session, signer), indent=2),
-    )
+    _write_did(app, session, out / "site", signer)
     (out / "records").mkdir(parents=True, exist_ok=True)
     (out / "records" / "learner-record.json").write_bytes(record.to_bytes())
     inside = record.document["credentialSubject"]["verifiableCredential"]
@@ -448,6 +440,11 @@ def _export_record(
             "credentials": [by_id[c["id"].rsplit("/", 1)[-1]] for c in inside],
         }
     ]
+
+
+def _write_did(app: App, session: Any, site: Path, provider: Provider) -> None:
+    url = keys.did_document_url(app, provider)
+    _write(site, url, json.dumps(keys.did_document(app, session, provider), indent=2))
 
 
 def _write(site: Path, url: str, text: str) -> None:
