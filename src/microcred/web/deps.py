@@ -37,9 +37,14 @@ def get_app(request: Request) -> App:
 
 def get_session(request: Request, app: Annotated[App, Depends(get_app)]) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on error.
-    GET and HEAD requests read without taking SQLite's write lock."""
+    GET and HEAD requests read without taking SQLite's write lock. ``DbSession`` uses it with
+    ``scope="function"`` so the commit happens before the response is sent: a browser following
+    a 303 must see what the POST wrote."""
     with transaction(app.sessions, readonly=request.method in ("GET", "HEAD")) as session:
         yield session
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def csrf_token(request: Request) -> str:
@@ -62,7 +67,7 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def current_staff(request: Request, session: Annotated[Session, Depends(get_session)]) -> Staff:
+def current_staff(request: Request, session: DbSession) -> Staff:
     staff_id = request.session.get("staff_id")
     staff = session.get(Staff, staff_id) if staff_id else None
     if staff is None or staff.deactivated_at is not None:
@@ -73,7 +78,7 @@ def current_staff(request: Request, session: Annotated[Session, Depends(get_sess
     return staff
 
 
-def api_staff(request: Request, session: Annotated[Session, Depends(get_session)]) -> Staff:
+def api_staff(request: Request, session: DbSession) -> Staff:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     staff = staff_for_token(session, token.strip()) if scheme.lower() == "bearer" else None
@@ -92,7 +97,6 @@ def provider_of(session: Session, staff: Staff) -> Provider:
     return provider
 
 
-DbSession = Annotated[Session, Depends(get_session)]
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
 ApiStaff = Annotated[Staff, Depends(api_staff)]
 AppDep = Annotated[App, Depends(get_app)]
