@@ -9,10 +9,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from microcred.i18n import translations
 from microcred.web.deps import csrf_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.autoescape = True
+# {{ _("text") }} and {% trans %} in templates; Python code uses microcred.i18n._
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
