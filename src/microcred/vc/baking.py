@@ -7,7 +7,9 @@ Spec: Open Badges 3.0, section 5.3 "Badge baking" (https://www.imsglobal.org/spe
   namespace, directly under the root ``<svg>``, holding the credential (in CDATA when baked here).
 
 Extraction treats the image as untrusted: chunk CRCs are checked, sizes capped, XML parsed with
-defusedxml (no entities, no external references).
+defusedxml. A ``<!DOCTYPE svg PUBLIC …>`` line, as Inkscape, Illustrator and 1EdTech's validator
+write it, is accepted and never fetched; an internal subset (``<!DOCTYPE svg [ … ]>``), entity
+declarations (billion laughs) and external entities are refused.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from pyexpat import XML_PARAM_ENTITY_PARSING_NEVER
 from typing import Any
 
 import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 
 from microcred.vc.errors import DocumentError
 
@@ -116,14 +119,50 @@ def bake_svg(svg: str, credential: str | dict[str, Any]) -> str:
     return svg[:start] + opening + ">" + element + svg[end + 1 :]
 
 
+def _parse_svg(data: bytes) -> Any:
+    """The root element; a plain DOCTYPE is accepted, DTD subsets and entities are refused."""
+    parser = SafeET.DefusedXMLParser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    expat = parser.parser
+    expat.SetParamEntityParsing(XML_PARAM_ENTITY_PARSING_NEVER)  # the DTD is never read
+    subset: list[bool] = []
+
+    def start_doctype(_name: str, _sysid: str, _pubid: str, has_internal_subset: int) -> None:
+        subset.append(bool(has_internal_subset))
+
+    def end_doctype() -> None:
+        if any(subset):
+            raise DocumentError(
+                "the SVG's DOCTYPE has an internal subset ([...]); only a plain DOCTYPE is "
+                "accepted",
+                "bake.svg_dtd_subset",
+            )
+
+    expat.StartDoctypeDeclHandler = start_doctype
+    expat.EndDoctypeDeclHandler = end_doctype
+    try:
+        parser.feed(data)
+        return parser.close()
+    except EntitiesForbidden as exc:
+        external = f" (external: {exc.sysid})" if exc.sysid else ""
+        raise DocumentError(
+            f"the SVG declares the XML entity {exc.name!r}{external}; entities are refused "
+            "(they can expand without bound or read files) and never loaded",
+            "bake.svg_entities",
+        ) from exc
+    except ExternalReferenceForbidden as exc:
+        raise DocumentError(
+            f"the SVG refers to an external entity ({exc.sysid}); it is not loaded",
+            "bake.svg_external",
+        ) from exc
+    except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
+        raise DocumentError(f"not a well-formed, safe SVG: {exc}", "bake.not_svg") from exc
+
+
 def extract_svg(svg: bytes | str) -> str:
     data = svg.encode("utf-8") if isinstance(svg, str) else svg
     if len(data) > MAX_IMAGE_BYTES:
         raise DocumentError("the image is too large", "bake.too_large")
-    try:
-        root = SafeET.fromstring(data, forbid_dtd=True)
-    except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
-        raise DocumentError(f"not a well-formed, safe SVG: {exc}", "bake.not_svg") from exc
+    root = _parse_svg(data)
     if root.tag != "{http://www.w3.org/2000/svg}svg":
         raise DocumentError("not an SVG image", "bake.not_svg")
     for child in root:
