@@ -8,7 +8,7 @@ import pytest
 
 from microcred.vc.multikey import KeyPair
 from microcred.vc.presentation import sign_presentation, verify_presentation
-from tests.helpers import ISSUED, policy, signed
+from tests.helpers import ISSUED, policy, signed, unsigned
 
 HOLDER = KeyPair.from_seed(bytes(range(50, 82)))
 
@@ -82,4 +82,21 @@ def test_a_credential_signed_for_authentication_is_not_an_assertion():
         policy(),
         challenge="c-123",
     )
+    assert not report.verified
+
+
+def test_the_holder_must_be_the_subject_a_credential_names():
+    about_holder = unsigned()
+    about_holder["credentialSubject"]["id"] = HOLDER.public.did_key
+    mine = signed(about_holder)
+    vp = sign_presentation([mine], HOLDER, challenge="c", domain=None, created=ISSUED)
+    report = verify_presentation(vp, policy(), challenge="c")
+    assert report.presentation.step("holder").code == "presentation.holder_is_subject"
+    assert report.verified, report.to_json()
+
+    someone = unsigned()
+    someone["credentialSubject"]["id"] = "did:example:someone-else"
+    vp = sign_presentation([signed(someone)], HOLDER, challenge="c", domain=None, created=ISSUED)
+    report = verify_presentation(vp, policy(), challenge="c")
+    assert report.presentation.step("holder").code == "presentation.holder_not_subject"
     assert not report.verified

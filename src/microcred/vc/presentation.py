@@ -2,8 +2,8 @@
 
 Specs: VC Data Model 2.0 section 4.13 (presentations); Data Integrity 1.0 (``authentication``
 proofs with ``challenge`` and ``domain``). A presentation verifies when its own proof holds for the
-expected challenge and domain, the signing key is the holder's, and every credential inside
-verifies on its own.
+expected challenge and domain, the signing key is the holder's, the holder is the subject of
+every credential that names its subject by a DID, and every credential inside verifies on its own.
 """
 
 from __future__ import annotations
@@ -131,9 +131,12 @@ def _verify_presentation(
         "presentation.ok",
         f"a presentation of {len(credentials)} credential(s)",
     )
-    _check_proof(
+    signer = _check_proof(
         presentation, unsecured, policy, canonicalize, challenge, domain, require_proof, report
     )
+    holder = presentation.get("holder")
+    holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
+    _check_holder(credentials, holder_id if isinstance(holder_id, str) else signer, report)
     for credential in credentials:
         if (
             isinstance(credential, Mapping)
@@ -160,7 +163,8 @@ def _check_proof(
     domain: str | None,
     require_proof: bool,
     report: VerificationReport,
-) -> None:
+) -> str | None:
+    """Check the presentation's proofs; the signer's DID when they hold."""
     proof_list = presentation.get("proof")
     proof_list = (
         proof_list if isinstance(proof_list, list) else ([proof_list] if proof_list else [])
@@ -170,7 +174,8 @@ def _check_proof(
             report.add("proof", Outcome.FAILED, "proof.missing", "the presentation is not signed")
         else:
             report.add("proof", Outcome.SKIPPED, "proof.none", "an unsigned presentation")
-        return
+        return None
+    signer = None
     try:
         for proof in proof_list:
             if not isinstance(proof, Mapping):
@@ -196,7 +201,48 @@ def _check_proof(
                 raise VcError(
                     "the key is not listed for authentication", "proof.method_not_authorized"
                 )
+            controller = method.get("controller")
+            signer = controller if isinstance(controller, str) else signer
     except VcError as exc:
         report.add("proof", Outcome.FAILED, exc.code, exc.message)
-        return
+        return None
     report.add("proof", Outcome.PASSED, "proof.ok", "signed by the holder for this challenge")
+    return signer
+
+
+def subject_dids(credential: Any) -> list[str]:
+    """The DIDs a credential names as its subjects (``credentialSubject.id``)."""
+    if not isinstance(credential, Mapping):
+        return []
+    subjects = credential.get("credentialSubject")
+    subjects = subjects if isinstance(subjects, list) else [subjects]
+    return [
+        s["id"].split("#", 1)[0]
+        for s in subjects
+        if isinstance(s, Mapping) and isinstance(s.get("id"), str) and s["id"].startswith("did:")
+    ]
+
+
+def _check_holder(credentials: list[Any], holder: str | None, report: VerificationReport) -> None:
+    """Holder binding: a credential that names its subject by DID is presented by that subject.
+    Credentials naming their subject otherwise (a hashed email, say) are not bound here."""
+    named = [(c, dids) for c in credentials if (dids := subject_dids(c))]
+    if not named or holder is None:
+        return  # nothing to bind, or an unsigned presentation that names no holder
+    holder = holder.split("#", 1)[0]
+    for credential, dids in named:
+        if holder not in dids:
+            report.add(
+                "holder",
+                Outcome.FAILED,
+                "presentation.holder_not_subject",
+                f"credential {credential.get('id', '(no id)')} is about {dids[0]}, "
+                f"not the presentation's holder {holder}",
+            )
+            return
+    report.add(
+        "holder",
+        Outcome.PASSED,
+        "presentation.holder_is_subject",
+        "the holder is the subject of every credential that names one",
+    )
