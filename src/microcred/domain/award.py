@@ -135,7 +135,11 @@ def build_credential(
     status_entries: list[dict[str, Any]],
     evidence: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The unsigned credential for one award."""
+    """The unsigned credential for one award.
+
+    One status entry is written as a single ``credentialStatus`` object, as the published 1EdTech
+    schema wants; several (revocation and suspension) as a list (ADR 0015).
+    """
     achieved = {r.outcome_id: r.achieved for r in results}
     criteria_text = "\n".join(
         f"- {o.statement}: {o.criterion}" for o in definition.learning_outcomes
@@ -185,7 +189,9 @@ def build_credential(
         valid_from=_stamp(issued_at),
         valid_until=_stamp(valid_until) if valid_until else None,
         credential_subject=subject,
-        credential_status=status_entries or None,
+        credential_status=(
+            status_entries[0] if len(status_entries) == 1 else (status_entries or None)
+        ),
     )
     data = credential.to_json()
     data["awardedDate"] = _stamp(issued_at)
@@ -198,35 +204,68 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def status_purposes(credential: Mapping[str, Any]) -> set[str]:
+    """The ``statusPurpose`` of each ``credentialStatus`` entry (one object or a list)."""
+    return {
+        entry["statusPurpose"]
+        for entry in _objects(credential.get("credentialStatus"))
+        if isinstance(entry.get("statusPurpose"), str)
+    }
+
+
+def _objects(value: Any) -> list[Mapping[str, Any]]:
+    """A property that may be one object or a list of them, as its objects (others ignored)."""
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, Mapping)]
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty string, or None for anything else."""
+    return value if isinstance(value, str) and value else None
+
+
 def read_eu_elements(credential: Mapping[str, Any]) -> dict[str, str]:
-    """Each Annex I element found in a credential (mandatory and optional), as text."""
+    """Each Annex I element found in a credential (mandatory and optional), as text.
+
+    Reads what others issue too: properties that may be an object or a list are read either way,
+    and a value of the wrong type means the element is not stated; it never raises.
+    """
     found: dict[str, str] = {}
-    subject = credential.get("credentialSubject") or {}
-    if isinstance(subject, list):
-        subject = subject[0] if subject else {}
-    identifiers = subject.get("identifier") or []
-    learner = [i.get("identityHash") for i in identifiers if i.get("identityType") == "name"]
+    subject = next(iter(_objects(credential.get("credentialSubject"))), {})
+    identifiers = _objects(subject.get("identifier"))
+    learner = [
+        name
+        for i in identifiers
+        if i.get("identityType") == "name" and (name := _text(i.get("identityHash")))
+    ]
     email = [i for i in identifiers if i.get("identityType") == "emailAddress"]
-    if learner or email or subject.get("id"):
-        found["learner"] = learner[0] if learner else (subject.get("id") or "hashed email")
-    issuer = credential.get("issuer") or {}
+    subject_id = _text(subject.get("id"))
+    if learner or email or subject_id:
+        found["learner"] = learner[0] if learner else (subject_id or "hashed email")
+    issuer = credential.get("issuer")
     if isinstance(issuer, Mapping):
-        address = issuer.get("address") or {}
-        country = address.get("addressCountryCode") or address.get("addressCountry")
+        address = next(iter(_objects(issuer.get("address"))), {})
+        country = _text(address.get("addressCountryCode")) or _text(address.get("addressCountry"))
         if country:
-            found["country"] = country + (
-                f", {address['addressRegion']}" if address.get("addressRegion") else ""
-            )
-        if issuer.get("name"):
-            found["awarding_body"] = issuer["name"]
-    date = credential.get("awardedDate") or credential.get("validFrom")
+            region = _text(address.get("addressRegion"))
+            found["country"] = country + (f", {region}" if region else "")
+        if name := _text(issuer.get("name")):
+            found["awarding_body"] = name
+    date = _text(credential.get("awardedDate")) or _text(credential.get("validFrom"))
     if date:
-        found["date_of_issue"] = str(date)
-    achievement = subject.get("achievement") or {}
-    for alignment in achievement.get("alignment") or []:
-        if alignment.get("targetFramework") == EU_FRAMEWORK and alignment.get("targetCode"):
-            found[alignment["targetCode"]] = alignment.get("targetDescription") or ""
-    grades = [r.get("value") for r in subject.get("result") or [] if r.get("value")]
+        found["date_of_issue"] = date
+    achievement = next(iter(_objects(subject.get("achievement"))), {})
+    for alignment in _objects(achievement.get("alignment")):
+        code = _text(alignment.get("targetCode"))
+        if alignment.get("targetFramework") == EU_FRAMEWORK and code:
+            found[code] = _text(alignment.get("targetDescription")) or ""
+    grades = [
+        r["value"]
+        for r in _objects(subject.get("result"))
+        if isinstance(r.get("value"), str | int | float)
+        and not isinstance(r.get("value"), bool)
+        and r.get("value") != ""
+    ]
     if grades:
         found["grade"] = str(grades[0])
     return found
