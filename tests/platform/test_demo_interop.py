@@ -117,7 +117,8 @@ def test_demo_credentials_verify_as_the_manifest_says(served_demo):
     for credential in credentials:
         did = credential["issuer"]["id"]
         assert (out / "site" / "/".join(did.split(":")[3:]) / "did.json").exists()
-        for entry in credential["credentialStatus"]:
+        statuses = credential["credentialStatus"]  # one object, or a list where suspendable
+        for entry in statuses if isinstance(statuses, list) else [statuses]:
             path = entry["statusListCredential"].split(host, 1)[1].lstrip("/")
             assert (
                 json.loads((out / "site" / path).read_text())["id"] == entry["statusListCredential"]

@@ -59,7 +59,7 @@ def test_stored_verbatim_and_served_byte_for_byte(platform, client):
 
 def test_revoke_suspend_reinstate(platform, client, verifier):
     org = make_org(platform, "acme")
-    row = publish_definition(platform, org)
+    row = publish_definition(platform, org, {**DEFINITION, "suspendable": True})
     first = _issue(platform, org, row, email="a@example.org")
     second = _issue(platform, org, row, email="b@example.org")
     owner = staff(platform, org.owner_id)

@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from jsonschema import Draft201909Validator
 
 from microcred.db.session import transaction
 from microcred.db.tables import Credential, LearnerAccount, RplDecision
@@ -16,6 +17,7 @@ from microcred.services.verification import platform_policy
 from microcred.vc import schema
 from microcred.vc.verify import verify
 from tests.platform.conftest import make_org, publish_definition, signin, staff
+from tests.platform.test_published_schema import published_schema
 from tests.platform.test_wallet import _signup
 
 
@@ -90,6 +92,9 @@ def test_rpl_route_end_to_end_in_services(platform, wired):
     assert "https://portfolio.example/aoife/safety" in [e.get("id") for e in document["evidence"]]
     assert "Assessed by Issuer on" in document["evidence"][0]["description"]
     assert schema.validate(document, schema.ACHIEVEMENT_CREDENTIAL) == []
+    # issued the default way: one status entry, valid against the schema as published
+    assert document["credentialStatus"]["statusPurpose"] == "revocation"
+    assert list(Draft201909Validator(published_schema()).iter_errors(document)) == []
     assert verify(document, platform_policy(platform)).verified
     with transaction(platform.sessions) as session, pytest.raises(DomainError) as caught:
         rpl.decide(platform, session, issuer, app_id, "reject", "too late")

@@ -120,6 +120,9 @@ class DefinitionData(BaseModel):
     language: str = "en"
     validity_months: int | None = Field(default=None, gt=0, le=600)
     field_of_study: str = Field(default="", max_length=200)
+    # Credentials carry a second status entry (suspension) beside revocation. Off by default:
+    # the published 1EdTech schema allows one credentialStatus object (ADR 0015).
+    suspendable: bool = False
 
     @field_validator("country_code")
     @classmethod

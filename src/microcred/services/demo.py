@@ -1,5 +1,8 @@
 """Demo data: a provider, its staff, three published micro-credentials, learners and credentials
-in every state (valid, revoked, suspended, expired). Used by ``make run`` and ``microcred demo``."""
+in every state (valid, revoked, suspended, expired). Used by ``make run`` and ``microcred demo``.
+
+Only "First Aid at Work" enables suspension (its credentials carry two status entries); the
+others are issued the default way, with one ``credentialStatus`` object (ADR 0015)."""
 
 from __future__ import annotations
 
@@ -74,6 +77,8 @@ DEFINITIONS: list[dict[str, Any]] = [
         "supervision": "supervised_id",
         "quality_assurance": "Approved by the national health and safety authority",
         "validity_months": 36,
+        # suspended pending re-assessment: this definition opts in to suspension (ADR 0015)
+        "suspendable": True,
     },
     {
         "title": "Spreadsheet Skills for Data Analysis",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from microcred.db.tables import Assessment, Credential, Definition, Learner, Provider, Staff
 from microcred.domain.assessment import OutcomeResult, decide
 from microcred.domain.award import Issuer, Recipient, build_credential
+from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError, NotFound
 from microcred.services import definitions
 from microcred.services.app import App
@@ -69,6 +70,11 @@ def published_definition(session: Session, provider: Provider, definition_id: in
     return row
 
 
+def status_purposes_for(data: DefinitionData) -> tuple[str, ...]:
+    """Revocation always; suspension too where the definition enables it (ADR 0015)."""
+    return status_list.PURPOSES if data.suspendable else ("revocation",)
+
+
 def issue(app: App, session: Session, staff: Staff, award: Award) -> Credential:
     """Sign and store one credential. With an idempotency key, a repeat returns the first one."""
     require(staff, "issue")
@@ -120,7 +126,7 @@ def issue(app: App, session: Session, staff: Staff, award: Award) -> Credential:
         valid_until=valid_until,
         status_entries=[
             status_list.entry(list_url(app, provider, status_row.number, purpose), index, purpose)
-            for purpose in status_list.PURPOSES
+            for purpose in status_purposes_for(data)
         ],
     )
     if award.extra:

@@ -1,7 +1,9 @@
 """Status lists: random, atomic index allocation; revoke, suspend, reinstate; publication.
 
 Each credential holds one index in one of its provider's lists, used in two list credentials:
-``/providers/SLUG/status/N/revocation`` and ``.../suspension``. Indexes are drawn at random (group
+``/providers/SLUG/status/N/revocation`` and ``.../suspension``. Every credential names its index in
+the revocation list; only credentials of definitions that enable suspension also name it in the
+suspension list, and only those can be suspended (ADR 0015). Indexes are drawn at random (group
 privacy) under a row lock on the list, and the unique (list, index) constraint on credentials makes
 reuse impossible even if the lock were bypassed. The published bits are computed from the
 credentials' states at publication time, so two revocations made at once both appear.
@@ -19,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from microcred.db.tables import Credential, CredentialEvent, Provider, Staff, StatusList
+from microcred.domain.award import status_purposes
 from microcred.domain.errors import DomainError, NotFound
 from microcred.services.app import App
 from microcred.services.keys import active_key, provider_did
@@ -71,6 +74,11 @@ def allocate(app: App, session: Session, provider: Provider) -> tuple[StatusList
     raise DomainError("status.list_full", "could not find a free status index")  # pragma: no cover
 
 
+def suspendable(credential: Credential) -> bool:
+    """Whether the signed credential names a suspension status entry (so it can be suspended)."""
+    return "suspension" in status_purposes(json.loads(credential.document))
+
+
 def change_state(
     app: App, session: Session, staff: Staff, credential_id: str, action: str, reason: str
 ) -> Credential:
@@ -79,11 +87,17 @@ def change_state(
     credential = session.get(Credential, credential_id, with_for_update=True)
     if credential is None or credential.provider_id != staff.provider_id:
         raise NotFound("credential")
+    if credential.state == "revoked":
+        raise DomainError("status.already_revoked", "a revoked credential stays revoked")
+    if action == "suspend" and not suspendable(credential):
+        raise DomainError(
+            "status.not_suspendable",
+            "this credential cannot be suspended: it was issued without a suspension status "
+            "entry (suspension was not enabled for its definition); it can only be revoked",
+        )
     reason = reason.strip()
     if action in ("revoke", "suspend") and not reason:
         raise DomainError("status.reason_required", "give a reason", "reason")
-    if credential.state == "revoked":
-        raise DomainError("status.already_revoked", "a revoked credential stays revoked")
     if action == "revoke":
         credential.state = "revoked"
     elif action == "suspend":

@@ -45,6 +45,7 @@ def _summary(credential: Any) -> dict[str, Any]:
         "state": credential.state,
         "issued_at": credential.issued_at.isoformat(),
         "recipient_email": credential.recipient_email,
+        "suspendable": status.suspendable(credential),
         "credential": issuing.document_of(credential),
     }
 
@@ -59,6 +60,7 @@ def list_definitions(staff: ApiStaff, session: DbSession) -> list[dict[str, Any]
             "version": d.version,
             "state": d.state,
             "title": d.title,
+            "suspendable": definitions.data_of(d).suspendable,
             "data": d.data,
         }
         for d in definitions.list_for(session, provider)

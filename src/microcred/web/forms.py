@@ -53,6 +53,7 @@ def definition_from_form(form: FormData) -> dict[str, Any]:
         "passing_values": _split(str(form.get("grade_passing", ""))),
     }
     data["stacks_into"] = _split(str(form.get("stacks_into", "")))
+    data["suspendable"] = form.get("suspendable") == "on"
     statements = form.getlist("outcome_statement")
     criteria = form.getlist("outcome_criterion")
     escos = form.getlist("outcome_esco")

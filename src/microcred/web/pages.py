@@ -449,7 +449,14 @@ def credential_manage(
 ) -> Response:
     credential = issuing.get_credential(session, staff.provider_id, credential_id)
     row = session.get(Definition, credential.definition_id)
-    return render(request, "credential_manage.html", credential=credential, row=row, error=None)
+    return render(
+        request,
+        "credential_manage.html",
+        credential=credential,
+        row=row,
+        suspendable=status.suspendable(credential),
+        error=None,
+    )
 
 
 @router.post("/manage/credentials/{credential_id}/status", dependencies=[Csrf])
@@ -475,6 +482,7 @@ def credential_status(
             status_code=422,
             credential=credential,
             row=row,
+            suspendable=status.suspendable(credential),
             error=exc.message,
         )
     return see_other(f"/manage/credentials/{credential_id}")
