@@ -57,6 +57,7 @@ MARKS = {
     Outcome.WARNING: "[yellow]![/yellow]",
     Outcome.UNCHECKED: "[yellow]?[/yellow]",
     Outcome.SKIPPED: "[dim]–[/dim]",
+    Outcome.NOT_CHECKED: "[dim]·[/dim]",
 }
 
 

@@ -87,9 +87,9 @@ def test_a_checker_verifies_each_distinct_list_once(monkeypatch):
     calls = []
     real = status_list.BitstringStatusChecker._verify_list
 
-    def counting(self, raw):
+    def counting(self, raw, entry_type):
         calls.append(raw)
-        return real(self, raw)
+        return real(self, raw, entry_type)
 
     monkeypatch.setattr(status_list.BitstringStatusChecker, "_verify_list", counting)
     base = policy()

@@ -13,7 +13,7 @@ from microcred.vc.did import OfflineResolver
 from microcred.vc.did_web import ListedKey, build_did_document
 from microcred.vc.loader import VC_V1
 from microcred.vc.policy import CredentialStatus, StatusResult
-from microcred.vc.report import Outcome
+from microcred.vc.report import Outcome, Verdict
 from microcred.vc.verify import verify
 from tests.helpers import ISSUED, ISSUER_KEY, NOW, OTHER_KEY, policy, signed, unsigned
 
@@ -42,30 +42,37 @@ class FixedStatus:
         return StatusResult(self.status, f"the list says {self.status.value}")
 
 
-def test_status_without_a_checker_is_unchecked_not_valid():
+def test_status_without_a_checker_fails_closed_unless_skipped_explicitly():
     report = verify(_with_status(), policy())
     step = report.step("status")
-    assert step.outcome is Outcome.UNCHECKED
+    assert step.outcome is Outcome.FAILED
     assert step.code == "status.unchecked"
-    assert report.verified  # authentic; the status is reported as not checked
-    strict = verify(_with_status(), policy(require_status_check=True))
-    assert not strict.verified
+    assert not report.verified
+    assert report.verdict is Verdict.STATUS_UNCHECKED
+    offline = verify(_with_status(), policy(skip_status=True))
+    assert offline.step("status").outcome is Outcome.UNCHECKED
+    assert offline.step("status").code == "status.skipped"
+    assert offline.verified  # the caller chose not to require it ...
+    assert offline.verdict is Verdict.STATUS_UNCHECKED  # ... and the verdict says so
+    assert "status was not checked" in offline.headline()
+    assert offline.to_json()["verdict"] == "status_unchecked"
 
 
 @pytest.mark.parametrize(
-    ("status", "code", "verified"),
+    ("status", "code", "verdict"),
     [
-        (CredentialStatus.VALID, "status.ok", True),
-        (CredentialStatus.REVOKED, "status.revoked", False),
-        (CredentialStatus.SUSPENDED, "status.suspended", False),
-        (CredentialStatus.UNKNOWN, "status.unknown", True),
+        (CredentialStatus.VALID, "status.ok", Verdict.VERIFIED),
+        (CredentialStatus.REVOKED, "status.revoked", Verdict.REVOKED),
+        (CredentialStatus.SUSPENDED, "status.suspended", Verdict.SUSPENDED),
+        (CredentialStatus.UNKNOWN, "status.verification_error", Verdict.STATUS_UNCHECKED),
     ],
 )
-def test_status_checker_results(status, code, verified):
+def test_status_checker_results(status, code, verdict):
     checker = FixedStatus(status)
     report = verify(_with_status(), policy(status_checker=checker))
     assert report.step("status").code == code
-    assert report.verified is verified
+    assert report.verdict is verdict
+    assert report.verified is (verdict is Verdict.VERIFIED)
     assert checker.seen == [STATUS_ENTRY]
 
 
@@ -188,7 +195,102 @@ def test_an_unreachable_status_list_is_unknown_never_valid():
 
     checker = BitstringStatusChecker(unreachable, policy())
     report = verify(_with_status(), policy(status_checker=checker))
-    assert report.step("status").code == "status.unknown"
-    assert "could not be fetched" in report.step("status").message
-    strict = verify(_with_status(), policy(status_checker=checker, require_status_check=True))
-    assert not strict.verified
+    assert report.step("status").code == "status.retrieval_error"
+    assert "could not be retrieved" in report.step("status").message
+    assert not report.verified
+    assert report.verdict is Verdict.STATUS_UNCHECKED
+
+
+PROFILE = "https://issuer.example/profile"
+
+
+def _https_issuer_documents() -> dict[str, dict]:
+    profile = build_did_document(PROFILE, [ListedKey("key-1", ISSUER_KEY.public)])
+    profile["@context"] = ["https://www.w3.org/ns/cid/v1"]
+    key_document = {
+        "id": "https://issuer.example/keys/1",
+        "type": "Multikey",
+        "controller": PROFILE,
+        "publicKeyMultibase": ISSUER_KEY.public.multibase,
+    }
+    profile["assertionMethod"].append(key_document["id"])
+    return {PROFILE: profile, key_document["id"]: key_document}
+
+
+def test_https_url_keys_in_the_style_of_the_ob3_guide():
+    """A key at an https URL: in the issuer's controller document (with a fragment), or a key
+    document of its own whose controller lists it for assertions."""
+    documents = _https_issuer_documents()
+    resolver = OfflineResolver(documents)
+    fragment = sign_credential(
+        unsigned(PROFILE),
+        ISSUER_KEY,
+        created=ISSUED,
+        controller=PROFILE,
+        verification_method=f"{PROFILE}#key-1",
+    )
+    report = verify(fragment, policy(resolver=resolver))
+    assert report.verdict is Verdict.VERIFIED, report.to_json()
+    assert report.step("issuer").code == "issuer.ok"
+
+    document = unsigned(PROFILE)
+    document["proof"] = [
+        proofs.create_proof(
+            document,
+            ISSUER_KEY,
+            "https://issuer.example/keys/1",
+            created=ISSUED,
+            loader=policy().loader,
+        )
+    ]
+    assert verify(document, policy(resolver=resolver)).verdict is Verdict.VERIFIED
+    # without a resolver that may fetch, the key is unresolvable: never a pass
+    offline = verify(document, policy())
+    assert offline.step("proof").code == "did.unresolvable"
+    assert "does not fetch controller documents" in offline.step("proof").message
+    # a controller that does not list the key for assertions
+    documents[PROFILE]["assertionMethod"].remove("https://issuer.example/keys/1")
+    refused = verify(document, policy(resolver=OfflineResolver(documents)))
+    assert refused.step("proof").code == "proof.method_not_found"
+
+
+def test_embedded_endorsements_with_a_single_proof_object_are_valid_and_verified():
+    endorser = OTHER_KEY
+    endorsement = sign_credential(
+        {
+            "@context": [
+                "https://www.w3.org/ns/credentials/v2",
+                "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+            ],
+            "id": "urn:uuid:6a1b3c1e-2c9e-4f7e-9d7c-1f0f4c3b2a10",
+            "type": ["VerifiableCredential", "EndorsementCredential"],
+            "name": "Endorsed by a QA body",
+            "issuer": {"id": endorser.public.did_key, "type": ["Profile"], "name": "QA"},
+            "validFrom": "2026-05-01T00:00:00Z",
+            "credentialSubject": {
+                "id": ISSUER_KEY.public.did_key,
+                "type": ["EndorsementSubject"],
+                "endorsementComment": "Meets the national standard",
+            },
+        },
+        endorser,
+        created=ISSUED,
+        proof_as_list=False,
+    )
+    document = unsigned()
+    document["issuer"]["endorsement"] = [endorsement]
+    report = verify(signed(document), policy())
+    assert report.step("schema").code == "schema.ok", report.step("schema").message
+    assert report.step("endorsements").code == "endorsement.ok"
+    assert report.verdict is Verdict.VERIFIED
+
+    forged = json.loads(json.dumps(endorsement))
+    forged["credentialSubject"]["endorsementComment"] = "The best provider in the world"
+    document = unsigned()
+    document["issuer"]["endorsement"] = [forged]
+    report = verify(signed(document), policy())
+    step = report.step("endorsements")
+    assert step.outcome is Outcome.WARNING
+    assert step.code == "endorsement.not_verified"
+    assert report.verdict is Verdict.VERIFIED_WITH_WARNINGS
+    assert report.headline().startswith("Authentic, but 1 of 1 endorsements do not verify")

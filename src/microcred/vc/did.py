@@ -39,6 +39,10 @@ class OfflineResolver:
                 raise KeyFormatError(f"malformed did:key: {exc.message}", "did.malformed") from exc
         document = self._documents.get(did)
         if document is None:
+            if did.startswith(("https://", "http://")):
+                raise DidResolutionError(
+                    f"cannot resolve {did}: this verifier does not fetch controller documents"
+                )
             if not did.startswith("did:"):
                 raise KeyFormatError(f"not a DID: {did!r}", "did.malformed")
             raise DidResolutionError(

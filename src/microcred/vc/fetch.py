@@ -186,7 +186,9 @@ class SafeFetcher:
 
 
 class WebResolver:
-    """did:key locally, did:web through the safe fetcher (http for allow-listed hosts)."""
+    """did:key locally; did:web and https-URL controller documents (CID 1.0, the style of the
+    OB 3.0 implementation guide's signed examples) through the safe fetcher (http only for
+    allow-listed hosts)."""
 
     def __init__(self, fetcher: SafeFetcher) -> None:
         self._fetcher = fetcher
@@ -194,16 +196,22 @@ class WebResolver:
     def resolve(self, did: str) -> dict[str, Any]:
         if did.startswith(DID_KEY_PREFIX):
             return resolve_did_key(did)
+        if did.startswith(("https://", "http://")):
+            return self._fetch_document(did, did, "controller document")
         if not did.startswith(DID_WEB_PREFIX):
-            raise DidResolutionError(f"DID method of {did} is not supported")
+            method = did.split(":", 2)[1] if did.count(":") >= 2 else did
+            raise DidResolutionError(f"DID method {method!r} of {did} is not supported")
         url = did_web_to_url(did)
         host = urlsplit(url).netloc
         if host in self._fetcher.allow_http_hosts:
             url = "http://" + url[len("https://") :]
+        return self._fetch_document(url, did, "DID document")
+
+    def _fetch_document(self, url: str, identifier: str, what: str) -> dict[str, Any]:
         try:
             document = parse_json(self._fetcher.fetch(url), max_bytes=self._fetcher.max_bytes)
         except VcError as exc:
-            raise DidResolutionError(f"cannot resolve {did}: {exc.message}") from exc
-        if not isinstance(document, dict) or document.get("id") != did:
-            raise DidResolutionError(f"the document at {url} is not the DID document of {did}")
+            raise DidResolutionError(f"cannot resolve {identifier}: {exc.message}") from exc
+        if not isinstance(document, dict) or document.get("id") != identifier:
+            raise DidResolutionError(f"the document at {url} is not the {what} of {identifier}")
         return document

@@ -29,8 +29,13 @@ class CredentialStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StatusResult:
+    """One entry's status. ``code`` names why an UNKNOWN status could not be established
+    (``status.retrieval_error``, ``status.verification_error``, ``status.list_length_error``,
+    ``status.range_error``, ``status.malformed``, ``status.unsupported``)."""
+
     status: CredentialStatus
     message: str
+    code: str = ""
 
 
 class StatusChecker(Protocol):
@@ -66,7 +71,9 @@ class Policy:
     suites: frozenset[str] = frozenset(ALL_SUITES)
     status_checker: StatusChecker | None = None
     trust_checker: TrustChecker | None = None
-    require_status_check: bool = False
+    # Offline use, chosen explicitly: the status step is then "unchecked", never a pass. Without
+    # it, a credential with credentialStatus and no status checker fails (ADR 0015).
+    skip_status: bool = False
     clock: Callable[[], datetime] = system_clock
     clock_skew: timedelta = timedelta(seconds=300)
     check_schema: bool = True

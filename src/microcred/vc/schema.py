@@ -2,7 +2,8 @@
 
 Source: 1EdTech/openbadges-specification, ``docs/schema/`` (vendored in ``vc/schemas``, see NOTICE).
 The published schemas describe VC 2.0 credentials and want ``proof`` as an array; JSON-LD reads a
-single proof object the same way, so a single object is wrapped before validation (see ADR 0004).
+single proof object the same way, so a single object is wrapped before validation, at any depth
+(nested endorsements too; see ADR 0004).
 They also allow one ``credentialStatus`` object, where VC 2.0 allows several: a list of entries
 (revocation and suspension) is checked entry by entry against the schema's own
 ``CredentialStatus`` definition (ADR 0007).
@@ -63,9 +64,7 @@ def schema_for(document: Mapping[str, Any]) -> str | None:
 
 def validate(document: Mapping[str, Any], name: str, limit: int = 10) -> list[SchemaProblem]:
     """Problems found validating ``document`` against schema ``name`` (empty when valid)."""
-    candidate = dict(document)
-    if isinstance(candidate.get("proof"), dict):
-        candidate["proof"] = [candidate["proof"]]
+    candidate = _proofs_as_lists(document)
     statuses = candidate.get("credentialStatus")
     extra: list[tuple[str, Any]] = []
     if isinstance(statuses, list) and statuses:
@@ -75,6 +74,19 @@ def validate(document: Mapping[str, Any], name: str, limit: int = 10) -> list[Sc
     for where, entry in extra:
         problems.extend(_problems(_validator(name, "CredentialStatus"), entry, where))
     return problems[:limit]
+
+
+def _proofs_as_lists(value: Any) -> Any:
+    """A copy with every single ``proof`` object wrapped in a list, at any depth: endorsements
+    nested in the issuer or the achievement carry their own proofs (ADR 0004)."""
+    if isinstance(value, Mapping):
+        copy = {k: _proofs_as_lists(v) for k, v in value.items()}
+        if isinstance(copy.get("proof"), dict):
+            copy["proof"] = [copy["proof"]]
+        return copy
+    if isinstance(value, list):
+        return [_proofs_as_lists(v) for v in value]
+    return value
 
 
 def _problems(validator: Draft201909Validator, value: Any, root: str) -> list[SchemaProblem]:

@@ -34,6 +34,10 @@ class StatusListError(VcError):
     code = "status.list_invalid"
 
 
+class StatusListLengthError(StatusListError):
+    code = "status.list_length_error"
+
+
 def encode(set_bits: Iterable[int], size: int = MIN_BITS) -> str:
     if size < MIN_BITS or size % 8:
         raise ValueError(f"a status list has at least {MIN_BITS} bits, in whole bytes")
@@ -68,7 +72,7 @@ def decode(encoded: str, max_bits: int = MAX_BITS) -> bytes:
     if not inflater.eof:
         raise StatusListError("encodedList is truncated GZIP data")
     if len(bits) * 8 < MIN_BITS:
-        raise StatusListError(
+        raise StatusListLengthError(
             f"the status list has {len(bits) * 8} entries; at least {MIN_BITS} are required"
         )
     return bits
@@ -111,13 +115,29 @@ def list_credential(
 
 Fetch = Callable[[str], bytes]
 
+# The two entry types understood: VC 2.0's Bitstring Status List, and the StatusList2021 that
+# VC 1.1 credentials in the wild carry (same bits; its encodedList has no multibase prefix).
+_LIST_TYPES = {
+    ENTRY_TYPE: (LIST_CREDENTIAL_TYPE, LIST_TYPE),
+    "StatusList2021Entry": ("StatusList2021Credential", "StatusList2021"),
+}
+# The spec's error types, as stable codes of the status step.
+RETRIEVAL = "status.retrieval_error"  # STATUS_RETRIEVAL_ERROR
+VERIFICATION = "status.verification_error"  # STATUS_VERIFICATION_ERROR
+LENGTH = "status.list_length_error"  # STATUS_LIST_LENGTH_ERROR
+RANGE = "status.range_error"  # RANGE_ERROR
+MALFORMED = "status.malformed"  # MALFORMED_VALUE_ERROR
+UNSUPPORTED = "status.unsupported"
+
 
 class BitstringStatusChecker:
-    """A :class:`~microcred.vc.policy.StatusChecker` that fetches and verifies status lists.
+    """A :class:`~microcred.vc.policy.StatusChecker` that fetches and verifies status lists,
+    following the Bitstring Status List validation algorithm (section 3.2).
 
     ``fetch`` returns the bytes at a URL (the safe fetcher: allow-list, time and size caps) and
-    raises on failure; ``policy`` verifies the list credential (without checking its own status).
-    Anything that goes wrong makes the status *unknown*, never valid.
+    raises on failure; ``policy`` verifies the list credential (proof, validity period, without
+    checking its own status). Anything that goes wrong makes the status *unknown* with the spec's
+    error as its code: never valid.
     """
 
     def __init__(self, fetch: Fetch, policy: Policy | None = None) -> None:
@@ -126,79 +146,116 @@ class BitstringStatusChecker:
         # Each distinct list (by its exact bytes) is verified and decoded once per checker: a
         # wallet of 50 credentials shares two lists. A checker lives for one verification run
         # (one page, one request), so nothing here outlives the list it was read from.
-        self._lists: dict[bytes, _ListRead] = {}
+        self._lists: dict[tuple[bytes, str], _ListRead] = {}
 
     def check(self, credential: Mapping[str, Any], status: Mapping[str, Any]) -> StatusResult:
-        if status.get("type") != ENTRY_TYPE:
-            return StatusResult(
-                CredentialStatus.UNKNOWN, f"status type {status.get('type')!r} is not supported"
-            )
+        kind = status.get("type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        entry_type = next((k for k in kinds if k in _LIST_TYPES), None)
+        if entry_type is None:
+            return _unknown(UNSUPPORTED, f"status type {kind!r} is not supported")
         purpose = status.get("statusPurpose")
         url = status.get("statusListCredential")
+        size = status.get("statusSize", 1)
+        if purpose not in PURPOSES:
+            return _unknown(UNSUPPORTED, f"status purpose {purpose!r} is not supported")
+        if size not in (1, "1"):
+            return _unknown(UNSUPPORTED, f"statusSize {size!r} is not supported (only 1)")
         try:
-            index = int(str(status.get("statusListIndex")))
+            index = int(str(status.get("statusListIndex")), 10)
         except ValueError:
-            return StatusResult(CredentialStatus.UNKNOWN, "statusListIndex is not a number")
-        if not isinstance(url, str):
-            return StatusResult(CredentialStatus.UNKNOWN, "statusListCredential is missing")
+            return _unknown(MALFORMED, "statusListIndex is not a whole number")
+        if index < 0:
+            return _unknown(MALFORMED, "statusListIndex is negative")
+        if not isinstance(url, str) or not url:
+            return _unknown(MALFORMED, "statusListCredential is missing")
         try:
             raw = self._fetch(url)
         except Exception as exc:  # noqa: BLE001 - any fetch failure: status unknown
-            return StatusResult(
-                CredentialStatus.UNKNOWN, f"the status list could not be fetched: {exc}"
-            )
-        read = self._read(raw)
+            return _unknown(RETRIEVAL, f"the status list {url} could not be retrieved: {exc}")
+        read = self._read(raw, entry_type)
         if read.problem is not None:
-            return StatusResult(CredentialStatus.UNKNOWN, read.problem)
+            return _unknown(read.code, read.problem)
         if read.issuer != _issuer(credential):
-            return StatusResult(
-                CredentialStatus.UNKNOWN, "the status list is not issued by the credential's issuer"
+            return _unknown(
+                VERIFICATION, "the status list is not issued by the credential's issuer"
             )
         if read.purpose != purpose:
-            return StatusResult(CredentialStatus.UNKNOWN, "the status list is for another purpose")
-        try:
-            is_set = bit(read.bits, index)
-        except StatusListError as exc:
-            return StatusResult(CredentialStatus.UNKNOWN, exc.message)
-        if not is_set:
-            return StatusResult(CredentialStatus.VALID, f"not {purpose_word(purpose)}")
-        if purpose == "revocation":
-            return StatusResult(CredentialStatus.REVOKED, "the issuer has revoked this credential")
-        if purpose == "suspension":
-            return StatusResult(
-                CredentialStatus.SUSPENDED, "the issuer has suspended this credential"
+            return _unknown(
+                VERIFICATION,
+                f"the status list is for {read.purpose!r}, the entry for {purpose!r}",
             )
-        return StatusResult(CredentialStatus.UNKNOWN, f"status purpose {purpose!r} is set")
+        if index >= len(read.bits) * 8:
+            return _unknown(
+                RANGE, f"statusListIndex {index} is outside the list of {len(read.bits) * 8}"
+            )
+        if not bit(read.bits, index):
+            return StatusResult(CredentialStatus.VALID, f"not {purpose_word(purpose)}", "status.ok")
+        if purpose == "revocation":
+            return StatusResult(
+                CredentialStatus.REVOKED, "the issuer has revoked this credential", "status.revoked"
+            )
+        return StatusResult(
+            CredentialStatus.SUSPENDED,
+            "the issuer has suspended this credential",
+            "status.suspended",
+        )
 
-    def _read(self, raw: bytes) -> _ListRead:
-        key = hashlib.sha256(raw).digest()
+    def _read(self, raw: bytes, entry_type: str) -> _ListRead:
+        key = (hashlib.sha256(raw).digest(), entry_type)
         found = self._lists.get(key)
         if found is None:
-            found = self._lists[key] = self._verify_list(raw)
+            found = self._lists[key] = self._verify_list(raw, entry_type)
         return found
 
-    def _verify_list(self, raw: bytes) -> _ListRead:
+    def _verify_list(self, raw: bytes, entry_type: str) -> _ListRead:
         from microcred.vc.verify import verify  # verify imports policy; avoid a cycle
 
+        credential_type, subject_type = _LIST_TYPES[entry_type]
         policy = self._policy or Policy()
-        report = verify(raw, replace(policy, status_checker=None, check_schema=False))
-        if not report.verified:
-            failure = report.failures[0]
-            return _ListRead(problem=f"the status list does not verify: {failure.message}")
-        document = report.credential or {}
-        subject = document.get("credentialSubject") or {}
-        subject = subject if isinstance(subject, Mapping) else {}
+        report = verify(raw, replace(policy, status_checker=None, skip_status=True))
+        if report.credential is None:
+            failure = report.failures[0] if report.failures else None
+            reason = failure.message if failure else "not JSON"
+            return _ListRead(code=RETRIEVAL, problem=f"the status list is unreadable: {reason}")
+        if report.failures:
+            step = report.failures[0]
+            what = "is not valid now" if step.name == "validity" else "does not verify"
+            return _ListRead(
+                code=VERIFICATION, problem=f"the status list credential {what}: {step.message}"
+            )
+        document = report.credential
+        types = document.get("type")
+        if credential_type not in (types if isinstance(types, list) else [types]):
+            return _ListRead(
+                code=VERIFICATION, problem=f"the status list is not a {credential_type}"
+            )
+        subject = document.get("credentialSubject")
+        if not isinstance(subject, Mapping) or subject.get("type") != subject_type:
+            return _ListRead(
+                code=VERIFICATION, problem=f"the status list's subject is not a {subject_type}"
+            )
+        encoded = subject.get("encodedList", "")
+        if entry_type != ENTRY_TYPE and isinstance(encoded, str) and not encoded.startswith("u"):
+            encoded = "u" + encoded  # StatusList2021: plain base64url
         try:
-            bits = decode(subject.get("encodedList", ""))
+            bits = decode(encoded)
+        except StatusListLengthError as exc:
+            return _ListRead(code=LENGTH, problem=exc.message)
         except StatusListError as exc:
-            return _ListRead(problem=exc.message)
+            return _ListRead(code=VERIFICATION, problem=f"the status list is malformed: {exc}")
         return _ListRead(issuer=_issuer(document), purpose=subject.get("statusPurpose"), bits=bits)
+
+
+def _unknown(code: str, message: str) -> StatusResult:
+    return StatusResult(CredentialStatus.UNKNOWN, message, code)
 
 
 @dataclass(frozen=True, slots=True)
 class _ListRead:
     """A status list read once: who issued it, for what, its bits; or why it cannot be used."""
 
+    code: str = ""
     problem: str | None = None
     issuer: str | None = None
     purpose: Any = None

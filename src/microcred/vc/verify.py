@@ -11,9 +11,14 @@ stable code (see ``docs/verification-codes.md``). Steps, in order:
 ``issuer``    the signing key is the issuer's and listed for assertion
 ``trust``     (with a trust checker) the issuer is a recognised, quality-assured provider
 ``validity``  validFrom / validUntil (VC 1.1: issuanceDate / expirationDate) with clock skew
-``status``    credentialStatus, through the policy's status checker (unchecked when absent)
+``status``    credentialStatus, through the policy's status checker: fails when the status cannot
+              be established; ``unchecked`` only when the caller chose ``skip_status`` (ADR 0015)
+``endorsements`` each embedded EndorsementCredential verified on its own (a warning if one fails)
 ``components`` (a CLR 2.0 ``ClrCredential`` only) the record's shape, and each credential it holds
               verified on its own with the same policy
+
+When the signature fails, the steps after it are ``not_checked``. ``report.verdict`` names the
+outcome (verified, revoked, status_unchecked...).
 """
 
 from __future__ import annotations
@@ -35,13 +40,16 @@ from microcred.vc.report import Outcome, VerificationReport
 
 ASSERTION_METHOD = "assertionMethod"
 _KEY_TYPES = ("Multikey", "Ed25519VerificationKey2020")
+_MAX_ENDORSEMENT_DEPTH = 2
 
 
-def verify(document: bytes | str | Mapping[str, Any], policy: Policy) -> VerificationReport:
+def verify(
+    document: bytes | str | Mapping[str, Any], policy: Policy, *, _depth: int = 0
+) -> VerificationReport:
     """Verify a credential given as JSON text or bytes, or as a parsed object."""
     report = VerificationReport()
     try:
-        _verify(document, policy, report)
+        _verify(document, policy, report, _depth)
     except Exception as exc:  # noqa: BLE001 - the contract: never raise on bad input
         report.add(
             "internal",
@@ -53,7 +61,10 @@ def verify(document: bytes | str | Mapping[str, Any], policy: Policy) -> Verific
 
 
 def _verify(
-    source: bytes | str | Mapping[str, Any], policy: Policy, report: VerificationReport
+    source: bytes | str | Mapping[str, Any],
+    policy: Policy,
+    report: VerificationReport,
+    depth: int = 0,
 ) -> None:
     credential = _parse(source, policy, report)
     if credential is None:
@@ -67,12 +78,37 @@ def _verify(
     _check_shape(credential, report)
     _check_schema(credential, policy, report)
     methods = _check_proofs(credential, unsecured, policy, canonicalize, report)
+    if not methods:
+        _not_checked(credential, policy, report)
+        return
     _check_issuer(credential, methods, report)
     _check_trust(credential, policy, report)
     _check_validity(credential, policy, report)
     _check_status(credential, policy, report)
+    _check_endorsements(credential, policy, report, depth)
     if clr.is_clr(credential):
         _check_components(credential, policy, report)
+
+
+def _not_checked(credential: Mapping[str, Any], policy: Policy, report: VerificationReport) -> None:
+    """After a failed signature nothing the document says can be relied on: the later steps are
+    reported as not checked (grey), never as passed."""
+    names = ["issuer"]
+    if policy.trust_checker is not None:
+        names.append("trust")
+    names += ["validity", "status"]
+    if _endorsements(credential):
+        names.append("endorsements")
+    if clr.is_clr(credential):
+        names.append("components")
+    for name in names:
+        report.add(
+            name,
+            Outcome.NOT_CHECKED,
+            f"{name}.not_checked",
+            "not checked: the signature does not verify, so nothing the credential says can be "
+            "relied on",
+        )
 
 
 def _parse(
@@ -289,21 +325,33 @@ def _verify_one(
 def _resolve_method(
     method_id: Any, policy: Policy, purpose: str = ASSERTION_METHOD
 ) -> dict[str, Any]:
+    """The key a proof names: a DID URL (did:key, did:web), or an https URL in the style of the
+    OB 3.0 implementation guide: ``https://issuer.example/profile#key`` (the controller document
+    lists the key) or ``https://issuer.example/keys/1`` (a key document whose controller lists
+    it). Controller documents come through the policy's resolver (the safe fetcher)."""
     if isinstance(method_id, Mapping):
         method_id = method_id.get("id")
-    if not isinstance(method_id, str) or "#" not in method_id:
+    is_url = isinstance(method_id, str) and method_id.startswith(("https://", "http://"))
+    if not isinstance(method_id, str) or not (is_url or "#" in method_id):
         raise VcError(
-            "verificationMethod must be a DID URL with a fragment", "proof.method_malformed"
+            "verificationMethod must be a DID URL with a fragment, or an https URL",
+            "proof.method_malformed",
         )
-    did = method_id.partition("#")[0]
-    try:
-        document = policy.resolver.resolve(did)
-    except VcError as exc:
-        code = exc.code if exc.code.startswith("did.") else "did.unresolvable"
-        raise VcError(f"cannot resolve the signing key {method_id}: {exc.message}", code) from exc
+    key_document: dict[str, Any] | None = None
+    controller = method_id.partition("#")[0]
+    if is_url and "#" not in method_id:
+        key_document = _resolve(method_id, method_id, policy)
+        controller = key_document.get("controller")  # type: ignore[assignment]
+        if not isinstance(controller, str) or not controller:
+            raise VcError(
+                f"the key document {method_id} names no controller", "proof.method_malformed"
+            )
+    document = _resolve(controller, method_id, policy)
     method = find_method(document, method_id)
+    if method is None and key_document is not None and is_authorized(document, method_id, purpose):
+        method = key_document
     if method is None:
-        raise VcError(f"{did} does not list the key {method_id}", "proof.method_not_found")
+        raise VcError(f"{controller} does not list the key {method_id}", "proof.method_not_found")
     if method.get("type") not in _KEY_TYPES or not isinstance(
         method.get("publicKeyMultibase"), str
     ):
@@ -313,8 +361,22 @@ def _resolve_method(
         )
     method = dict(method)
     method.setdefault("controller", document.get("id"))
+    if method.get("controller") != document.get("id"):
+        raise VcError(
+            f"key {method_id} names the controller {method.get('controller')!r}, "
+            f"not {document.get('id')!r}",
+            "proof.method_not_found",
+        )
     method["_assertion"] = is_authorized(document, method_id, purpose)
     return method
+
+
+def _resolve(identifier: str, method_id: str, policy: Policy) -> dict[str, Any]:
+    try:
+        return policy.resolver.resolve(identifier)
+    except VcError as exc:
+        code = exc.code if exc.code.startswith("did.") else "did.unresolvable"
+        raise VcError(f"cannot resolve the signing key {method_id}: {exc.message}", code) from exc
 
 
 def _check_issuer(
@@ -407,32 +469,117 @@ def _check_validity(
 def _check_status(
     credential: Mapping[str, Any], policy: Policy, report: VerificationReport
 ) -> None:
+    """Fail closed (ADR 0015): a status that cannot be established fails the step, unless the
+    caller explicitly chose offline use (``skip_status``), which leaves it unchecked."""
     entries = _as_list(credential.get("credentialStatus"))
     if not entries:
         report.add(
             "status", Outcome.SKIPPED, "status.none", "the issuer publishes no revocation status"
         )
         return
-    if policy.status_checker is None:
-        outcome = Outcome.FAILED if policy.require_status_check else Outcome.UNCHECKED
+    if policy.skip_status:
         report.add(
             "status",
-            outcome,
-            "status.unchecked",
-            "revocation status was not checked (no status service available here)",
+            Outcome.UNCHECKED,
+            "status.skipped",
+            "revocation status was not checked (offline verification was chosen)",
         )
         return
-    for entry in entries:
-        result = policy.status_checker.check(credential, entry)
-        if result.status is CredentialStatus.VALID:
-            continue
-        if result.status is CredentialStatus.UNKNOWN:
-            outcome = Outcome.FAILED if policy.require_status_check else Outcome.UNCHECKED
-            report.add("status", outcome, "status.unknown", result.message)
-        else:
-            report.add("status", Outcome.FAILED, f"status.{result.status.value}", result.message)
+    if policy.status_checker is None:
+        report.add(
+            "status",
+            Outcome.FAILED,
+            "status.unchecked",
+            "revocation status could not be checked: no status service is available here",
+        )
         return
+    results = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            report.add(
+                "status", Outcome.FAILED, "status.malformed", "a credentialStatus is not an object"
+            )
+            return
+        results.append(policy.status_checker.check(credential, entry))
+    # a revocation or suspension outranks a list that could not be read
+    order = (CredentialStatus.REVOKED, CredentialStatus.SUSPENDED, CredentialStatus.UNKNOWN)
+    for wanted in order:
+        for result in results:
+            if result.status is wanted:
+                code = result.code or f"status.{result.status.value}"
+                if code == "status.unknown":
+                    code = "status.verification_error"
+                report.add("status", Outcome.FAILED, code, result.message)
+                return
     report.add("status", Outcome.PASSED, "status.ok", "neither revoked nor suspended")
+
+
+def _endorsements(credential: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Embedded EndorsementCredentials: on the credential, its issuer, its achievement."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    holders: list[tuple[str, Any]] = [
+        ("credential", credential),
+        ("issuer", credential.get("issuer")),
+    ]
+    for subject in _as_list(credential.get("credentialSubject")):
+        if isinstance(subject, Mapping):
+            holders.append(("achievement", subject.get("achievement")))
+    for where, holder in holders:
+        if isinstance(holder, Mapping):
+            for item in _as_list(holder.get("endorsement")):
+                if isinstance(item, Mapping):
+                    found.append((where, item))
+    return found
+
+
+def _check_endorsements(
+    credential: Mapping[str, Any], policy: Policy, report: VerificationReport, depth: int = 0
+) -> None:
+    """Each embedded endorsement is verified on its own with the same policy. One that does not
+    verify does not invalidate the credential (its issuer signed over it as it is), but it is
+    named in a warning and must not be shown as an endorsement."""
+    found = _endorsements(credential)
+    if not found:
+        return
+    if depth >= _MAX_ENDORSEMENT_DEPTH:
+        report.add(
+            "endorsements",
+            Outcome.WARNING,
+            "endorsement.too_deep",
+            "endorsements nested this deep are not verified",
+        )
+        return
+    results = []
+    for where, item in found:
+        inner = verify(item, policy, _depth=depth + 1)
+        failure = next(iter(inner.failures), None)
+        results.append(
+            {
+                "on": where,
+                "id": item.get("id"),
+                "issuer": _issuer_id(item),
+                "verdict": inner.verdict.value,
+                "message": failure.message if failure else inner.headline(),
+            }
+        )
+    bad = [r for r in results if r["verdict"] not in ("verified", "verified_with_warnings")]
+    if bad:
+        report.add(
+            "endorsements",
+            Outcome.WARNING,
+            "endorsement.not_verified",
+            f"{len(bad)} of {len(results)} endorsements do not verify; the first, by "
+            f"{bad[0]['issuer']}: {bad[0]['message']}",
+            endorsements=results,
+        )
+        return
+    report.add(
+        "endorsements",
+        Outcome.PASSED,
+        "endorsement.ok",
+        f"{len(results)} endorsement(s) verify on their own",
+        endorsements=results,
+    )
 
 
 def _check_components(
