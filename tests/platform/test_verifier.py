@@ -119,6 +119,37 @@ def test_page_reads_baked_png_svg_pasted_text_and_links(platform, wired):
     assert 'data-code="bake.unknown_format"' in garbage
 
 
+def test_pdf_certificates_verify_and_jwts_are_named(platform, wired):
+    from pypdf import PdfWriter
+
+    from microcred.render.certificate import certificate_pdf
+
+    org = make_org(platform, "acme")
+    credential = _issue(platform, org, publish_definition(platform, org))
+    pdf = certificate_pdf(credential.document, "http://testserver/verify")
+    page = _upload(wired, pdf, "certificate.pdf").text
+    assert 'data-code="proof.ok"' in page
+    assert 'data-code="status.ok"' in page
+    result = wired.post("/api/verify", content=pdf).json()
+    assert (result["format"], result["verified"]) == ("pdf", True)
+
+    blank = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(100, 100)
+    writer.write(blank)
+    page = _upload(wired, blank.getvalue(), "blank.pdf").text
+    assert 'data-code="pdf.no_credential"' in page
+    assert "this PDF has no attached credential" in page
+
+    jwt = b"eyJhbGciOiJFUzI1NiIsInR5cCI6InZjK2p3dCJ9.eyJpc3MiOiJkaWQ6ZXhhbXBsZToxIn0.c2ln"
+    page = _upload(wired, jwt, "credential.jwt").text
+    assert 'data-code="format.vc_jwt_unsupported"' in page
+    assert "VC-JWT is not supported" in page
+    for body in (jwt, json.dumps({"verifiableCredential": jwt.decode()}).encode()):
+        result = wired.post("/api/verify", content=body).json()
+        assert [s["code"] for s in result["steps"]] == ["format.vc_jwt_unsupported"]
+
+
 def test_accreditation_shows_and_lapses_and_names_come_from_the_registry(platform, wired):
     org = make_org(platform, "acme")
     row = publish_definition(platform, org)

@@ -1,4 +1,5 @@
-"""Verification for everyone: any file (JSON, baked PNG or SVG), from any issuer, with trust."""
+"""Verification for everyone: any file (JSON, baked PNG or SVG, PDF certificate), from any issuer,
+with trust. Formats microcred does not verify (VC-JWT, SD-JWT, COSE) are named, not guessed at."""
 
 from __future__ import annotations
 
@@ -13,15 +14,120 @@ from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS
 from microcred.services.app import App
 from microcred.services.trust import RegistryTrust, StaticRegistry
-from microcred.vc import baking, schema
+from microcred.vc import baking, pdf, schema
 from microcred.vc.errors import DocumentError
 from microcred.vc.fetch import SafeFetcher, WebResolver
+from microcred.vc.jsonsafe import parse_json
 from microcred.vc.policy import Policy
 from microcred.vc.report import Outcome, VerificationReport
 from microcred.vc.status_list import BitstringStatusChecker
 from microcred.vc.verify import verify
 
-FORMATS = {b"\x89P": "png", b"<": "svg"}
+FORMATS = {b"\x89P": "png", b"<": "svg", pdf.PDF_SIGNATURE: "pdf"}
+# a compact JWS (three segments) or JWE (five), its header starting with '{"'
+_JWT = re.compile(rb"eyJ[\w-]*\.[\w-]+\.[\w-]*(\.[\w-]*\.[\w-]*)?", re.ASCII)
+# formats recognised but not verified: (code, what the file is)
+UNSUPPORTED = {
+    "vc_jwt": ("format.vc_jwt_unsupported", "a JWT (VC-JWT): VC-JWT is not supported"),
+    "sd_jwt": ("format.sd_jwt_unsupported", "an SD-JWT (SD-JWT VC): SD-JWT is not supported"),
+    "cose": (
+        "format.cose_unsupported",
+        "a CBOR/COSE-secured credential (COSE_Sign1 or CWT): CBOR/COSE is not supported",
+    ),
+}
+_MEDIA_TYPES = {
+    "application/vc+jwt": "vc_jwt",
+    "application/jwt": "vc_jwt",
+    "application/vc-ld+jwt": "vc_jwt",
+    "application/vc+sd-jwt": "sd_jwt",
+    "application/dc+sd-jwt": "sd_jwt",
+    "application/vc+cose": "cose",
+    "application/vc-ld+cose": "cose",
+    "application/vp+jwt": "vc_jwt",
+    "application/vp+sd-jwt": "sd_jwt",
+    "application/vp+cose": "cose",
+}
+_OTHER_FILES = {
+    b"GIF8": "a GIF image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"PK\x03\x04": "a ZIP archive",
+    b"\x1f\x8b": "a gzip file",
+}
+
+
+def sniff(data: bytes) -> str:
+    """The format of a file: png, svg, pdf, json, one of :data:`UNSUPPORTED`, or unknown."""
+    stripped = data.strip()
+    for prefix, name in FORMATS.items():
+        if stripped.startswith(prefix):
+            return name
+    if stripped.startswith(b'"'):  # a JSON string holding a token
+        stripped = stripped.strip(b'"')
+    if stripped.startswith(b"data:"):  # an enveloped credential's data: URL
+        media = stripped[5:].split(b",", 1)[0].split(b";", 1)[0].decode("ascii", "replace")
+        return _MEDIA_TYPES.get(media.lower(), "unknown")
+    if _JWT.fullmatch(stripped):
+        return "vc_jwt"
+    if b"~" in stripped and _JWT.fullmatch(stripped.split(b"~", 1)[0]):
+        return "sd_jwt"
+    if _is_cose(data):
+        return "cose"
+    if stripped[:1] in (b"{", b"["):
+        return "json"
+    return "unknown"
+
+
+def _is_cose(data: bytes) -> bool:
+    """CBOR tags 18 (COSE_Sign1), 61 (CWT), 98 (COSE_Sign), or an untagged COSE_Sign1 (an array
+    of four starting with the protected header's byte string)."""
+    head = data[:2]
+    if head[:1] == b"\xd2" or head in (b"\xd8\x3d", b"\xd8\x62"):
+        return True
+    return len(head) == 2 and head[0] == 0x84 and 0x40 <= head[1] <= 0x5F
+
+
+def read_file(data: bytes) -> tuple[str, str]:
+    """The credential (or presentation) text in a file, and the file's format;
+    :class:`DocumentError` when there is none or the format is not supported."""
+    source_format = sniff(data)
+    if source_format in UNSUPPORTED:
+        code, what = UNSUPPORTED[source_format]
+        raise DocumentError(f"this file is {what}", code)
+    if source_format == "pdf":
+        return pdf.extract_pdf(data.lstrip()), source_format
+    if source_format == "unknown":
+        kind = next((w for magic, w in _OTHER_FILES.items() if data.startswith(magic)), None)
+        raise DocumentError(
+            (f"this file is {kind}: " if kind else "")
+            + "not JSON, a baked PNG or SVG badge, or a PDF with a credential attached",
+            "bake.unknown_format",
+        )
+    return baking.extract(data), source_format
+
+
+def enveloped_problem(document: str | bytes | Mapping[str, Any]) -> DocumentError | None:
+    """An ``EnvelopedVerifiableCredential`` (VC 2.0 section 4.13.1) names the format it wraps."""
+    if isinstance(document, str | bytes):
+        text = document if isinstance(document, str) else document.decode("utf-8", "replace")
+        if "EnvelopedVerifiableCredential" not in text:
+            return None
+        try:
+            document = parse_json(document)
+        except DocumentError:
+            return None
+    if not isinstance(document, Mapping):
+        return None
+    types = document.get("type")
+    if "EnvelopedVerifiableCredential" not in (types if isinstance(types, list) else [types]):
+        return None
+    inner = sniff(str(document.get("id", "")).encode("utf-8", "replace"))
+    if inner in UNSUPPORTED:
+        code, what = UNSUPPORTED[inner]
+        return DocumentError(f"an enveloped credential: {what}", code)
+    return DocumentError(
+        "an enveloped credential whose format is not supported",
+        "credential.enveloped_unsupported",
+    )
 
 
 @dataclass(slots=True)
@@ -57,25 +163,29 @@ def policy_for(
     )
 
 
+def failed(exc: DocumentError, source_format: str = "json") -> VerifyResult:
+    """A result whose file could not be read: one failed ``parse`` step."""
+    report = VerificationReport()
+    report.add("parse", Outcome.FAILED, exc.code, exc.message)
+    return VerifyResult(report, source_format)
+
+
 def verify_bytes(data: bytes, policy: Policy) -> VerifyResult:
-    """Verify a JSON credential or a baked badge image; never raises on bad input."""
-    source_format = "json"
-    stripped = data.lstrip()
-    for prefix, name in FORMATS.items():
-        if stripped.startswith(prefix):
-            source_format = name
+    """Verify a JSON credential, a baked badge image or a PDF certificate; never raises on bad
+    input."""
     try:
-        text = baking.extract(data)
+        text, source_format = read_file(data)
     except DocumentError as exc:
-        report = VerificationReport()
-        report.add("parse", Outcome.FAILED, exc.code, exc.message)
-        return VerifyResult(report, source_format)
+        return failed(exc, sniff(data))
     return verify_document(text, policy, source_format)
 
 
 def verify_document(
     document: str | bytes | Mapping[str, Any], policy: Policy, source_format: str = "json"
 ) -> VerifyResult:
+    problem = enveloped_problem(document)
+    if problem is not None:
+        return failed(problem, source_format)
     report = verify(document, policy)
     result = VerifyResult(report, source_format)
     credential = report.credential

@@ -16,6 +16,7 @@ from microcred.services.verification import (
     SelfFetcher,
     VerifyResult,
     platform_policy,
+    sniff,
     verify_bytes,
     verify_document,
 )
@@ -151,13 +152,18 @@ def _problem(status: int, code: str, title: str, **extra: Any) -> JSONResponse:
 
 @router.post("/api/verify", tags=["verify"])
 def api_verify(raw: RawBody, app: AppDep) -> Response:
-    """Verify a credential (the body, or ``{"verifiableCredential": ...}``); the full report."""
+    """Verify a credential (the body, or ``{"verifiableCredential": ...}``), a baked badge or a
+    PDF certificate (the file as the body); the full report."""
+    if sniff(raw) not in ("json", "unknown"):
+        return JSONResponse(verify_bytes(raw, platform_policy(app)).to_json())
     try:
         body = _json_body(raw)
     except VcError as exc:
         return _problem(400, exc.code, exc.message)
     if isinstance(body, dict) and "verifiableCredential" in body:
         body = body["verifiableCredential"]
+    if isinstance(body, str) and sniff(body.encode()) != "unknown":  # a JWT in a JSON string
+        return JSONResponse(verify_bytes(body.encode(), platform_policy(app)).to_json())
     if not isinstance(body, dict):
         return _problem(400, "request.invalid", "send a credential (a JSON object)")
     return JSONResponse(verify_document(body, platform_policy(app)).to_json())
