@@ -113,6 +113,28 @@ def keys_generate(
     out.print(key.public.did_key)
 
 
+@app.command("prove-did")
+def prove_did(
+    key_path: Annotated[Path, typer.Option("--key", help="Key file from `keys generate`.")],
+    challenge: Annotated[str, typer.Option(help="The challenge the wallet page shows.")],
+    domain: Annotated[str, typer.Option(help="The wallet's address, as the page shows it.")],
+    passphrase_env: Annotated[
+        str | None, typer.Option(help="Env variable holding the key file's passphrase.")
+    ] = None,
+) -> None:
+    """Sign a wallet's challenge with your did:key: prints a Verifiable Presentation to paste."""
+    from microcred.vc.presentation import sign_presentation
+
+    try:
+        key = import_key(_read_json(key_path, "key file"), _passphrase(passphrase_env))
+    except VcError as exc:
+        raise _fail(f"{exc.message} [{exc.code}]") from exc
+    presentation = sign_presentation(
+        [], key, challenge=challenge, domain=domain, created=datetime.now(UTC)
+    )
+    sys.stdout.write(json.dumps(presentation, indent=2) + "\n")
+
+
 @app.command()
 def sign(
     in_path: Annotated[Path, typer.Argument(metavar="IN.json", help="Unsigned credential.")],

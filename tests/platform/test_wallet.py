@@ -126,8 +126,11 @@ def test_import_keeps_unverified_credentials_marked(platform, wired):
     assert "It did not verify: it is kept, marked as not verified." in response.text
     assert 'data-code="proof.signature_invalid"' in response.text
     page = wired.get("/wallet").text
-    assert page.count('tag active">verified') == 1
-    assert "proof.signature_invalid" in page
+    assert page.count('data-verdict="verified_with_warnings"') == 1  # an unknown issuer
+    assert page.count('data-verdict="invalid"') == 1
+    assert 'data-code="proof.signature_invalid"' in page
+    # both are about someone else (the sample's recipient): marked so
+    assert page.count('data-binding="other"') == 2
     junk = wired.post(
         "/wallet/import", data={"csrf_token": token, "text": "not json"}, follow_redirects=True
     )
@@ -157,7 +160,8 @@ def test_downloads_share_links_and_presentations(platform, wired):
     wired.cookies.clear()
     public = wired.get(f"/s/{link_token}")
     assert public.status_code == 200
-    assert "Verified: Welding Safety" in public.text
+    assert 'class="banner valid"' in public.text
+    assert "Welding Safety" in public.text
     assert "Verified" in wired.get(f"/s/{link_token}/embed").text
 
     # expiry, then revocation

@@ -12,11 +12,13 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -239,6 +241,37 @@ class AccountToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class LearnerIdentity(Base):
+    """An email or DID a learner added to their account: pending until proven (a link sent to
+    the email; a challenge signed by the DID), then ``verified_at``. The sign-up email is the
+    account's own identity once confirmed and is not repeated here. A verified identity belongs
+    to one account at a time."""
+
+    __tablename__ = "learner_identities"
+    __table_args__ = (
+        Index(
+            "uq_learner_identities_verified",
+            "kind",
+            "value",
+            unique=True,
+            sqlite_where=text("verified_at IS NOT NULL"),
+            postgresql_where=text("verified_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("learner_accounts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))  # email | did
+    value: Mapped[str] = mapped_column(String(500))
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account_tokens.id", ondelete="SET NULL")
+    )
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class WalletItem(Base):
     """A credential in a learner's wallet: claimed (issued here) or imported (from anywhere)."""
 
@@ -249,7 +282,7 @@ class WalletItem(Base):
     account_id: Mapped[int] = mapped_column(
         ForeignKey("learner_accounts.id", ondelete="CASCADE"), index=True
     )
-    source: Mapped[str] = mapped_column(String(10))  # claimed | imported
+    source: Mapped[str] = mapped_column(String(10))  # claimed | imported | removed
     credential_id: Mapped[str | None] = mapped_column(String(36))
     document: Mapped[str] = mapped_column(Text)
     verified_on_import: Mapped[bool] = mapped_column(Boolean)

@@ -24,10 +24,12 @@ from microcred.db.tables import (
     Credential,
     Learner,
     LearnerAccount,
+    LearnerIdentity,
     ShareLink,
     WalletItem,
 )
 from microcred.domain.errors import DomainError, NotFound
+from microcred.domain.holder import Binding, Identities, binding
 from microcred.services import outbox
 from microcred.services.app import App
 from microcred.services.verification import (
@@ -37,14 +39,22 @@ from microcred.services.verification import (
     verify_document,
 )
 from microcred.vc import clr
+from microcred.vc.errors import VcError
+from microcred.vc.jsonsafe import parse_json
 from microcred.vc.memo import content_key
 from microcred.vc.model import IdentityObject
 from microcred.vc.multikey import KeyPair
-from microcred.vc.presentation import sign_presentation
-from microcred.vc.report import Outcome
+from microcred.vc.presentation import sign_presentation, subject_dids, verify_presentation
+from microcred.vc.report import Outcome, Verdict, VerificationReport
 
 _hasher = PasswordHasher()
-TOKEN_TTL = {"verify": timedelta(days=3), "reset": timedelta(hours=2)}
+TOKEN_TTL = {
+    "verify": timedelta(days=3),
+    "reset": timedelta(hours=2),
+    "email": timedelta(days=3),  # proving a further email
+    "did": timedelta(minutes=30),  # a challenge for a DID to sign
+}
+PASSING = (Verdict.VERIFIED, Verdict.VERIFIED_WITH_WARNINGS)
 ERASED = "erased"
 
 
@@ -123,16 +133,25 @@ def send_token(app: App, session: Session, account: LearnerAccount, purpose: str
     return token
 
 
-def use_token(app: App, session: Session, token: str, purpose: str) -> LearnerAccount:
+def _take_token(
+    app: App, session: Session, token: str, purpose: str, account_id: int | None = None
+) -> AccountToken:
+    """The one-time token, marked used; refused when unknown, used, expired or another's."""
     row = session.scalar(select(AccountToken).where(AccountToken.token_hash == _token_hash(token)))
     if (
         row is None
         or row.purpose != purpose
         or row.used_at is not None
         or row.expires_at < app.now()
+        or (account_id is not None and row.account_id != account_id)
     ):
         raise DomainError("account.token_invalid", "this link is invalid, used or expired")
     row.used_at = app.now()
+    return row
+
+
+def use_token(app: App, session: Session, token: str, purpose: str) -> LearnerAccount:
+    row = _take_token(app, session, token, purpose)
     account = session.get(LearnerAccount, row.account_id)
     if account is None:
         raise DomainError("account.token_invalid", "this link is invalid, used or expired")
@@ -166,6 +185,215 @@ def sign_in(session: Session, email: str, password: str) -> LearnerAccount | Non
     except (VerificationError, InvalidHashError):
         return None
     return account
+
+
+def passes(report: VerificationReport) -> bool:
+    """Verified, with or without warnings: anything else (status unchecked too) is not."""
+    return report.verdict in PASSING
+
+
+# --- identities: the sign-up email once confirmed, the wallet's own DID, and proven others ---
+
+
+def identities(session: Session, account: LearnerAccount) -> Identities:
+    """The account's proven identities, read now (so bindings never go stale)."""
+    emails = [account.email] if account.email_verified_at is not None else []
+    dids = [f"did:key:{account.holder_public}"]  # the wallet's own key signs presentations
+    for row in session.scalars(
+        select(LearnerIdentity).where(
+            LearnerIdentity.account_id == account.id, LearnerIdentity.verified_at.is_not(None)
+        )
+    ):
+        (emails if row.kind == "email" else dids).append(row.value)
+    return Identities.of(emails, dids)
+
+
+def identity_rows(session: Session, account: LearnerAccount) -> list[LearnerIdentity]:
+    """The identities the learner added, proven and pending, newest first."""
+    return list(
+        session.scalars(
+            select(LearnerIdentity)
+            .where(LearnerIdentity.account_id == account.id)
+            .order_by(LearnerIdentity.id.desc())
+        )
+    )
+
+
+def item_binding(entry: WalletItem, mine: Identities) -> Binding:
+    """Whether a wallet item is about its holder (``mine``: from :func:`identities`)."""
+    try:
+        return binding(json.loads(entry.document), mine)
+    except ValueError:
+        return Binding.UNKNOWN
+
+
+def add_email(app: App, session: Session, account: LearnerAccount, email: str) -> LearnerIdentity:
+    """Start proving a further email: a one-time link goes to that address."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
+        raise DomainError("account.email_invalid", "enter a valid email address", "email")
+    if email == account.email or email in identities(session, account).emails:
+        raise DomainError("identity.known", "this email is already yours in this wallet", "email")
+    since = app.now() - timedelta(days=1)
+    recent = session.scalars(
+        select(LearnerIdentity).where(
+            LearnerIdentity.account_id == account.id,
+            LearnerIdentity.verified_at.is_(None),
+            LearnerIdentity.created_at > since,
+        )
+    ).all()
+    if len(recent) >= 5:
+        raise DomainError(
+            "identity.too_many", "five emails are waiting for proof; try again tomorrow", "email"
+        )
+    token = secrets.token_urlsafe(32)
+    row = AccountToken(
+        account_id=account.id,
+        purpose="email",
+        token_hash=_token_hash(token),
+        expires_at=app.now() + TOKEN_TTL["email"],
+    )
+    session.add(row)
+    session.flush()
+    identity = LearnerIdentity(
+        account_id=account.id, kind="email", value=email, token_id=row.id, created_at=app.now()
+    )
+    session.add(identity)
+    session.flush()
+    outbox.send(
+        app,
+        email,
+        "Add this email to a microcred wallet",
+        f"Hello,\n\nthe microcred wallet of {account.name} asked to add this address, so that "
+        f"credentials issued to it count as theirs. If that is you, sign in to your wallet and "
+        f"open this link (valid for 3 days):\n{app.settings.base_url}/account/identities/verify"
+        f"?token={token}\n\nIf you did not ask for this, ignore this email.\n",
+    )
+    return identity
+
+
+def pending_email(app: App, session: Session, account: LearnerAccount, token: str) -> str:
+    """The email a link proves, without using it up (the page asks before adding it)."""
+    row = session.scalar(select(AccountToken).where(AccountToken.token_hash == _token_hash(token)))
+    identity = (
+        session.scalar(select(LearnerIdentity).where(LearnerIdentity.token_id == row.id))
+        if row is not None
+        and row.purpose == "email"
+        and row.account_id == account.id
+        and row.used_at is None
+        and row.expires_at >= app.now()
+        else None
+    )
+    if identity is None:
+        raise DomainError("account.token_invalid", "this link is invalid, used or expired")
+    return identity.value
+
+
+def confirm_identity_email(
+    app: App, session: Session, account: LearnerAccount, token: str
+) -> LearnerIdentity:
+    """The link was opened by the account that asked for it: the email is now proven."""
+    row = _take_token(app, session, token, "email", account.id)
+    identity = session.scalar(select(LearnerIdentity).where(LearnerIdentity.token_id == row.id))
+    if identity is None:
+        raise DomainError("account.token_invalid", "this link is invalid, used or expired")
+    _prove(app, session, identity)
+    return identity
+
+
+def did_challenge(app: App, session: Session, account: LearnerAccount) -> str:
+    """A random nonce for the learner's DID to sign (stored hashed, 30 minutes, single use)."""
+    nonce = secrets.token_urlsafe(24)
+    session.add(
+        AccountToken(
+            account_id=account.id,
+            purpose="did",
+            token_hash=_token_hash(nonce),
+            expires_at=app.now() + TOKEN_TTL["did"],
+        )
+    )
+    session.flush()
+    return nonce
+
+
+def prove_did(app: App, session: Session, account: LearnerAccount, text: str) -> LearnerIdentity:
+    """Add the DID that signed a Verifiable Presentation for one of the account's challenges,
+    with ``domain`` the platform's base URL (what ``microcred prove-did`` makes)."""
+    try:
+        document = parse_json(text.strip().encode("utf-8"))
+    except VcError as exc:
+        raise DomainError(
+            "identity.did_proof_invalid", "paste the signed presentation (JSON)", "presentation"
+        ) from exc
+    proofs = document.get("proof") if isinstance(document, dict) else None
+    proofs = proofs if isinstance(proofs, list) else [proofs]
+    challenges = {p.get("challenge") for p in proofs if isinstance(p, dict)}
+    challenge = challenges.pop() if len(challenges) == 1 else None
+    if not isinstance(challenge, str) or not challenge:
+        raise DomainError(
+            "identity.did_proof_invalid",
+            "the presentation carries no challenge: sign the one this page shows",
+            "presentation",
+        )
+    try:
+        _take_token(app, session, challenge, "did", account.id)  # used up, whatever follows
+    except DomainError as exc:
+        raise DomainError(
+            "identity.challenge_invalid",
+            "this challenge is not one we gave you, or it was used or has expired: get a new one",
+            "presentation",
+        ) from exc
+    report = verify_presentation(
+        document, platform_policy(app), challenge=challenge, domain=app.settings.base_url
+    ).presentation
+    proof = report.step("proof")
+    if not report.verified or proof is None or proof.outcome is not Outcome.PASSED:
+        reason = report.failures[0].message if report.failures else "it is not signed"
+        raise DomainError(
+            "identity.did_proof_invalid", f"the proof does not verify: {reason}", "presentation"
+        )
+    holder = document.get("holder")
+    holder = holder.get("id") if isinstance(holder, dict) else holder
+    if not isinstance(holder, str) or not holder.startswith("did:") or len(holder) > 500:
+        raise DomainError(
+            "identity.did_proof_invalid",
+            "the presentation must name your DID as its holder",
+            "presentation",
+        )
+    for row in identity_rows(session, account):
+        if row.kind == "did" and row.value == holder and row.verified_at is not None:
+            return row
+    identity = LearnerIdentity(
+        account_id=account.id, kind="did", value=holder, created_at=app.now()
+    )
+    session.add(identity)
+    session.flush()
+    _prove(app, session, identity)
+    return identity
+
+
+def _prove(app: App, session: Session, identity: LearnerIdentity) -> None:
+    """Mark proven; an identity proven again moves to the account that proved it last."""
+    for other in session.scalars(
+        select(LearnerIdentity).where(
+            LearnerIdentity.kind == identity.kind,
+            LearnerIdentity.value == identity.value,
+            LearnerIdentity.verified_at.is_not(None),
+            LearnerIdentity.id != identity.id,
+        )
+    ):
+        session.delete(other)
+    session.flush()
+    identity.verified_at = app.now()
+    session.flush()
+
+
+def remove_identity(session: Session, account: LearnerAccount, identity_id: int) -> None:
+    row = session.get(LearnerIdentity, identity_id)
+    if row is None or row.account_id != account.id:
+        raise NotFound("identity")
+    session.delete(row)
+    session.flush()
 
 
 def claim(app: App, session: Session, account: LearnerAccount) -> int:
@@ -262,7 +490,7 @@ def _keep(
         source="imported",
         credential_id=None,
         document=text,
-        verified_on_import=result.report.verified,
+        verified_on_import=passes(result.report),
         import_report=result.to_json(),
         added_at=app.now(),
     )
@@ -275,11 +503,14 @@ def _json_text(data: bytes) -> str:
     return data.decode("utf-8-sig")
 
 
+REMOVED = "removed"  # a claimed credential the learner removed: kept empty, not claimed again
+
+
 def items(session: Session, account: LearnerAccount) -> list[WalletItem]:
     return list(
         session.scalars(
             select(WalletItem)
-            .where(WalletItem.account_id == account.id)
+            .where(WalletItem.account_id == account.id, WalletItem.source != REMOVED)
             .order_by(WalletItem.added_at.desc())
         )
     )
@@ -287,9 +518,44 @@ def items(session: Session, account: LearnerAccount) -> list[WalletItem]:
 
 def item(session: Session, account: LearnerAccount, item_id: str) -> WalletItem:
     found = session.get(WalletItem, item_id)
-    if found is None or found.account_id != account.id:
+    if found is None or found.account_id != account.id or found.source == REMOVED:
         raise NotFound("credential")
     return found
+
+
+def remove_item(session: Session, account: LearnerAccount, item_id: str) -> None:
+    """Remove a credential from the wallet (and from the learner's public links). One issued
+    here stays as an empty marker, so claiming does not bring it back."""
+    entry = item(session, account, item_id)
+    for link in shares(session, account):
+        if entry.id in link.item_ids:
+            link.item_ids = [i for i in link.item_ids if i != entry.id]
+    if entry.credential_id is None:
+        session.delete(entry)
+    else:
+        entry.source, entry.document, entry.import_report = REMOVED, "", {}
+        entry.verified_on_import = False
+    session.flush()
+
+
+def item_name(entry: WalletItem) -> str:
+    try:
+        document = json.loads(entry.document)
+        subject = document.get("credentialSubject")
+        subject = subject[0] if isinstance(subject, list) and subject else subject
+        achievement = subject.get("achievement") if isinstance(subject, dict) else None
+        name = achievement.get("name") if isinstance(achievement, dict) else None
+        return str(name or document.get("name") or "Credential")
+    except (ValueError, AttributeError):
+        return "Credential"
+
+
+def bound_items(
+    session: Session, account: LearnerAccount, entries: list[WalletItem]
+) -> list[WalletItem]:
+    """The entries about the account's holder: what may be shown or presented as theirs."""
+    mine = identities(session, account)
+    return [e for e in entries if item_binding(e, mine) is Binding.HOLDER]
 
 
 def create_share(
@@ -302,8 +568,17 @@ def create_share(
 ) -> ShareLink:
     if not item_ids:
         raise DomainError("share.empty", "choose at least one credential to share", "items")
-    for item_id in item_ids:
-        item(session, account, item_id)  # each must be the learner's own
+    chosen = [item(session, account, item_id) for item_id in item_ids]  # the learner's own
+    mine = identities(session, account)
+    for entry in chosen:
+        if item_binding(entry, mine) is not Binding.HOLDER:
+            raise DomainError(
+                "share.not_yours",
+                f"“{item_name(entry)}” is not bound to you: it names someone else, or no "
+                "recipient you have proven. A public link shows only your own credentials; "
+                "prove the email or DID it was issued to under Identities first.",
+                "items",
+            )
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
         raise DomainError("share.expiry_invalid", "an expiry is 1 to 3650 days", "expires")
     link = ShareLink(
@@ -344,21 +619,44 @@ def open_share(app: App, session: Session, token: str) -> tuple[ShareLink, list[
         or (link.expires_at and link.expires_at < app.now())
     ):
         raise NotFound("shared page")
+    account = session.get(LearnerAccount, link.account_id)
     found = [session.get(WalletItem, i) for i in link.item_ids]
-    return link, [i for i in found if i is not None]
+    kept = [i for i in found if i is not None and i.source != REMOVED]
+    # only what is about the holder now: an identity removed since takes its credentials along
+    return link, bound_items(session, account, kept) if account is not None else []
 
 
 def presentation(
     app: App,
+    session: Session,
     account: LearnerAccount,
     chosen: list[WalletItem],
     challenge: str,
     domain: str | None,
 ) -> dict[str, Any]:
+    """Signed by the wallet's own key (did:key): only credentials about the learner, and of
+    those naming a subject DID, only the ones naming that key (no other key is held here)."""
     if not challenge.strip():
         raise DomainError(
             "presentation.challenge_missing", "the verifier's challenge is required", "challenge"
         )
+    holder = f"did:key:{account.holder_public}"
+    mine = identities(session, account)
+    for entry in chosen:
+        if item_binding(entry, mine) is not Binding.HOLDER:
+            raise DomainError(
+                "presentation.not_yours",
+                f"“{item_name(entry)}” is not bound to you: it cannot be presented as yours",
+                "items",
+            )
+        dids = subject_dids(json.loads(entry.document))
+        if dids and holder not in dids:
+            raise DomainError(
+                "presentation.other_did",
+                f"“{item_name(entry)}” is issued to {dids[0]}: present it signed with that "
+                "DID's own key, not the wallet's",
+                "items",
+            )
     return sign_presentation(
         [json.loads(i.document) for i in chosen],
         holder_key(app, account),
@@ -380,14 +678,24 @@ def export_zip(session: Session, account: LearnerAccount) -> bytes:
             else None,
             "created_at": account.created_at.isoformat(),
             "holder": f"did:key:{account.holder_public}",
+            "identities": [
+                {
+                    "kind": i.kind,
+                    "value": i.value,
+                    "verified_at": i.verified_at.isoformat() if i.verified_at else None,
+                }
+                for i in identity_rows(session, account)
+            ],
         }
         archive.writestr("account.json", json.dumps(profile, indent=2))
         listing = []
+        mine = identities(session, account)
         for entry in items(session, account):
             archive.writestr(f"credentials/{entry.id}.json", entry.document)
             listing.append(
                 {
                     "id": entry.id,
+                    "about_you": item_binding(entry, mine) is Binding.HOLDER,
                     "source": entry.source,
                     "added_at": entry.added_at.isoformat(),
                     "verified_on_import": entry.verified_on_import,
@@ -434,7 +742,7 @@ def delete_account(app: App, session: Session, account: LearnerAccount, password
     for learner in session.scalars(select(Learner).where(Learner.email == email)):
         learner.name = ERASED
         learner.email = f"{tombstone}:{learner.provider_id}"
-    for model in (ShareLink, WalletItem, AccountToken):
+    for model in (LearnerIdentity, ShareLink, WalletItem, AccountToken):
         session.execute(delete(model).where(model.account_id == account.id))
     session.delete(account)
     session.flush()

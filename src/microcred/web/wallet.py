@@ -16,6 +16,7 @@ from microcred.db.tables import Definition, LearnerAccount, RplApplication, Wall
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import DomainError, NotFound
+from microcred.domain.holder import Binding
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
 from microcred.services import outbox, records, rpl, throttle, wallet
@@ -30,6 +31,22 @@ from microcred.web.render import render, see_other, too_many
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 LABELS = {**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS}
 MAX_IMPORT = 8 * 1024 * 1024
+# the verdict in a word or three (the wallet list); pages also show report.headline()
+VERDICTS = {
+    "verified": "verified",
+    "verified_with_warnings": "verified, with warnings",
+    "revoked": "revoked",
+    "suspended": "suspended",
+    "expired": "expired",
+    "not_yet_valid": "not yet valid",
+    "status_unchecked": "status could not be checked",
+    "invalid": "not verified",
+}
+BINDINGS = {
+    Binding.HOLDER: "",
+    Binding.OTHER: "issued to someone else",
+    Binding.UNKNOWN: "not bound to you",
+}
 
 
 def current_learner(request: Request, session: DbSession) -> LearnerAccount:
@@ -202,12 +219,15 @@ def wallet_home(request: Request, app: AppDep, account: Learner, session: DbSess
 def _wallet_page(request: Request, app: Any, account: LearnerAccount, session: Session) -> Response:
     rows = []
     policy = platform_policy(app)
+    mine = wallet.identities(session, account)
     for entry in wallet.items(session, account):
         result = _live(app, entry, policy)
         rows.append(
             {
                 "item": entry,
                 "result": result,
+                "ok": wallet.passes(result.report),
+                "binding": wallet.item_binding(entry, mine),
                 "title": _title(entry),
                 "rpl": rpl.is_rpl(result.credential or {}),
             }
@@ -221,6 +241,9 @@ def _wallet_page(request: Request, app: Any, account: LearnerAccount, session: S
         error=None,
         message=None,
         base_url=app.settings.base_url,
+        verdicts=VERDICTS,
+        bindings=BINDINGS,
+        holder=Binding.HOLDER,
     )
 
 
@@ -280,6 +303,7 @@ def wallet_item(
 ) -> Response:
     entry = wallet.item(session, account, item_id)
     result = _live(app, entry)
+    bound = wallet.item_binding(entry, wallet.identities(session, account))
     document = result.credential or {}
     credential_id = str(document.get("id", ""))
     issuer = document.get("issuer") or {}
@@ -299,6 +323,10 @@ def wallet_item(
         "wallet_item.html",
         entry=entry,
         result=result,
+        ok=wallet.passes(result.report),
+        binding=bound,
+        bindings=BINDINGS,
+        holder=Binding.HOLDER,
         title=_title(entry),
         elements=read_eu_elements(document),
         linkedin=linkedin,
@@ -342,6 +370,134 @@ def wallet_download(
     )
 
 
+@router.post("/wallet/items/{item_id}/remove", dependencies=[Csrf])
+def wallet_item_remove(
+    item_id: str,
+    account: Learner,
+    session: DbSession,
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """Remove a credential from the wallet and from every public link (asked to confirm)."""
+    entry = wallet.item(session, account, item_id)  # 404 for anyone else's
+    if confirm != "yes":
+        return see_other(
+            f"/wallet/items/{entry.id}?"
+            + urlencode({"error": "tick the box to confirm the removal"})
+        )
+    name = _title(entry)
+    wallet.remove_item(session, account, entry.id)
+    return see_other("/wallet?" + urlencode({"note": f"Removed from your wallet: {name}"}))
+
+
+# --- identities: further emails and DIDs the learner proves ---
+
+
+def _identities_page(
+    request: Request,
+    app: Any,
+    account: LearnerAccount,
+    session: Session,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    context.setdefault("error", None)
+    context.setdefault("note", None)
+    context.setdefault("challenge", None)
+    return render(
+        request,
+        "account_identities.html",
+        status_code=status_code,
+        account=account,
+        identities=wallet.identity_rows(session, account),
+        holder=f"did:key:{account.holder_public}",
+        domain=app.settings.base_url,
+        **context,
+    )
+
+
+@router.get("/account/identities")
+def identities_page(
+    request: Request, app: AppDep, account: Learner, session: DbSession
+) -> Response:
+    return _identities_page(request, app, account, session)
+
+
+@router.post("/account/identities/email", dependencies=[Csrf])
+def identities_add_email(
+    request: Request,
+    app: AppDep,
+    account: Learner,
+    session: DbSession,
+    email: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        identity = wallet.add_email(app, session, account, email)
+    except DomainError as exc:
+        return _identities_page(request, app, account, session, 422, error=exc.message)
+    note = f"We sent a link to {identity.value}: open it while signed in to prove the address."
+    return _identities_page(request, app, account, session, note=note)
+
+
+@router.get("/account/identities/verify")
+def identities_verify_form(
+    request: Request, app: AppDep, account: Learner, session: DbSession, token: str = ""
+) -> Response:
+    """The emailed link asks before adding (mail scanners open links; a GET changes nothing)."""
+    try:
+        email = wallet.pending_email(app, session, account, token)
+    except DomainError as exc:
+        return _identities_page(request, app, account, session, 400, error=exc.message)
+    return _identities_page(request, app, account, session, confirm_email=email, token=token)
+
+
+@router.post("/account/identities/verify", dependencies=[Csrf])
+def identities_verify(
+    request: Request,
+    app: AppDep,
+    account: Learner,
+    session: DbSession,
+    token: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        identity = wallet.confirm_identity_email(app, session, account, token)
+    except DomainError as exc:
+        return _identities_page(request, app, account, session, 400, error=exc.message)
+    return see_other(
+        "/account/identities?" + urlencode({"proven": f"{identity.value} is now proven yours"})
+    )
+
+
+@router.post("/account/identities/did/challenge", dependencies=[Csrf])
+def identities_did_challenge(
+    request: Request, app: AppDep, account: Learner, session: DbSession
+) -> Response:
+    challenge = wallet.did_challenge(app, session, account)
+    return _identities_page(request, app, account, session, challenge=challenge)
+
+
+@router.post("/account/identities/did", dependencies=[Csrf])
+def identities_prove_did(
+    request: Request,
+    app: AppDep,
+    account: Learner,
+    session: DbSession,
+    presentation: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        identity = wallet.prove_did(app, session, account, presentation[:200_000])
+    except DomainError as exc:
+        return _identities_page(request, app, account, session, 422, error=exc.message)
+    return see_other(
+        "/account/identities?" + urlencode({"proven": f"{identity.value} is now proven yours"})
+    )
+
+
+@router.post("/account/identities/{identity_id}/remove", dependencies=[Csrf])
+def identities_remove(identity_id: int, account: Learner, session: DbSession) -> Response:
+    wallet.remove_identity(session, account, identity_id)
+    return see_other("/account/identities")
+
+
 @router.post("/wallet/shares", dependencies=[Csrf])
 def wallet_share(
     app: AppDep,
@@ -379,7 +535,8 @@ def shared_page(token: str, request: Request, app: AppDep, session: DbSession) -
     rows = [
         {
             "item": e,
-            "result": _live(app, e, policy),
+            "result": (result := _live(app, e, policy)),
+            "ok": wallet.passes(result.report),
             "title": _title(e),
             "elements": read_eu_elements(json.loads(e.document)),
         }
@@ -392,7 +549,10 @@ def shared_page(token: str, request: Request, app: AppDep, session: DbSession) -
 def shared_embed(token: str, request: Request, app: AppDep, session: DbSession) -> Response:
     link, entries = wallet.open_share(app, session, token)
     policy = platform_policy(app)
-    rows = [{"result": _live(app, e, policy), "title": _title(e)} for e in entries]
+    rows = []
+    for entry in entries:
+        result = _live(app, entry, policy)
+        rows.append({"result": result, "ok": wallet.passes(result.report), "title": _title(entry)})
     response = render(request, "embed.html", link=link, rows=rows)
     response.headers["X-Frame-Options"] = "ALLOWALL"
     response.headers["Content-Security-Policy"] = (
@@ -415,7 +575,7 @@ def wallet_presentation(
         chosen = [wallet.item(session, account, i) for i in items or []]
         if not chosen:
             raise DomainError("presentation.empty", "choose at least one credential")
-        presentation = wallet.presentation(app, account, chosen, challenge, domain)
+        presentation = wallet.presentation(app, session, account, chosen, challenge, domain)
     except DomainError as exc:
         if exc.code == "not_found":
             raise
