@@ -47,9 +47,14 @@ def create(app: App, session: Session, provider: Provider, data: dict[str, Any])
     return row
 
 
+# The hidden definition that VC API credentials hang under (services.vc_api): never listed,
+# edited, published or versioned.
+HIDDEN_STATES = ("vc_api",)
+
+
 def get(session: Session, provider: Provider, definition_id: int) -> Definition:
     row = session.get(Definition, definition_id)
-    if row is None or row.provider_id != provider.id:
+    if row is None or row.provider_id != provider.id or row.state in HIDDEN_STATES:
         raise NotFound("definition")
     return row
 
@@ -116,7 +121,7 @@ def list_for(session: Session, provider: Provider) -> list[Definition]:
     return list(
         session.scalars(
             select(Definition)
-            .where(Definition.provider_id == provider.id)
+            .where(Definition.provider_id == provider.id, Definition.state.not_in(HIDDEN_STATES))
             .order_by(Definition.family, Definition.version.desc())
         )
     )

@@ -18,7 +18,7 @@ from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.services.app import App
 from microcred.services.trust import platform_signer
 from microcred.services.verification import load_configured_registries
-from microcred.web import api, pages, public, verifier, wallet
+from microcred.web import api, pages, public, vc_api, verifier, wallet
 from microcred.web.deps import SignInRequired
 from microcred.web.render import render
 
@@ -31,6 +31,7 @@ CSP = (
 def _wants_json(request: Request) -> bool:
     return (
         request.url.path.startswith("/api/")
+        or vc_api.wants_json(request.url.path)
         or "application/json" in request.headers.get("accept", "").split(",")[0]
     )
 
@@ -131,6 +132,7 @@ def create_app(app: App) -> FastAPI:
     web.include_router(public.router)
     web.include_router(api.router)
     web.include_router(verifier.router)
+    web.include_router(vc_api.router)
     web.include_router(wallet.router)
     web.include_router(pages.router)
     return web

@@ -1,9 +1,9 @@
-"""Verification for everyone: the /verify page, POST /api/verify, the W3C VC API, the registry."""
+"""Verification for everyone: the /verify page, POST /api/verify, the W3C VC API's verifier
+routes, the registry. The VC API's issuer routes are in ``web.vc_api``."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.services import trust
-from microcred.services.keys import active_key, provider_did
 from microcred.services.verification import (
     SelfFetcher,
     VerifyResult,
@@ -21,12 +20,11 @@ from microcred.services.verification import (
     verify_document,
 )
 from microcred.vc import clr
-from microcred.vc.credential import sign_credential
 from microcred.vc.errors import VcError
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
 from microcred.vc.presentation import verify_presentation
 from microcred.vc.report import Outcome
-from microcred.web.deps import ApiStaff, AppDep, Csrf, DbSession, provider_of
+from microcred.web.deps import AppDep, Csrf, DbSession
 from microcred.web.render import render
 
 router = APIRouter()
@@ -255,39 +253,6 @@ def vc_api_verify_presentation(raw: RawBody, app: AppDep) -> Response:
     for credential in data["credentials"]:
         steps.extend(credential["steps"])
     return _vc_api_response(report.verified, data, steps)
-
-
-@router.post("/credentials/issue", status_code=201, tags=["W3C VC API"])
-def vc_api_issue(raw: RawBody, app: AppDep, staff: ApiStaff, session: DbSession) -> Response:
-    """Sign a credential as the authenticated provider; 201 ``{"verifiableCredential": ...}``."""
-    from microcred.services.providers import require
-
-    require(staff, "issue")
-    try:
-        body = _json_body(raw)
-    except VcError as exc:
-        return _problem(400, exc.code, exc.message)
-    credential = body.get("credential") if isinstance(body, dict) else None
-    if not isinstance(credential, dict):
-        return _problem(400, "request.invalid", "credential (an object) is required")
-    options = _options(body)
-    if isinstance(options, JSONResponse):
-        return options
-    provider = provider_of(session, staff)
-    did = provider_did(app, provider)
-    key_row, key_pair = active_key(app, session, provider)
-    try:
-        signed = sign_credential(
-            credential,
-            key_pair,
-            created=datetime.now(UTC),
-            controller=did,
-            verification_method=f"{did}#{key_row.fragment}",
-            proof_as_list=False,
-        )
-    except VcError as exc:
-        return _problem(400, exc.code, exc.message)
-    return JSONResponse({"verifiableCredential": signed}, status_code=201)
 
 
 @router.get("/registry.json", tags=["trust registry"])
