@@ -60,8 +60,7 @@ def assess(entry: RegistryEntry | None, moment: datetime) -> TrustStatus:
         return TrustStatus(
             "warning",
             "trust.unregistered",
-            "authentic, but the issuer is not a recognised provider in any trust registry "
-            "microcred consults",
+            "the issuer is not a recognised provider in any trust registry microcred consults",
             None,
         )
     current = [a for a in entry.accreditations if a.current(moment)]

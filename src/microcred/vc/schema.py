@@ -4,9 +4,10 @@ Source: 1EdTech/openbadges-specification, ``docs/schema/`` (vendored in ``vc/sch
 The published schemas describe VC 2.0 credentials and want ``proof`` as an array; JSON-LD reads a
 single proof object the same way, so a single object is wrapped before validation, at any depth
 (nested endorsements too; see ADR 0004).
-They also allow one ``credentialStatus`` object, where VC 2.0 allows several: a list of entries
-(revocation and suspension) is checked entry by entry against the schema's own
-``CredentialStatus`` definition (ADR 0007).
+They also allow one ``credentialStatus`` object, where VC 2.0 allows several. microcred issues one
+by default (ADR 0015); a list (revocation and suspension, where a provider enables suspension, and
+third-party credentials) is checked entry by entry against the schema's own ``CredentialStatus``
+definition.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from microcred.domain.errors import NotFound
 from microcred.services import keys, status
 from microcred.services.issuing import document_of
 from microcred.services.providers import get_provider
+from microcred.services.verification import platform_policy, verify_document
 from microcred.web.deps import AppDep, DbSession
 from microcred.web.render import render
 
@@ -63,7 +64,9 @@ def credential_json(credential_id: str, session: DbSession) -> Response:
 def credential_page(
     credential_id: str, request: Request, app: AppDep, session: DbSession
 ) -> Response:
-    """What the credential certifies, in plain words, with its live status."""
+    """What the credential certifies, in plain words, with its verdict computed live on every view
+    (status lists, keys and the issuer's accreditation read now): the certificate's QR code opens
+    this page, so a revocation, a suspension or a withdrawn accreditation shows at once."""
     credential = _credential(session, credential_id)
     if "application/json" in request.headers.get("accept", "") or JSON_LD in request.headers.get(
         "accept", ""
@@ -79,9 +82,13 @@ def credential_page(
         r.get("resultDescription"): r.get("status")
         for r in document["credentialSubject"].get("result") or []
     }
+    report = verify_document(credential.document, platform_policy(app)).report
     return render(
         request,
         "public_credential.html",
+        report=report,
+        verdict=report.verdict.value,
+        trust=report.step("trust"),
         credential=credential,
         provider=provider,
         definition=definition,
