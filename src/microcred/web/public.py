@@ -76,11 +76,18 @@ def credential_page(
     definition = session.get(Definition, credential.definition_id)
     document = document_of(credential)
     elements = read_eu_elements(document)
-    achievement = document["credentialSubject"]["achievement"]
+    # Credentials issued through the W3C VC API may have any subject: no achievement, no results.
+    subject = document.get("credentialSubject")
+    subject = subject[0] if isinstance(subject, list) and subject else subject
+    subject = subject if isinstance(subject, dict) else {}
+    achievement = subject.get("achievement")
+    if not isinstance(achievement, dict):
+        achievement = {"name": document.get("name") or (definition.title if definition else "")}
     outcomes = achievement.get("resultDescription") or []
     results = {
         r.get("resultDescription"): r.get("status")
-        for r in document["credentialSubject"].get("result") or []
+        for r in subject.get("result") or []
+        if isinstance(r, dict)
     }
     report = verify_document(credential.document, platform_policy(app)).report
     return render(
