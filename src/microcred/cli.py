@@ -1,7 +1,7 @@
 """The ``microcred`` command line: keys, sign, verify, tour.
 
-A stable contract for scripts: exit 0 on success; ``verify`` exits 0 only when every file
-verifies, 1 when one does not, 2 on a usage problem (a missing file, say).
+A stable contract for scripts: exit 0 on success, 2 on a usage problem (a missing file, say);
+``verify`` exits with a code per verdict (``EXIT_CODES``, docs/cli.md).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,8 +24,9 @@ from microcred.vc.errors import VcError
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
 from microcred.vc.keyfile import export_key, import_key
 from microcred.vc.multikey import KeyPair
+from microcred.vc.policy import Policy
 from microcred.vc.proofs import EDDSA_RDFC_2022, SIGNING_SUITES
-from microcred.vc.report import Outcome, VerificationReport
+from microcred.vc.report import Outcome, Verdict, VerificationReport
 
 app = typer.Typer(
     help="microcred: issue and verify Open Badges 3.0 micro-credentials.",
@@ -40,6 +42,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 STEP_TITLES = {
     "parse": "File",
+    "presentation": "Presentation",
     "context": "Vocabulary",
     "credential": "Credential",
     "schema": "Open Badges schema",
@@ -168,10 +171,52 @@ def sign(
         err.print(f"signed {escape(str(in_path))} -> {escape(str(out_path))}")
 
 
+# Exit codes of ``verify``, one per verdict (2 is a usage problem); a batch exits with the code of
+# its most serious verdict, in the contract's order.
+EXIT_CODES = {
+    Verdict.VERIFIED: 0,
+    Verdict.VERIFIED_WITH_WARNINGS: 0,
+    Verdict.INVALID: 1,
+    Verdict.REVOKED: 3,
+    Verdict.SUSPENDED: 4,
+    Verdict.EXPIRED: 5,
+    Verdict.NOT_YET_VALID: 6,
+    Verdict.STATUS_UNCHECKED: 7,
+}
+SEVERITY = (
+    Verdict.INVALID,
+    Verdict.REVOKED,
+    Verdict.SUSPENDED,
+    Verdict.EXPIRED,
+    Verdict.NOT_YET_VALID,
+    Verdict.STATUS_UNCHECKED,
+    Verdict.VERIFIED_WITH_WARNINGS,
+    Verdict.VERIFIED,
+)
+VERDICT_WORDS = {
+    Verdict.VERIFIED: "[green]VERIFIED[/green]",
+    Verdict.VERIFIED_WITH_WARNINGS: "[yellow]VERIFIED WITH WARNINGS[/yellow]",
+    Verdict.REVOKED: "[red]NOT VERIFIED: REVOKED[/red]",
+    Verdict.SUSPENDED: "[red]NOT VERIFIED: SUSPENDED[/red]",
+    Verdict.EXPIRED: "[red]NOT VERIFIED: EXPIRED[/red]",
+    Verdict.NOT_YET_VALID: "[red]NOT VERIFIED: NOT YET VALID[/red]",
+    Verdict.STATUS_UNCHECKED: "[yellow]NOT VERIFIED: STATUS NOT CHECKED[/yellow]",
+    Verdict.INVALID: "[red]NOT VERIFIED[/red]",
+}
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    """The most serious of ``verdicts`` (verified when there are none)."""
+    return min(verdicts, key=SEVERITY.index, default=Verdict.VERIFIED)
+
+
 @app.command("verify")
 def verify_command(
     files: Annotated[
-        list[Path], typer.Argument(metavar="FILE...", help="Credentials: JSON, PNG, SVG.")
+        list[Path],
+        typer.Argument(
+            metavar="FILE...", help="Credentials or presentations: JSON, PNG, SVG, PDF."
+        ),
     ],
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per file, one per line.")
@@ -189,8 +234,22 @@ def verify_command(
         list[str] | None,
         typer.Option("--registry", help="A trust registry to consult (file or URL; repeatable)."),
     ] = None,
+    challenge: Annotated[
+        str | None, typer.Option(help="The challenge a presentation must be signed for.")
+    ] = None,
+    domain: Annotated[
+        str | None, typer.Option(help="The domain a presentation must be signed for.")
+    ] = None,
+    skip_status: Annotated[
+        bool,
+        typer.Option(
+            "--skip-status",
+            help="Offline: do not fetch status lists (the verdict says the status was not "
+            "checked).",
+        ),
+    ] = False,
 ) -> None:
-    """Verify credentials (JSON or baked badges); exit 0 only when every file verifies.
+    """Verify credentials and presentations; the exit code names the most serious verdict.
 
     did:web documents and status lists are fetched through the safe fetcher (https only, no
     private addresses, time and size caps); contexts are never fetched.
@@ -199,7 +258,7 @@ def verify_command(
 
     from microcred.domain.errors import DomainError
     from microcred.services.trust import load_registry
-    from microcred.services.verification import policy_for, verify_bytes
+    from microcred.services.verification import policy_for
     from microcred.vc.fetch import SafeFetcher
 
     fetcher = SafeFetcher(allow_host or ())
@@ -207,7 +266,7 @@ def verify_command(
         registries = [load_registry(source, fetcher) for source in registry or ()]
     except (DomainError, VcError, OSError) as exc:
         raise _fail(f"cannot read the registry: {getattr(exc, 'message', exc)}", 2) from exc
-    policy = policy_for(fetcher, None, registries)
+    policy = replace(policy_for(fetcher, None, registries), skip_status=skip_status)
     if not registries:
         policy = replace(policy, trust_checker=None)
     if now is not None:
@@ -216,36 +275,93 @@ def verify_command(
         except VcError as exc:
             raise _fail(exc.message, 2) from exc
         policy = replace(policy, clock=lambda: moment)
-    all_verified = True
+    verdicts = []
     for path in files:
         try:
             with path.open("rb") as handle:
                 data = handle.read(8 * 1024 * 1024 + 1)
         except OSError as exc:
             raise _fail(f"cannot read {path}: {exc.strerror}", 2) from exc
-        result = verify_bytes(data, policy)
-        report = result.report
-        all_verified &= report.verified
+        try:
+            verdict, record, reports = _verify_file(data, policy, challenge, domain)
+        except Exception as exc:  # noqa: BLE001 - one file's failure never hides the others
+            report = VerificationReport()
+            report.add(
+                "internal",
+                Outcome.FAILED,
+                "internal.error",
+                f"verification stopped on an unexpected problem ({type(exc).__name__})",
+            )
+            verdict, record, reports = report.verdict, report.to_json(), [report]
+        verdicts.append(verdict)
         if as_json:
-            sys.stdout.write(json.dumps({"file": str(path), **result.to_json()}) + "\n")
+            sys.stdout.write(json.dumps({"file": str(path), **record}) + "\n")
+        elif record.get("kind") == "presentation":
+            _print_presentation(path, verdict, reports)
         else:
-            _print_report(path, report)
-    raise typer.Exit(0 if all_verified else 1)
+            _print_report(path, reports[0])
+    raise typer.Exit(EXIT_CODES[worst(verdicts)])
 
 
-def _print_report(path: Path, report: VerificationReport) -> None:
-    verdict = "[green]VERIFIED[/green]" if report.verified else "[red]NOT VERIFIED[/red]"
-    out.print(f"{escape(str(path))}: {verdict}")
+def _verify_file(
+    data: bytes, policy: Policy, challenge: str | None, domain: str | None
+) -> tuple[Verdict, dict[str, Any], list[VerificationReport]]:
+    """A file's verdict, its ``--json`` record, and its reports (a presentation's first, then
+    each credential inside)."""
+    from microcred.services.verification import failed, read_file, sniff, verify_document
+    from microcred.vc.errors import DocumentError
+    from microcred.vc.presentation import verify_presentation
+
+    try:
+        text, source_format = read_file(data)
+    except DocumentError as exc:
+        result = failed(exc, sniff(data))
+        return result.report.verdict, result.to_json(), [result.report]
+    document = _presentation(text, policy)
+    if document is None:
+        result = verify_document(text, policy, source_format)
+        return result.report.verdict, result.to_json(), [result.report]
+    presented = verify_presentation(document, policy, challenge=challenge, domain=domain)
+    reports = [presented.presentation, *presented.credentials]
+    verdict = worst(r.verdict for r in reports)
+    record = {"format": source_format, "kind": "presentation", "verdict": verdict.value}
+    return verdict, {**record, **presented.to_json()}, reports
+
+
+def _presentation(text: str, policy: Policy) -> dict[str, Any] | None:
+    """The document when it is a Verifiable Presentation."""
+    try:
+        document = parse_json(text, max_bytes=policy.max_bytes, max_depth=policy.max_depth)
+    except VcError:
+        return None  # verified as a credential, which reports the problem
+    kinds = document.get("type") if isinstance(document, dict) else None
+    if "VerifiablePresentation" in (kinds if isinstance(kinds, list) else [kinds]):
+        return dict(document)
+    return None
+
+
+def _print_report(path: Path | str, report: VerificationReport, indent: str = "") -> None:
+    out.print(f"{indent}{escape(str(path))}: {VERDICT_WORDS[report.verdict]}")
+    if report.steps:
+        out.print(f"{indent}  {escape(report.headline())}")
     for step in report.steps:
         title = STEP_TITLES.get(step.name, step.name)
         out.print(
-            f"  {MARKS[step.outcome]} {title}: {escape(step.message)} [dim]({step.code})[/dim]"
+            f"{indent}  {MARKS[step.outcome]} {title}: {escape(step.message)} "
+            f"[dim]({step.code})[/dim]"
         )
     credential = report.credential or {}
     subject = credential.get("credentialSubject")
     achievement = subject.get("achievement") if isinstance(subject, dict) else None
     if report.verified and isinstance(achievement, dict) and achievement.get("name"):
-        out.print(f"  Certifies: {escape(str(achievement['name']))}")
+        out.print(f"{indent}  Certifies: {escape(str(achievement['name']))}")
+
+
+def _print_presentation(path: Path, verdict: Verdict, reports: list[VerificationReport]) -> None:
+    out.print(f"{escape(str(path))}: presentation, {VERDICT_WORDS[verdict]}")
+    _print_report("the presentation", reports[0], "  ")
+    for number, report in enumerate(reports[1:], 1):
+        _print_report(f"credential {number}", report, "  ")
 
 
 @app.command()
