@@ -18,6 +18,7 @@ from microcred.services.issuing import document_of
 from microcred.services.verification import load_configured_registries, platform_policy
 from microcred.vc import proofs
 from microcred.vc.digest import check_related
+from microcred.vc.model import IdentityObject
 from microcred.vc.multikey import KeyPair
 from microcred.vc.verify import verify
 from tests.helpers import unsigned
@@ -66,6 +67,9 @@ def test_pathway_award_with_a_third_party_component(platform, wired, tmp_path):
         "name": "Partner College",
     }
     external["credentialSubject"]["achievement"]["id"] = "urn:partner:achievement:safety-law"
+    external["credentialSubject"]["identifier"] = [  # about Niamh: holder binding
+        IdentityObject.for_email("niamh@example.org").to_json()
+    ]
     theirs = Harness().sign(proofs.EDDSA_RDFC_2022, external, SEED, "2026-05-01T09:30:00Z")
     _registry(platform, tmp_path, [partner.public.did_key])
 

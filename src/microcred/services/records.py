@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from microcred.db.tables import LearnerAccount
 from microcred.domain.errors import DomainError
+from microcred.domain.holder import Binding
 from microcred.services import wallet
 from microcred.services.app import App
 from microcred.services.keys import active_key, provider_did
@@ -69,17 +70,21 @@ def build(
                 "items",
             )
     policy = platform_policy(app)
+    mine = wallet.identities(session, account)
     held: list[clr.Held] = []
     left: list[Left] = []
     for item in chosen:
         result = verify_document(item.document, policy)
         document = result.credential or {}
         name = str((clr.achievement_of(document) or {}).get("name") or document.get("name", ""))
-        if clr.is_clr(document):
+        if wallet.item_binding(item, mine) is not Binding.HOLDER:
+            left.append(Left(item.id, name, "not bound to you: it names someone else"))
+        elif clr.is_clr(document):
             left.append(Left(item.id, name, "a record cannot hold another record"))
-        elif not result.report.verified:
-            failure = result.report.failures[0]
-            left.append(Left(item.id, name, failure.message))
+        elif not wallet.passes(result.report):
+            failures = result.report.failures
+            reason = failures[0].message if failures else result.report.headline()
+            left.append(Left(item.id, name, reason))
         else:
             held.append(clr.Held(item.document.encode("utf-8"), document))
     if not held:

@@ -31,7 +31,8 @@ from microcred.db.tables import (
 from microcred.domain import stacking
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.errors import DomainError, NotFound
-from microcred.services import definitions
+from microcred.domain.holder import Binding
+from microcred.services import definitions, wallet
 from microcred.services.app import App
 from microcred.services.issuing import Award, issue
 from microcred.services.providers import require
@@ -102,13 +103,16 @@ def holdings(
     """The learner's credentials as facts, each verified now (``policy``: one for a whole page,
     so each status list and DID document is read once)."""
     policy = policy or platform_policy(app)
+    mine = wallet.identities(session, account)
     held = []
-    for item in session.scalars(select(WalletItem).where(WalletItem.account_id == account.id)):
+    for item in wallet.items(session, account):
         result = verify_document(item.document, policy)
         trust = result.report.step("trust")
         trusted = trust is not None and trust.outcome is Outcome.PASSED
         document = result.credential or {}
-        held.append(Held(fact_of(item.id, document, result.report.verified, trusted), item))
+        # a credential about someone else never counts towards the learner's own award
+        counts = wallet.passes(result.report) and wallet.item_binding(item, mine) is Binding.HOLDER
+        held.append(Held(fact_of(item.id, document, counts, trusted), item))
     return held
 
 
