@@ -109,8 +109,8 @@ def add_evidence(
         )
     for item_id in wallet_items:
         item = session.get(WalletItem, item_id)
-        if item is None or item.account_id != account.id:
-            raise NotFound("credential")
+        if item is None or item.account_id != account.id or not item.document:
+            raise NotFound("credential")  # not the learner's, or removed from the wallet
         document = json.loads(item.document)
         title = (
             document.get("credentialSubject", {}).get("achievement", {}).get("name", "Credential")
