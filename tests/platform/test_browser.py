@@ -376,3 +376,169 @@ def test_rpl_route_in_the_browser(live, tmp_path):
         expect(learner.locator("table .tag.active")).to_have_count(1)
         learner.screenshot(path=str(tmp_path / "wallet-rpl.png"), full_page=True)
         browser.close()
+
+
+@pytest.mark.browser
+def test_holder_binding_and_trust_in_the_browser(live, tmp_path):
+    """Issue 10, acceptance 3. A learner imports a credential about someone else: it is marked and
+    kept off her public link. She proves a second email, and a credential issued to it becomes
+    hers; she proves a did:key by signing a challenge, and a credential issued to that DID becomes
+    hers. An employer uploads a forged file: every check after the signature is grey. A QA body
+    withdraws the provider's accreditation: the share page says so at once. /verify reads the PDF
+    certificate."""
+    import json
+    import re
+    from datetime import UTC, date, datetime, timedelta
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from microcred.services import outbox
+    from microcred.vc.multikey import KeyPair
+    from microcred.vc.presentation import sign_presentation
+    from tests.helpers import signed, unsigned
+    from tests.platform.conftest import issue_to, publish_definition
+    from tests.platform.test_verifier import _accredit, _qa_body
+
+    expect.set_options(timeout=20_000)
+    app, host = live
+    base = f"http://{host}"
+    org = make_org(app, "acme")
+    row = publish_definition(app, org)
+    qa_owner = _qa_body(app)
+    _accredit(app, qa_owner, "acme", date.today() + timedelta(days=365))
+    issue_to(app, org, row, "niamh@example.org", "Niamh O'Brien")
+    files = {
+        "other.json": issue_to(app, org, row, "ciara@example.org", "Ciara Byrne").document,
+        "work.json": issue_to(app, org, row, "niamh.work@example.org", "Niamh O'Brien").document,
+    }
+    did_key = KeyPair.generate()
+    issuer = KeyPair.generate()
+    about_did = unsigned(issuer.public.did_key)
+    subject = about_did["credentialSubject"]
+    subject.pop("identifier", None)
+    subject["id"] = did_key.public.did_key
+    files["did.json"] = json.dumps(signed(about_did, key=issuer))
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+
+    def marks(page):
+        return page.locator("tr:has(.not-yours)")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        learner = browser.new_page()
+        learner.goto(f"{base}/account/signup")
+        learner.fill("input[name=name]", "Niamh O'Brien")
+        learner.fill("input[name=email]", "niamh@example.org")
+        learner.fill("input[name=password]", "a long learner password")
+        with learner.expect_navigation():
+            learner.click("button:has-text('Create wallet')")
+        [mail] = outbox.messages(app, "niamh@example.org")
+        learner.goto(re.search(r"https?://\S+/account/verify\?token=\S+", mail["body"]).group(0))
+        expect(learner.locator("table")).to_contain_text("Welding Safety")
+        for name in ("other.json", "work.json", "did.json"):
+            learner.goto(f"{base}/wallet")
+            learner.set_input_files("#import-form input[name=file]", str(tmp_path / name))
+            with learner.expect_navigation():
+                learner.click("#import-form button")
+        learner.goto(f"{base}/wallet")
+        expect(learner.locator("#wallet-form tbody tr")).to_have_count(4)
+        expect(marks(learner)).to_have_count(3)
+
+        # a public link with everything selected is refused; with her own it is made
+        for box in learner.locator("#wallet-form input[name=items]").all():
+            box.check()
+        with learner.expect_navigation():
+            learner.click("#wallet-form button:has-text('Create public link')")
+        expect(learner.locator(".error")).to_be_visible()
+        learner.goto(f"{base}/wallet")
+        learner.locator("#wallet-form tr:not(:has(.not-yours)) input[name=items]").check()
+        learner.fill("#wallet-form input[name=title]", "Niamh's credentials")
+        with learner.expect_navigation():
+            learner.click("#wallet-form button:has-text('Create public link')")
+        link = learner.locator("#share-link a").get_attribute("href")
+        assert link
+        visitor = browser.new_context().new_page()
+        visitor.goto(f"{base}{link}")
+        expect(visitor.locator("[data-verdict]")).to_have_count(1)
+        expect(visitor.locator("[data-verdict='verified']")).to_have_count(1)
+        expect(visitor.locator("body")).not_to_contain_text("Ciara Byrne")
+
+        # she proves her work email: the credential issued to it becomes hers
+        learner.goto(f"{base}/account/identities")
+        learner.fill("#add-email-form input[name=email]", "niamh.work@example.org")
+        with learner.expect_navigation():
+            learner.click("#add-email-form button")
+        [mail] = outbox.messages(app, "niamh.work@example.org")
+        learner.goto(
+            re.search(r"https?://\S+/account/identities/verify\?\S+", mail["body"]).group(0)
+        )
+        with learner.expect_navigation():
+            learner.click("#confirm-email-form button")
+        learner.goto(f"{base}/wallet")
+        expect(marks(learner)).to_have_count(2)
+
+        # she proves her did:key by signing the challenge: the credential about it becomes hers
+        learner.goto(f"{base}/account/identities")
+        with learner.expect_navigation():
+            learner.click("#did-challenge-form button")
+        challenge = learner.locator("#challenge").inner_text().strip()
+        proof = sign_presentation(
+            [], did_key, challenge=challenge, domain=base, created=datetime.now(UTC)
+        )
+        learner.fill("#prove-did-form textarea[name=presentation]", json.dumps(proof))
+        with learner.expect_navigation():
+            learner.click("#prove-did-form button")
+        learner.goto(f"{base}/wallet")
+        expect(marks(learner)).to_have_count(1)
+        expect(marks(learner)).to_contain_text("Welding Safety")  # Ciara's, still not hers
+        item = learner.locator(
+            "#wallet-form tbody tr:not(:has(.not-yours)):has-text('Welding Safety') a"
+        ).first
+        item_url = item.get_attribute("href")
+        learner.screenshot(path=str(tmp_path / "wallet-bound.png"), full_page=True)
+
+        # an employer uploads a forged file: the checks after the signature are grey
+        forged = json.loads(files["work.json"])
+        forged["credentialSubject"]["achievement"]["name"] = "Master Welder"
+        (tmp_path / "forged.json").write_text(json.dumps(forged))
+        employer = browser.new_context().new_page()
+        employer.goto(f"{base}/verify")
+        employer.set_input_files("input[name=file]", str(tmp_path / "forged.json"))
+        with employer.expect_navigation():
+            employer.click("button:has-text('Verify')")
+        expect(employer.locator("#verdict")).to_have_attribute("data-verdict", "invalid")
+        expect(employer.locator("li[data-code='proof.signature_invalid']")).to_be_visible()
+        after = employer.locator("li[data-code='proof.signature_invalid'] ~ li")
+        expect(after.locator(":scope.s-not_checked")).to_have_count(5)
+        expect(after.locator(":scope.s-passed")).to_have_count(0)
+
+        # /verify reads the PDF certificate of her credential
+        learner.goto(f"{base}{item_url}")
+        with learner.expect_download() as download:
+            learner.click("a[href$='download.pdf']")
+        pdf = tmp_path / "certificate.pdf"
+        download.value.save_as(pdf)
+        employer.goto(f"{base}/verify")
+        employer.set_input_files("input[name=file]", str(pdf))
+        with employer.expect_navigation():
+            employer.click("button:has-text('Verify')")
+        expect(employer.locator("#verdict")).to_have_attribute("data-verdict", "verified")
+
+        # the QA body withdraws the accreditation: the share page shows it at once
+        qa = browser.new_context().new_page()
+        qa.goto(f"{base}/signin")
+        qa.fill("input[name=email]", "owner@qa-agency.example")
+        qa.fill("input[name=password]", PASSWORD)
+        with qa.expect_navigation():
+            qa.click("button[type=submit]")
+        qa.goto(f"{base}/qa")
+        qa.once("dialog", lambda dialog: dialog.accept())
+        with qa.expect_navigation():
+            qa.click("button:has-text('Withdraw')")
+        expect(qa.locator(".tag.revoked")).to_have_text("withdrawn")
+        visitor.reload()
+        expect(visitor.locator("[data-verdict='verified_with_warnings']")).to_have_count(1)
+        expect(visitor.locator("body")).to_contain_text("not currently accredited")
+        visitor.screenshot(path=str(tmp_path / "share-withdrawn.png"), full_page=True)
+        browser.close()

@@ -208,6 +208,16 @@ def _eu_step(credential: Mapping[str, Any], result: VerifyResult) -> None:
         return
     elements = read_eu_elements(credential)
     result.elements = elements
+    proof = report.step("proof")
+    if proof is None or proof.outcome is not Outcome.PASSED:
+        report.add(
+            "eu_elements",
+            Outcome.NOT_CHECKED,
+            "eu_elements.not_checked",
+            "not checked: the signature does not verify, so what the file states is not the "
+            "issuer's",
+        )
+        return
     missing = [label for key, label in MANDATORY_ELEMENTS.items() if key not in elements]
     if missing:
         report.add(
