@@ -730,7 +730,11 @@ def delete_account(app: App, session: Session, account: LearnerAccount, password
         raise DomainError(
             "account.password_wrong", "the password is not right", "password"
         ) from exc
-    claimed = [i.credential_id for i in items(session, account) if i.credential_id]
+    claimed = [  # removed ones too: their credentials are about this learner
+        i.credential_id
+        for i in session.scalars(select(WalletItem).where(WalletItem.account_id == account.id))
+        if i.credential_id
+    ]
     email = account.email
     tombstone = f"{ERASED}:{hashlib.sha256(email.encode()).hexdigest()[:16]}"
     for credential in session.scalars(
