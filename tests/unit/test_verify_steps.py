@@ -294,3 +294,49 @@ def test_embedded_endorsements_with_a_single_proof_object_are_valid_and_verified
     assert step.code == "endorsement.not_verified"
     assert report.verdict is Verdict.VERIFIED_WITH_WARNINGS
     assert report.headline().startswith("Authentic, but 1 of 1 endorsements do not verify")
+
+
+def _proof(document, suite, **extra):
+    """A proof whose options carry ``extra`` (an id, a previousProof) before signing."""
+    from microcred.vc.canon import rdfc
+    from microcred.vc.multikey import multibase_encode
+
+    options = proofs.proof_options(suite, ISSUER_KEY.public.did_key_method_id, ISSUED)
+    options.update(extra)
+    if suite == proofs.EDDSA_JCS_2022:
+        options["@context"] = document["@context"]
+    data = proofs.signing_input(document, options, suite, policy().loader, rdfc)
+    return {**options, "proofValue": multibase_encode(ISSUER_KEY.sign(data.hash_data))}
+
+
+def test_proof_sets_and_chains_verify():
+    """A proof set (two independent proofs) and a chain (the second proof signed the document
+    with the first, naming it in previousProof) both verify; a chain whose previous proof is
+    missing, or was altered, does not."""
+    document = unsigned()
+    first = _proof(
+        document, proofs.EDDSA_RDFC_2022, id="urn:uuid:2f0c8b5e-0d55-4b4e-9a61-7c3f0a1e5b01"
+    )
+    second = _proof(document, proofs.EDDSA_JCS_2022)
+    assert verify({**document, "proof": [first, second]}, policy()).verdict is Verdict.VERIFIED
+
+    chained = _proof(
+        {**document, "proof": [first]}, proofs.EDDSA_RDFC_2022, previousProof=first["id"]
+    )
+    chain = {**document, "proof": [first, chained]}
+    assert verify(chain, policy()).verdict is Verdict.VERIFIED, verify(chain, policy()).to_json()
+
+    broken = verify({**document, "proof": [chained]}, policy())
+    assert broken.step("proof").code == "proof.previous_missing"
+    altered = json.loads(json.dumps(chain))
+    altered["proof"][0]["created"] = "2026-05-02T09:30:00Z"
+    assert verify(altered, policy()).step("proof").code == "proof.signature_invalid"
+
+
+def test_a_suite_it_does_not_support_is_named():
+    document = signed()
+    document["@context"] = [*document["@context"], "https://w3id.org/security/suites/jws-2020/v1"]
+    report = verify(document, policy())
+    assert report.step("context").code == "proof.suite_unsupported"
+    assert "JsonWebSignature2020" in report.step("context").message
+    assert report.verdict is Verdict.INVALID

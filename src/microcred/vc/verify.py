@@ -41,6 +41,18 @@ from microcred.vc.report import Outcome, VerificationReport
 ASSERTION_METHOD = "assertionMethod"
 _KEY_TYPES = ("Multikey", "Ed25519VerificationKey2020")
 _MAX_ENDORSEMENT_DEPTH = 2
+# Contexts that only come with proof suites microcred does not verify: name the suite.
+_UNSUPPORTED_SUITE_CONTEXTS = {
+    "https://w3id.org/security/suites/jws-2020/v1": "JsonWebSignature2020",
+    "https://w3id.org/security/suites/secp256k1-2019/v1": "EcdsaSecp256k1Signature2019",
+    "https://w3id.org/security/suites/secp256k1recovery-2020/v2": (
+        "EcdsaSecp256k1RecoverySignature2020"
+    ),
+    "https://w3id.org/security/bbs/v1": "BbsBlsSignature2020",
+    "https://w3id.org/security/suites/ed25519-2018/v1": "Ed25519Signature2018",
+    "https://w3id.org/security/v1": "a Linked Data Signatures 2018 suite",
+    "https://w3id.org/security/v2": "a Linked Data Signatures 2018 suite",
+}
 
 
 def verify(
@@ -195,6 +207,13 @@ def _context_list_problem(contexts: Any, loader: DocumentLoader) -> tuple[str, s
         )
     for position, entry in enumerate(entries):
         if isinstance(entry, str):
+            if entry in _UNSUPPORTED_SUITE_CONTEXTS:
+                return (
+                    "proof.suite_unsupported",
+                    f"the credential is secured with {_UNSUPPORTED_SUITE_CONTEXTS[entry]}, "
+                    "which microcred does not support (it verifies eddsa-rdfc-2022, "
+                    "eddsa-jcs-2022 and Ed25519Signature2020)",
+                )
             if not loader.knows(entry):
                 return (
                     "context.unknown",
@@ -277,7 +296,8 @@ def _check_proofs(
     methods: list[dict[str, Any]] = []
     for index, proof in enumerate(proof_list):
         try:
-            methods.append(_verify_one(unsecured, proof, policy, canonicalize))
+            signed_over = _with_previous_proofs(unsecured, proof, proof_list)
+            methods.append(_verify_one(signed_over, proof, policy, canonicalize))
         except VcError as exc:
             where = f"proof {index + 1} of {len(proof_list)}: " if len(proof_list) > 1 else ""
             report.add("proof", Outcome.FAILED, exc.code, where + exc.message)
@@ -292,6 +312,29 @@ def _check_proofs(
         verification_methods=[m["id"] for m in methods],
     )
     return methods
+
+
+def _with_previous_proofs(
+    unsecured: Mapping[str, Any], proof: Mapping[str, Any], proof_list: list[Any]
+) -> Mapping[str, Any]:
+    """A proof set's proofs each sign the document alone; a proof in a chain (``previousProof``)
+    signed the document with the proofs it names (VC Data Integrity, verify proof sets and
+    chains): each named proof must be present."""
+    previous = proof.get("previousProof")
+    if previous is None:
+        return unsecured
+    wanted = _as_list(previous)
+    if not wanted or not all(isinstance(w, str) for w in wanted):
+        raise VcError("previousProof must be a proof id or a list of them", "proof.malformed")
+    matching = [p for p in proof_list if isinstance(p, Mapping) and p.get("id") in wanted]
+    found = {p.get("id") for p in matching}
+    missing = [w for w in wanted if w not in found]
+    if missing:
+        raise VcError(
+            f"the proof chain names {missing[0]} as a previous proof, which is not present",
+            "proof.previous_missing",
+        )
+    return {**unsecured, "proof": matching}
 
 
 def _verify_one(
