@@ -234,8 +234,15 @@ def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
                 results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
             ),
         )
+    from microcred.vc.model import IdentityObject
+    from tests.helpers import unsigned
+
+    about_her = unsigned()  # a did:key issuer from elsewhere, naming her email (holder binding)
+    about_her["credentialSubject"]["identifier"] = [
+        IdentityObject.for_email("niamh@example.org").to_json()
+    ]
     third_party = tmp_path / "third-party.json"
-    third_party.write_text(json.dumps(signed()))  # a did:key issuer from elsewhere
+    third_party.write_text(json.dumps(signed(about_her)))
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
