@@ -69,6 +69,11 @@ def build(
                 "one of the chosen credentials is not in your wallet",
                 "items",
             )
+    # the signing key first: a wrong MICROCRED_KEK is reported as such, before any verification
+    # (which would otherwise fail closed on status lists the same key signs)
+    signer = platform_signer(app, session)
+    did = provider_did(app, signer)
+    key_row, key_pair = active_key(app, session, signer)
     policy = platform_policy(app)
     mine = wallet.identities(session, account)
     held: list[clr.Held] = []
@@ -101,9 +106,6 @@ def build(
             "verify); choose fewer",
             "items",
         )
-    signer = platform_signer(app, session)
-    did = provider_did(app, signer)
-    key_row, key_pair = active_key(app, session, signer)
     moment = app.now()
     unsigned = clr.build_record(
         record_id=f"urn:uuid:{uuid.uuid4()}",
