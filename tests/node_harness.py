@@ -20,8 +20,13 @@ HARNESS = HERE / "harness.mjs"
 
 class Harness:
     def run(
-        self, tasks: list[dict[str, Any]], http_hosts: list[str] | None = None
+        self,
+        tasks: list[dict[str, Any]],
+        http_hosts: list[str] | None = None,
+        host_map: dict[str, str] | None = None,
     ) -> list[dict[str, Any]]:
+        """Run ``tasks`` in one Node process. ``host_map`` serves https://HOST/PATH from
+        BASE/PATH (a loopback server), for documents published under other names."""
         node = shutil.which("node")
         if node is None:
             pytest.fail("Node.js is not installed; the interop tests need it")
@@ -29,7 +34,9 @@ class Harness:
             pytest.fail("tests/interop/node_modules is missing: run `make test` (it runs npm ci)")
         completed = subprocess.run(
             [node, str(HARNESS)],
-            input=json.dumps({"tasks": tasks, "httpHosts": http_hosts or []}),
+            input=json.dumps(
+                {"tasks": tasks, "httpHosts": http_hosts or [], "hostMap": host_map or {}}
+            ),
             capture_output=True,
             text=True,
             timeout=300,

@@ -1,6 +1,7 @@
 // Interop harness: third-party signers and verifiers, driven by microcred's tests.
 //
-// Reads one JSON request from stdin: {"tasks": [...], "httpHosts": ["127.0.0.1:PORT"]?};
+// Reads one JSON request from stdin:
+//   {"tasks": [...], "httpHosts": ["127.0.0.1:PORT"]?, "hostMap": {"HOST": "http://127.0.0.1:PORT/PREFIX"}?};
 // writes {"results": [...]} to stdout.
 // A task is one of
 //   {"op": "verify", "verifier": "digitalbazaar" | "dcc", "credential": {...}, "now": ISO?}
@@ -22,7 +23,8 @@ import {
 import {Ed25519Signature2020} from '@digitalbazaar/ed25519-signature-2020';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import {driver as didKeyDriver} from '@digitalbazaar/did-method-key';
-import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
+import {checkStatus as checkBitstringStatus} from '@digitalbazaar/vc-bitstring-status-list';
+import {checkStatus as checkStatusList2021} from '@digitalbazaar/vc-status-list';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const schemaDir = join(here, '..', '..', 'src', 'microcred', 'vc', 'schemas');
@@ -36,11 +38,18 @@ const offlineDocuments = {
     join(contextFiles, 'purl.imsglobal.org_spec_clr_v2p0_context-2.0.1.json')
 };
 // The only network allowed: plain http to the loopback hosts a test names ("httpHosts"), where
-// microcred's own server runs; did:web's https is rewritten to http for those hosts.
+// microcred's own server runs; did:web's https is rewritten to http for those hosts. "hostMap"
+// serves other hosts' https URLs from a loopback server, under their own names: https://HOST/PATH
+// is read from BASE/PATH (the corpus re-serves third-party status lists and DID documents so).
 const realFetch = globalThis.fetch;
 const httpHosts = new Set();
+const hostMap = new Map();
 function allowedUrl(url) {
   const parsed = new URL(String(url));
+  const base = hostMap.get(parsed.host);
+  if(base) {
+    return `${base}${parsed.pathname}${parsed.search}`;
+  }
   if(!httpHosts.has(parsed.host)) {
     return null;
   }
@@ -120,7 +129,10 @@ async function documentLoader(url) {
     if(!fragment) {
       return {contextUrl: null, documentUrl: url, document: didDocument};
     }
-    const method = (didDocument.verificationMethod || []).find(m => m.id === url);
+    // the key may be listed in verificationMethod or embedded under a relationship
+    const listed = ['verificationMethod', 'assertionMethod', 'authentication'].flatMap(
+      name => didDocument[name] || []);
+    const method = listed.find(m => typeof m === 'object' && m.id === url);
     if(!method) {
       throw new Error(`${did} does not list ${url}`);
     }
@@ -131,6 +143,16 @@ async function documentLoader(url) {
     return {contextUrl: null, documentUrl: url, document: await fetchJson(url)};
   }
   throw new Error(`document not allowed offline: ${url}`);
+}
+
+// Digital Bazaar's status checkers: Bitstring Status List (VC 2.0) and StatusList2021 (VC 1.1),
+// chosen by the entry type as an application using both libraries would.
+async function checkStatus(options) {
+  const entries = [].concat(options.credential?.credentialStatus || []);
+  if(entries.some(entry => entry?.type === 'StatusList2021Entry')) {
+    return checkStatusList2021(options);
+  }
+  return checkBitstringStatus(options);
 }
 
 const verifySuites = [
@@ -156,9 +178,7 @@ async function verifyDigitalBazaar({credential, now}) {
     options.checkStatus = checkStatus;
   }
   const result = await vc.verifyCredential(options);
-  const statuses = (result.statusResult?.results || []).map(r => ({
-    purpose: r.credentialStatus?.statusPurpose, set: r.status, verified: r.verified
-  }));
+  const statuses = statusesOf(result);
   // @digitalbazaar/vc reports status bits and leaves the decision to the application; as an
   // application, we take a set revocation or suspension bit as "not verified".
   return {
@@ -166,6 +186,15 @@ async function verifyDigitalBazaar({credential, now}) {
     error: summarise(result.error || result.statusResult?.error),
     statuses
   };
+}
+
+// The status bits one credential's result reports: Bitstring Status List gives each entry's bit
+// (status); StatusList2021 answers "verified: false" for an entry whose bit is set.
+function statusesOf(result) {
+  return (result.statusResult?.results || []).map(r => ({
+    purpose: r.credentialStatus?.statusPurpose, set: r.status ?? r.verified === false,
+    verified: r.verified
+  }));
 }
 
 let dcc;
@@ -179,7 +208,15 @@ async function verifyDcc({credential, registries}) {
   const failed = log.filter(entry => entry.valid === false).map(entry => entry.id);
   // registered_issuer is about trust lists (none are configured here), not authenticity.
   const blocking = failed.filter(id => id !== 'registered_issuer');
-  return {verified: blocking.length === 0, error: blocking.join(', ') || undefined, log};
+  // A status list it could not use is logged as an error, not "valid: false"; the DCC apps show
+  // it as a failure of the status check, and so do we.
+  const statusErrors = log.filter(entry => entry.error).map(
+    entry => `${entry.id}: ${entry.error.name}`);
+  return {
+    verified: blocking.length === 0 && statusErrors.length === 0,
+    error: [...blocking, ...statusErrors].join(', ') || undefined,
+    log
+  };
 }
 
 async function signerKey({seedHex, did, keyId}) {
@@ -204,7 +241,8 @@ async function verifyPresentationDigitalBazaar({presentation, challenge, domain}
     presentation, challenge, domain, suite: verifySuites, documentLoader,
     checkStatus
   });
-  const credentialsOk = (result.credentialResults || []).every(r => r.verified);
+  const credentialsOk = (result.credentialResults || []).every(
+    r => r.verified && !statusesOf(r).some(s => s.set));
   return {
     verified: result.verified === true && credentialsOk,
     error: summarise(result.error || result.presentationResult?.error)
@@ -254,7 +292,10 @@ async function run(task) {
       const signatureOk = result.presentationResult?.signature === 'valid';
       const credentialsOk = (result.credentialResults || []).every(
         r => !r.errors && (r.log || []).every(e => e.valid !== false || e.id === 'registered_issuer'));
-      return {verified: signatureOk && credentialsOk, error: JSON.stringify(result.presentationResult)};
+      return {
+        verified: signatureOk && credentialsOk, signatureOk, credentialsOk,
+        error: JSON.stringify(result.presentationResult || result.errors)
+      };
     }
     return {error: `unknown task ${JSON.stringify(task.op)}`};
   } catch(e) {
@@ -265,6 +306,9 @@ async function run(task) {
 const input = JSON.parse(readFileSync(0, 'utf8'));
 for(const host of input.httpHosts || []) {
   httpHosts.add(host);
+}
+for(const [host, base] of Object.entries(input.hostMap || {})) {
+  hostMap.set(host, base);
 }
 const results = [];
 for(const task of input.tasks) {
