@@ -14,6 +14,9 @@
   base URL's host when it is http).
 - ``MICROCRED_REGISTRIES``: external trust registries the verifier also consults (files or URLs,
   comma-separated; microcred's format or the DCC issuer-registry format).
+- ``MICROCRED_CONFORMANCE_CONTEXTS``: ``1`` lets the verifier and the VC API also read the W3C
+  examples context (``https://www.w3.org/ns/credentials/examples/v2``), which the W3C test suites
+  use; off by default (its vocabulary accepts any term).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Settings:
     secret_key: str = field(repr=False)
     allow_http_hosts: frozenset[str] = frozenset()
     registries: tuple[str, ...] = ()
+    conformance_contexts: bool = False
 
     @property
     def production(self) -> bool:
@@ -102,4 +106,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     registries = tuple(
         r.strip() for r in env_vars.get("MICROCRED_REGISTRIES", "").split(",") if r.strip()
     )
-    return Settings(env, data_dir, database_url, base_url, kek, secret_key, allow_hosts, registries)
+    conformance = env_vars.get("MICROCRED_CONFORMANCE_CONTEXTS", "").strip().lower()
+    if conformance not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ConfigError("MICROCRED_CONFORMANCE_CONTEXTS must be 1 or 0")
+    return Settings(
+        env,
+        data_dir,
+        database_url,
+        base_url,
+        kek,
+        secret_key,
+        allow_hosts,
+        registries,
+        conformance_contexts=conformance in ("1", "true", "yes"),
+    )

@@ -255,3 +255,27 @@ def test_a_vc_1_1_credential_gets_the_status_context(platform, wired, token):
     vc = response.json()["verifiableCredential"]
     assert "https://www.w3.org/ns/credentials/status/v1" in vc["@context"]
     assert _post(wired, "/credentials/verify", {"verifiableCredential": vc}).status_code == 200
+
+
+def test_the_w3c_examples_context_only_when_the_operator_enables_it(platform, wired, token):
+    """The W3C test suites send credentials using the examples context: refused by default
+    (contexts are never fetched), issued and verified when conformance testing is enabled."""
+    from dataclasses import replace
+
+    from microcred.vc.memo import VerifyMemo
+
+    example = _with(**{"@context": [VC_V2, "https://www.w3.org/ns/credentials/examples/v2"]})
+    example["type"] = ["VerifiableCredential", "ExampleDegreeCredential"]
+    refused = _post(wired, "/credentials/issue", {"credential": example}, token)
+    assert refused.status_code == 422
+    assert "context.unknown" in refused.text
+    assert _counts(platform)[0] == 0
+
+    platform.settings = replace(platform.settings, conformance_contexts=True)
+    platform.memo = VerifyMemo(platform.loader)
+    issued = _post(wired, "/credentials/issue", {"credential": example}, token)
+    assert issued.status_code == 201, issued.text
+    credential = issued.json()["verifiableCredential"]
+    verified = _post(wired, "/credentials/verify", {"verifiableCredential": credential})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["verdict"] in ("verified", "verified_with_warnings")

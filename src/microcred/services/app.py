@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from microcred.config import Settings
 from microcred.db.session import make_engine, migrate, session_factory
 from microcred.vc.fetch import SafeFetcher, WebResolver
-from microcred.vc.loader import default_loader
+from microcred.vc.loader import DocumentLoader, conformance_loader, default_loader
 from microcred.vc.memo import VerifyMemo
 from microcred.vc.policy import Policy
 from microcred.vc.status_list import BitstringStatusChecker
@@ -34,12 +34,21 @@ class App:
         if run_migrations:
             migrate(engine)
         fetcher = SafeFetcher(settings.allow_http_hosts, ttl=0)
-        return cls(settings, engine, session_factory(engine), fetcher)
+        app = cls(settings, engine, session_factory(engine), fetcher)
+        if settings.conformance_contexts:
+            app.memo = VerifyMemo(conformance_loader())
+        return app
+
+    @property
+    def loader(self) -> DocumentLoader:
+        """The contexts the platform reads: the vendored set, plus the W3C examples context
+        when an operator enables conformance testing."""
+        return conformance_loader() if self.settings.conformance_contexts else default_loader()
 
     def now(self) -> datetime:
         return datetime.now(UTC)
 
     def verification_policy(self) -> Policy:
         """What the platform's own verifier uses: did:web and status lists via the fetcher."""
-        base = Policy(resolver=WebResolver(self.fetcher))
+        base = Policy(loader=self.loader, resolver=WebResolver(self.fetcher))
         return replace(base, status_checker=BitstringStatusChecker(self.fetcher, base))

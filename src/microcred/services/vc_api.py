@@ -115,6 +115,7 @@ def issue_document(
                 controller=did,
                 verification_method=f"{did}#{key_row.fragment}",
                 proof_as_list=False,  # the VC API answers with one proof object
+                loader=app.loader,
             )
         except VcError as exc:
             raise InvalidCredentialError([Problem("", exc.code, exc.message)]) from exc

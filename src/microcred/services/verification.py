@@ -17,6 +17,7 @@ from microcred.services.trust import RegistryTrust, StaticRegistry
 from microcred.vc import baking, pdf, schema
 from microcred.vc.errors import DocumentError
 from microcred.vc.fetch import SafeFetcher, WebResolver
+from microcred.vc.loader import default_loader
 from microcred.vc.jsonsafe import parse_json
 from microcred.vc.policy import Policy
 from microcred.vc.report import Outcome, VerificationReport
@@ -155,7 +156,11 @@ class VerifyResult:
 def policy_for(
     fetcher: SafeFetcher, app: App | None, registries: Iterable[StaticRegistry]
 ) -> Policy:
-    base = Policy(resolver=WebResolver(fetcher), memo=app.memo if app is not None else None)
+    base = Policy(
+        loader=app.loader if app is not None else default_loader(),
+        resolver=WebResolver(fetcher),
+        memo=app.memo if app is not None else None,
+    )
     return replace(
         base,
         status_checker=BitstringStatusChecker(fetcher, base),

@@ -83,9 +83,9 @@ class DocumentLoader:
         return DocumentLoader(merged)
 
 
-def load_vendored_documents() -> dict[str, Any]:
-    """Read every vendored context, checking its SHA-256 against the index."""
-    index = json.loads(_read_vendored("index.json"))
+def load_vendored_documents(index_name: str = "index.json") -> dict[str, Any]:
+    """Read every vendored context of an index, checking its SHA-256 against it."""
+    index = json.loads(_read_vendored(index_name))
     documents: dict[str, Any] = {}
     for url, entry in index.items():
         raw = _read_vendored(entry["file"])
@@ -109,3 +109,16 @@ def default_loader() -> DocumentLoader:
     if _DEFAULT is None:
         _DEFAULT = DocumentLoader(load_vendored_documents())
     return _DEFAULT
+
+
+_CONFORMANCE: DocumentLoader | None = None
+
+
+def conformance_loader() -> DocumentLoader:
+    """The product's contexts plus the W3C examples context (``conformance.json``), which the
+    W3C VC test suites put in the credentials they send. Off unless an operator enables it
+    (``MICROCRED_CONFORMANCE_CONTEXTS``): its vocabulary defines any term, for examples only."""
+    global _CONFORMANCE
+    if _CONFORMANCE is None:
+        _CONFORMANCE = default_loader().with_documents(load_vendored_documents("conformance.json"))
+    return _CONFORMANCE
