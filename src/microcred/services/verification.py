@@ -17,8 +17,8 @@ from microcred.services.trust import RegistryTrust, StaticRegistry
 from microcred.vc import baking, pdf, schema
 from microcred.vc.errors import DocumentError
 from microcred.vc.fetch import SafeFetcher, WebResolver
-from microcred.vc.loader import default_loader
 from microcred.vc.jsonsafe import parse_json
+from microcred.vc.loader import default_loader
 from microcred.vc.policy import Policy
 from microcred.vc.report import Outcome, VerificationReport
 from microcred.vc.status_list import BitstringStatusChecker
