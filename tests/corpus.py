@@ -124,7 +124,7 @@ def serving() -> Iterator[Loopback]:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]  # closed again on leaving: connections are refused
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield Loopback(server.server_address[1], closed_port)

@@ -1100,11 +1100,15 @@ def write(result: Build) -> None:
         path = served_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
-    items = sorted(
+    (CORPUS / "expected.json").write_bytes(_json({"items": table(result)}))
+
+
+def table(result: Build) -> list[dict[str, Any]]:
+    """The rows of ``expected.json``: the public items and the generated ones, by category."""
+    return sorted(
         [_row(i) for i in [*PUBLIC, *result.items]],
         key=lambda row: (CATEGORIES.index(row["category"]), row["name"]),
     )
-    (CORPUS / "expected.json").write_bytes(_json({"items": items}))
 
 
 def _row(item: Item) -> dict[str, Any]:

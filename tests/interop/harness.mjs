@@ -291,7 +291,8 @@ async function run(task) {
       });
       const signatureOk = result.presentationResult?.signature === 'valid';
       const credentialsOk = (result.credentialResults || []).every(
-        r => !r.errors && (r.log || []).every(e => e.valid !== false || e.id === 'registered_issuer'));
+        r => !r.errors && (r.log || []).every(
+          e => (e.valid !== false || e.id === 'registered_issuer') && !e.error));
       return {
         verified: signatureOk && credentialsOk, signatureOk, credentialsOk,
         error: JSON.stringify(result.presentationResult || result.errors)

@@ -1,5 +1,5 @@
 """No corpus item (tests/fixtures/corpus) makes any surface stop on an unexpected problem: the CLI
-(every file in one ``microcred verify --json``), POST /api/verify, the VC API's
+(every file in one ``microcred verify --json``), the /verify page, POST /api/verify, the VC API's
 /credentials/verify and /presentations/verify, and wallet import all answer without an
 ``internal.error`` step. Status lists and key documents are served on loopback."""
 
@@ -18,7 +18,7 @@ from microcred.services.app import App
 from microcred.vc import fetch
 from tests.corpus import Loopback, entries, internal_errors, serving
 from tests.corpus_build import CHALLENGE, DOMAIN
-from tests.platform.conftest import PASSWORD
+from tests.platform.conftest import PASSWORD, csrf_from
 
 ENTRIES = entries()
 
@@ -47,6 +47,7 @@ def test_the_cli_verifies_the_whole_corpus_in_one_run(loopback, monkeypatch):
 
 def test_the_web_verifier_and_the_vc_api_answer_every_item(platform: App, client, loopback):
     platform.fetcher = loopback.fetcher()
+    token = csrf_from(client.get("/verify").text)
     problems = []
     for entry in ENTRIES:
         raw = entry.path.read_bytes()
@@ -64,6 +65,10 @@ def test_the_web_verifier_and_the_vc_api_answer_every_item(platform: App, client
         for answer in answers:
             if answer.status_code >= 500 or internal_errors(answer.json()):
                 problems.append((entry.name, answer.request.url.path, answer.text[:300]))
+        page = client.post("/verify", data={"csrf_token": token}, files={"file": ("f.json", raw)})
+        if page.status_code != 200 or 'data-code="internal.error"' in page.text:
+            problems.append((entry.name, "/verify", page.status_code))
+        assert 'data-code="' in page.text, entry.name
     assert problems == []
 
 
