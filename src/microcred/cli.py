@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +25,7 @@ from microcred.vc.keyfile import export_key, import_key
 from microcred.vc.multikey import KeyPair
 from microcred.vc.policy import Policy
 from microcred.vc.proofs import EDDSA_RDFC_2022, SIGNING_SUITES
-from microcred.vc.report import Outcome, Verdict, VerificationReport
+from microcred.vc.report import Outcome, Verdict, VerificationReport, worst
 
 app = typer.Typer(
     help="microcred: issue and verify Open Badges 3.0 micro-credentials.",
@@ -183,16 +182,6 @@ EXIT_CODES = {
     Verdict.NOT_YET_VALID: 6,
     Verdict.STATUS_UNCHECKED: 7,
 }
-SEVERITY = (
-    Verdict.INVALID,
-    Verdict.REVOKED,
-    Verdict.SUSPENDED,
-    Verdict.EXPIRED,
-    Verdict.NOT_YET_VALID,
-    Verdict.STATUS_UNCHECKED,
-    Verdict.VERIFIED_WITH_WARNINGS,
-    Verdict.VERIFIED,
-)
 VERDICT_WORDS = {
     Verdict.VERIFIED: "[green]VERIFIED[/green]",
     Verdict.VERIFIED_WITH_WARNINGS: "[yellow]VERIFIED WITH WARNINGS[/yellow]",
@@ -203,11 +192,6 @@ VERDICT_WORDS = {
     Verdict.STATUS_UNCHECKED: "[yellow]NOT VERIFIED: STATUS NOT CHECKED[/yellow]",
     Verdict.INVALID: "[red]NOT VERIFIED[/red]",
 }
-
-
-def worst(verdicts: Iterable[Verdict]) -> Verdict:
-    """The most serious of ``verdicts`` (verified when there are none)."""
-    return min(verdicts, key=SEVERITY.index, default=Verdict.VERIFIED)
 
 
 @app.command("verify")
@@ -323,7 +307,7 @@ def _verify_file(
         return result.report.verdict, result.to_json(), [result.report]
     presented = verify_presentation(document, policy, challenge=challenge, domain=domain)
     reports = [presented.presentation, *presented.credentials]
-    verdict = worst(r.verdict for r in reports)
+    verdict = presented.verdict
     record = {"format": source_format, "kind": "presentation", "verdict": verdict.value}
     return verdict, {**record, **presented.to_json()}, reports
 

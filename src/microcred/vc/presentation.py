@@ -19,7 +19,7 @@ from microcred.vc.loader import VC_V2, DocumentLoader, default_loader
 from microcred.vc.multikey import KeyPair
 from microcred.vc.policy import Policy
 from microcred.vc.proofs import EDDSA_RDFC_2022, Canonicalize, create_proof
-from microcred.vc.report import Outcome, VerificationReport
+from microcred.vc.report import Outcome, Verdict, VerificationReport, worst
 from microcred.vc.verify import _check_context, _Memo, _parse, _verify_one, verify
 
 AUTHENTICATION = "authentication"
@@ -34,9 +34,15 @@ class PresentationReport:
     def verified(self) -> bool:
         return self.presentation.verified and all(c.verified for c in self.credentials)
 
+    @property
+    def verdict(self) -> Verdict:
+        """The most serious of the presentation's own verdict and its credentials'."""
+        return worst([self.presentation.verdict, *(c.verdict for c in self.credentials)])
+
     def to_json(self) -> dict[str, Any]:
         return {
             "verified": self.verified,
+            "verdict": self.verdict.value,
             "presentation": self.presentation.to_json(),
             "credentials": [c.to_json() for c in self.credentials],
         }

@@ -8,6 +8,7 @@ fails, so ``verified`` is never a pass by default (ADR 0015). ``verdict`` names 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -50,6 +51,12 @@ _PRECEDENCE = (
     Verdict.NOT_YET_VALID,
     Verdict.STATUS_UNCHECKED,
 )
+SEVERITY = (*_PRECEDENCE, Verdict.VERIFIED_WITH_WARNINGS, Verdict.VERIFIED)
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    """The most serious of ``verdicts`` (verified when there are none)."""
+    return min(verdicts, key=SEVERITY.index, default=Verdict.VERIFIED)
 
 
 @dataclass(frozen=True, slots=True)
