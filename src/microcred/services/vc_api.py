@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from microcred.db.tables import Credential, CredentialEvent, Definition, Provider, Staff
 from microcred.domain.catalog import parse_definition
 from microcred.domain.errors import DomainError, NotFound
+from microcred.i18n import _, ngettext
 from microcred.services.app import App
 from microcred.services.definitions import HIDDEN_STATES
 from microcred.services.keys import active_key, provider_did
@@ -51,8 +52,12 @@ class InvalidCredentialError(DomainError):
         count = len(violations)
         super().__init__(
             "credential.invalid",
-            f"the credential does not conform to the VC Data Model ({count} "
-            f"problem{'s' if count != 1 else ''}): "
+            ngettext(
+                "the credential does not conform to the VC Data Model (%(count)d problem): ",
+                "the credential does not conform to the VC Data Model (%(count)d problems): ",
+                count,
+            )
+            % {"count": count}
             + "; ".join(f"{p.field or 'credential'}: {p.message}" for p in violations),
         )
         self.violations = violations
@@ -90,7 +95,7 @@ def issue_document(
     violations = datamodel.problems(credential)
     if "proof" in credential:
         violations.append(
-            Problem("/proof", "credential.already_signed", "send the credential without a proof")
+            Problem("/proof", "credential.already_signed", _("send the credential without a proof"))
         )
     provider = session.get(Provider, staff.provider_id, with_for_update=True)
     assert provider is not None
@@ -163,17 +168,19 @@ def update_status(
     if kind not in ENTRY_TYPES:
         raise DomainError(
             "status.unsupported",
-            f"credentialStatus.type must be {status_list.ENTRY_TYPE}, not {kind!r}",
+            _("credentialStatus.type must be %(type)s, not %(given)s")
+            % {"type": status_list.ENTRY_TYPE, "given": repr(kind)},
             "credentialStatus.type",
         )
     if purpose not in status_list.PURPOSES:
         raise DomainError(
             "status.purpose_invalid",
-            f"statusPurpose must be revocation or suspension, not {purpose!r}",
+            _("statusPurpose must be revocation or suspension, not %(given)s")
+            % {"given": repr(purpose)},
             "credentialStatus.statusPurpose",
         )
     if purpose == "revocation" and not status:
-        raise DomainError("status.already_revoked", "a revocation cannot be undone", "status")
+        raise DomainError("status.already_revoked", _("a revocation cannot be undone"), "status")
     action = {"revocation": "revoke", "suspension": "suspend" if status else "reinstate"}[purpose]
     target = {"revoke": "revoked", "suspend": "suspended", "reinstate": "active"}[action]
     rows = find(app, session, staff.provider_id, credential_id)
@@ -216,7 +223,8 @@ def _issuer_is(credential: Mapping[str, Any], did: str) -> list[Problem]:
             Problem(
                 pointer,
                 "credential.issuer_mismatch",
-                f"the issuer must be this provider, {did}; the credential names {named}",
+                _("the issuer must be this provider, %(did)s; the credential names %(named)s")
+                % {"did": did, "named": named},
             )
         ]
     return []

@@ -30,6 +30,7 @@ from microcred.db.tables import (
 )
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, Identities, binding
+from microcred.i18n import _
 from microcred.services import outbox
 from microcred.services.app import App
 from microcred.services.verification import (
@@ -145,7 +146,7 @@ def _take_token(
         or row.expires_at < app.now()
         or (account_id is not None and row.account_id != account_id)
     ):
-        raise DomainError("account.token_invalid", "this link is invalid, used or expired")
+        raise DomainError("account.token_invalid", _("this link is invalid, used or expired"))
     row.used_at = app.now()
     return row
 
@@ -154,7 +155,7 @@ def use_token(app: App, session: Session, token: str, purpose: str) -> LearnerAc
     row = _take_token(app, session, token, purpose)
     account = session.get(LearnerAccount, row.account_id)
     if account is None:
-        raise DomainError("account.token_invalid", "this link is invalid, used or expired")
+        raise DomainError("account.token_invalid", _("this link is invalid, used or expired"))
     return account
 
 
@@ -231,9 +232,11 @@ def add_email(app: App, session: Session, account: LearnerAccount, email: str) -
     """Start proving a further email: a one-time link goes to that address."""
     email = email.strip().lower()
     if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
-        raise DomainError("account.email_invalid", "enter a valid email address", "email")
+        raise DomainError("account.email_invalid", _("enter a valid email address"), "email")
     if email == account.email or email in identities(session, account).emails:
-        raise DomainError("identity.known", "this email is already yours in this wallet", "email")
+        raise DomainError(
+            "identity.known", _("this email is already yours in this wallet"), "email"
+        )
     since = app.now() - timedelta(days=1)
     recent = session.scalars(
         select(LearnerIdentity).where(
@@ -244,7 +247,9 @@ def add_email(app: App, session: Session, account: LearnerAccount, email: str) -
     ).all()
     if len(recent) >= 5:
         raise DomainError(
-            "identity.too_many", "five emails are waiting for proof; try again tomorrow", "email"
+            "identity.too_many",
+            _("five emails are waiting for proof; try again tomorrow"),
+            "email",
         )
     token = secrets.token_urlsafe(32)
     row = AccountToken(
@@ -263,11 +268,17 @@ def add_email(app: App, session: Session, account: LearnerAccount, email: str) -
     outbox.send(
         app,
         email,
-        "Add this email to a microcred wallet",
-        f"Hello,\n\nthe microcred wallet of {account.name} asked to add this address, so that "
-        f"credentials issued to it count as theirs. If that is you, sign in to your wallet and "
-        f"open this link (valid for 3 days):\n{app.settings.base_url}/account/identities/verify"
-        f"?token={token}\n\nIf you did not ask for this, ignore this email.\n",
+        _("Add this email to a microcred wallet"),
+        _(
+            "Hello,\n\nthe microcred wallet of %(name)s asked to add this address, so that "
+            "credentials issued to it count as theirs. If that is you, sign in to your wallet and "
+            "open this link (valid for 3 days):\n%(link)s\n\n"
+            "If you did not ask for this, ignore this email.\n"
+        )
+        % {
+            "name": account.name,
+            "link": f"{app.settings.base_url}/account/identities/verify?token={token}",
+        },
     )
     return identity
 
@@ -285,7 +296,7 @@ def pending_email(app: App, session: Session, account: LearnerAccount, token: st
         else None
     )
     if identity is None:
-        raise DomainError("account.token_invalid", "this link is invalid, used or expired")
+        raise DomainError("account.token_invalid", _("this link is invalid, used or expired"))
     return identity.value
 
 
@@ -296,7 +307,7 @@ def confirm_identity_email(
     row = _take_token(app, session, token, "email", account.id)
     identity = session.scalar(select(LearnerIdentity).where(LearnerIdentity.token_id == row.id))
     if identity is None:
-        raise DomainError("account.token_invalid", "this link is invalid, used or expired")
+        raise DomainError("account.token_invalid", _("this link is invalid, used or expired"))
     _prove(app, session, identity)
     return identity
 
@@ -323,7 +334,9 @@ def prove_did(app: App, session: Session, account: LearnerAccount, text: str) ->
         document = parse_json(text.strip().encode("utf-8"))
     except VcError as exc:
         raise DomainError(
-            "identity.did_proof_invalid", "paste the signed presentation (JSON)", "presentation"
+            "identity.did_proof_invalid",
+            _("paste the signed presentation (JSON)"),
+            "presentation",
         ) from exc
     proofs = document.get("proof") if isinstance(document, dict) else None
     proofs = proofs if isinstance(proofs, list) else [proofs]
@@ -332,7 +345,7 @@ def prove_did(app: App, session: Session, account: LearnerAccount, text: str) ->
     if not isinstance(challenge, str) or not challenge:
         raise DomainError(
             "identity.did_proof_invalid",
-            "the presentation carries no challenge: sign the one this page shows",
+            _("the presentation carries no challenge: sign the one this page shows"),
             "presentation",
         )
     try:
@@ -340,7 +353,10 @@ def prove_did(app: App, session: Session, account: LearnerAccount, text: str) ->
     except DomainError as exc:
         raise DomainError(
             "identity.challenge_invalid",
-            "this challenge is not one we gave you, or it was used or has expired: get a new one",
+            _(
+                "this challenge is not one we gave you, or it was used or has expired: "
+                "get a new one"
+            ),
             "presentation",
         ) from exc
     report = verify_presentation(
@@ -348,16 +364,18 @@ def prove_did(app: App, session: Session, account: LearnerAccount, text: str) ->
     ).presentation
     proof = report.step("proof")
     if not report.verified or proof is None or proof.outcome is not Outcome.PASSED:
-        reason = report.failures[0].message if report.failures else "it is not signed"
+        reason = report.failures[0].message if report.failures else _("it is not signed")
         raise DomainError(
-            "identity.did_proof_invalid", f"the proof does not verify: {reason}", "presentation"
+            "identity.did_proof_invalid",
+            _("the proof does not verify: %(reason)s") % {"reason": reason},
+            "presentation",
         )
     holder = document.get("holder")
     holder = holder.get("id") if isinstance(holder, dict) else holder
     if not isinstance(holder, str) or not holder.startswith("did:") or len(holder) > 500:
         raise DomainError(
             "identity.did_proof_invalid",
-            "the presentation must name your DID as its holder",
+            _("the presentation must name your DID as its holder"),
             "presentation",
         )
     for row in identity_rows(session, account):
@@ -574,9 +592,12 @@ def create_share(
         if item_binding(entry, mine) is not Binding.HOLDER:
             raise DomainError(
                 "share.not_yours",
-                f"“{item_name(entry)}” is not bound to you: it names someone else, or no "
-                "recipient you have proven. A public link shows only your own credentials; "
-                "prove the email or DID it was issued to under Identities first.",
+                _(
+                    "“%(name)s” is not bound to you: it names someone else, or no "
+                    "recipient you have proven. A public link shows only your own credentials; "
+                    "prove the email or DID it was issued to under Identities first."
+                )
+                % {"name": item_name(entry)},
                 "items",
             )
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
@@ -646,15 +667,19 @@ def presentation(
         if item_binding(entry, mine) is not Binding.HOLDER:
             raise DomainError(
                 "presentation.not_yours",
-                f"“{item_name(entry)}” is not bound to you: it cannot be presented as yours",
+                _("“%(name)s” is not bound to you: it cannot be presented as yours")
+                % {"name": item_name(entry)},
                 "items",
             )
         dids = subject_dids(json.loads(entry.document))
         if dids and holder not in dids:
             raise DomainError(
                 "presentation.other_did",
-                f"“{item_name(entry)}” is issued to {dids[0]}: present it signed with that "
-                "DID's own key, not the wallet's",
+                _(
+                    "“%(name)s” is issued to %(did)s: present it signed with that "
+                    "DID's own key, not the wallet's"
+                )
+                % {"name": item_name(entry), "did": dids[0]},
                 "items",
             )
     return sign_presentation(

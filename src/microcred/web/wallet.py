@@ -17,6 +17,7 @@ from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding
+from microcred.i18n import _
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
 from microcred.services import outbox, records, rpl, throttle, wallet
@@ -33,19 +34,19 @@ LABELS = {**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS}
 MAX_IMPORT = 8 * 1024 * 1024
 # the verdict in a word or three (the wallet list); pages also show report.headline()
 VERDICTS = {
-    "verified": "verified",
-    "verified_with_warnings": "verified, with warnings",
-    "revoked": "revoked",
-    "suspended": "suspended",
-    "expired": "expired",
-    "not_yet_valid": "not yet valid",
-    "status_unchecked": "status could not be checked",
-    "invalid": "not verified",
+    "verified": _("verified"),
+    "verified_with_warnings": _("verified, with warnings"),
+    "revoked": _("revoked"),
+    "suspended": _("suspended"),
+    "expired": _("expired"),
+    "not_yet_valid": _("not yet valid"),
+    "status_unchecked": _("status could not be checked"),
+    "invalid": _("not verified"),
 }
 BINDINGS = {
     Binding.HOLDER: "",
-    Binding.OTHER: "issued to someone else",
-    Binding.UNKNOWN: "not bound to you",
+    Binding.OTHER: _("issued to someone else"),
+    Binding.UNKNOWN: _("not bound to you"),
 }
 
 
@@ -382,11 +383,13 @@ def wallet_item_remove(
     if confirm != "yes":
         return see_other(
             f"/wallet/items/{entry.id}?"
-            + urlencode({"error": "tick the box to confirm the removal"})
+            + urlencode({"error": _("tick the box to confirm the removal")})
         )
     name = _title(entry)
     wallet.remove_item(session, account, entry.id)
-    return see_other("/wallet?" + urlencode({"note": f"Removed from your wallet: {name}"}))
+    return see_other(
+        "/wallet?" + urlencode({"note": _("Removed from your wallet: %(name)s") % {"name": name}})
+    )
 
 
 # --- identities: further emails and DIDs the learner proves ---
@@ -434,7 +437,9 @@ def identities_add_email(
         identity = wallet.add_email(app, session, account, email)
     except DomainError as exc:
         return _identities_page(request, app, account, session, 422, error=exc.message)
-    note = f"We sent a link to {identity.value}: open it while signed in to prove the address."
+    note = _("We sent a link to %(email)s: open it while signed in to prove the address.") % {
+        "email": identity.value
+    }
     return _identities_page(request, app, account, session, note=note)
 
 
@@ -463,7 +468,10 @@ def identities_verify(
     except DomainError as exc:
         return _identities_page(request, app, account, session, 400, error=exc.message)
     return see_other(
-        "/account/identities?" + urlencode({"proven": f"{identity.value} is now proven yours"})
+        "/account/identities?"
+        + urlencode(
+            {"proven": _("%(identity)s is now proven yours") % {"identity": identity.value}}
+        )
     )
 
 
@@ -488,7 +496,10 @@ def identities_prove_did(
     except DomainError as exc:
         return _identities_page(request, app, account, session, 422, error=exc.message)
     return see_other(
-        "/account/identities?" + urlencode({"proven": f"{identity.value} is now proven yours"})
+        "/account/identities?"
+        + urlencode(
+            {"proven": _("%(identity)s is now proven yours") % {"identity": identity.value}}
+        )
     )
 
 
