@@ -549,3 +549,41 @@ def test_holder_binding_and_trust_in_the_browser(live, tmp_path):
         expect(visitor.locator("body")).to_contain_text("not currently accredited")
         visitor.screenshot(path=str(tmp_path / "share-withdrawn.png"), full_page=True)
         browser.close()
+
+
+@pytest.mark.browser
+def test_verify_and_public_page_fit_a_phone(live, tmp_path):
+    """At 390 px wide, /verify with a result and the public credential page (the QR target) have
+    no horizontal scrolling: long DIDs, URLs and the facts list wrap."""
+    import re
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.platform.conftest import issue_to, publish_definition
+
+    expect.set_options(timeout=20_000)
+    app, host = live
+    org = make_org(app, "acme")
+    credential = issue_to(app, org, publish_definition(app, org))
+    (tmp_path / "credential.json").write_text(credential.document)
+    authentic = re.compile("^verified")  # the test provider is in no registry: a warning
+    overflow = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(f"http://{host}/verify")
+        page.set_input_files("input[name=file]", str(tmp_path / "credential.json"))
+        with page.expect_navigation():
+            page.click("button:has-text('Verify')")
+        expect(page.locator("#verdict")).to_have_attribute("data-verdict", authentic)
+        expect(page.locator("dl.facts")).to_be_visible()
+        scroll, client = page.evaluate(overflow)
+        assert scroll <= client, f"/verify is {scroll} px wide in a {client} px window"
+
+        page.goto(f"http://{host}/credentials/{credential.id}")
+        expect(page.locator("#verdict")).to_have_attribute("data-verdict", authentic)
+        expect(page.locator("dl.facts")).to_be_visible()
+        scroll, client = page.evaluate(overflow)
+        assert scroll <= client, f"the public page is {scroll} px wide in a {client} px window"
+        browser.close()
