@@ -78,6 +78,7 @@ VIOLATIONS: dict[str, tuple[dict[str, Any], str]] = {
         "relatedResource[0]",
     ),
     "already signed": (_with(proof={"type": "DataIntegrityProof"}), "proof"),
+    "id of a page of this platform": (_with(id="http://testserver/credentials/x"), "id"),
     "a term the context does not define": (
         _with(**{"@context": [VC_V1], "validFrom": _DROP, "issuanceDate": "2026-01-01T00:00:00Z"}),
         "",
@@ -135,6 +136,7 @@ def test_each_violation_is_refused_with_problem_details(platform, wired, token, 
         ({"options": {}}, "credential"),
         ({"credential": "x"}, "credential"),
         ({"credential": VALID, "options": [1]}, "options"),
+        (b'{"credential": {"n": ' + b"9" * 400 + b"}}", None),
     ],
 )
 def test_a_malformed_request_is_400(platform, wired, token, body, field):

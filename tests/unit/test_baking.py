@@ -124,3 +124,13 @@ def test_svg_doctype_is_never_fetched(tmp_path):
         baking.extract(svg.encode())
     assert caught.value.code == "bake.not_svg"
     assert "undefined entity" in caught.value.message
+
+
+def test_an_svg_in_an_unknown_encoding_is_refused_not_crashed_on():
+    from microcred.vc import baking
+    from microcred.vc.errors import DocumentError
+
+    svg = b'<?xml version="1.0" encoding="x-nonexistent"?><svg xmlns="http://www.w3.org/2000/svg"/>'
+    with pytest.raises(DocumentError) as caught:
+        baking.extract_svg(svg)
+    assert caught.value.code == "bake.not_svg"

@@ -209,3 +209,38 @@ def test_an_entry_type_it_does_not_know_is_unsupported_not_valid():
     result = checker.check(_credential(), {"type": "CRLEntry", "statusListIndex": "1"})
     assert result.code == "status.unsupported"
     assert "CRLEntry" in result.message
+
+
+def test_a_status_or_date_hidden_under_its_full_iri_is_refused():
+    """JSON-LD signatures sign meaning: the same property under its full IRI keeps the signature
+    valid, but a verifier reading the JSON by name would miss it (a revoked credential passing)."""
+    revoked = _credential()
+    renamed = {
+        (
+            "https://www.w3.org/2018/credentials#credentialStatus" if k == "credentialStatus" else k
+        ): v
+        for k, v in revoked.items()
+    }
+    from microcred.vc.canon import rdfc
+
+    def unsecured(document):
+        return {k: v for k, v in document.items() if k != "proof"}
+
+    loader = policy().loader
+    assert rdfc(unsecured(renamed), loader) == rdfc(unsecured(revoked), loader)  # same signature
+    report = _verify(renamed, _list({INDEX}))
+    assert report.step("context").code == "context.hidden_term"
+    assert "credentialStatus" in report.step("context").message
+    assert report.verdict is Verdict.INVALID
+    assert _verify(revoked, _list({INDEX})).verdict is Verdict.REVOKED
+
+    document = unsigned()
+    document["validUntil"] = "2026-05-15T00:00:00Z"  # before the test clock: expired
+    expired = signed(document)
+    hidden = {k: v for k, v in expired.items() if k != "validUntil"}
+    hidden["https://www.w3.org/2018/credentials#validUntil"] = {
+        "@value": "2026-05-15T00:00:00Z",
+        "@type": "http://www.w3.org/2001/XMLSchema#dateTime",
+    }
+    assert verify(expired, policy()).verdict is Verdict.EXPIRED
+    assert verify(hidden, policy()).step("context").code == "context.hidden_term"

@@ -340,3 +340,31 @@ def test_a_suite_it_does_not_support_is_named():
     assert report.step("context").code == "proof.suite_unsupported"
     assert "JsonWebSignature2020" in report.step("context").message
     assert report.verdict is Verdict.INVALID
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("validUntil", "9999-12-31T23:59:59Z", "validity.ok"),  # "never expires"
+        ("validFrom", "0001-01-01T00:00:00Z", "validity.ok"),
+        ("validFrom", "0001-01-01T00:00:00+01:00", "validity.malformed_date"),
+    ],
+)
+def test_extreme_dates_are_judged_not_crashed_on(field, value, code):
+    document = unsigned()
+    document[field] = value
+    report = verify(signed(document), policy())
+    assert report.step("validity").code == code
+    assert "internal.error" not in report.codes()
+
+
+def test_numbers_beyond_what_json_processors_read_alike_are_refused():
+    document = signed()
+    text = json.dumps(document).replace('"name": "Data', '"n": ' + "9" * 400 + ', "name": "Data', 1)
+    report = verify(text, policy())
+    assert report.codes() == ["json.number_out_of_range"]
+    document["credentialSubject"]["n"] = 10**400
+    assert verify(document, policy()).codes() == ["json.number_out_of_range"]
+    assert verify(text.replace("9" * 400, "1e400"), policy()).codes() == [
+        "json.number_out_of_range"
+    ]

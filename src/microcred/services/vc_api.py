@@ -97,6 +97,16 @@ def issue_document(
         violations.append(
             Problem("/proof", "credential.already_signed", _("send the credential without a proof"))
         )
+    own = f"{app.settings.base_url}/"
+    if isinstance(credential.get("id"), str) and credential["id"].startswith(own):
+        violations.append(
+            Problem(
+                "/id",
+                "datamodel.id_reserved",
+                _("id must not be an address of this platform (%(prefix)s…): it names its pages")
+                % {"prefix": own},
+            )
+        )
     provider = session.get(Provider, staff.provider_id, with_for_update=True)
     assert provider is not None
     did = provider_did(app, provider)
@@ -184,9 +194,11 @@ def update_status(
     action = {"revocation": "revoke", "suspension": "suspend" if status else "reinstate"}[purpose]
     target = {"revoke": "revoked", "suspend": "suspended", "reinstate": "active"}[action]
     rows = find(app, session, staff.provider_id, credential_id)
-    for row in rows:
-        if row.state != target:
-            change_state(app, session, staff, row.id, action, REASON)
+    # all or nothing: a refusal on a later row must not leave the earlier ones changed
+    with session.begin_nested():
+        for row in rows:
+            if row.state != target:
+                change_state(app, session, staff, row.id, action, REASON)
     return rows
 
 

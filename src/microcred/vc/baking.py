@@ -154,7 +154,8 @@ def _parse_svg(data: bytes) -> Any:
             f"the SVG refers to an external entity ({exc.sysid}); it is not loaded",
             "bake.svg_external",
         ) from exc
-    except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
+    except (SafeET.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
+        # LookupError: an XML declaration naming an encoding Python does not know
         raise DocumentError(f"not a well-formed, safe SVG: {exc}", "bake.not_svg") from exc
 
 

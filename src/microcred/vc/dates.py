@@ -29,4 +29,9 @@ def parse_datetime(value: object, field: str) -> datetime:
         raise VcError(f"{field} is not a valid date: {value!r}", "validity.malformed_date") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise VcError(
+            f"{field} is outside the range of dates: {value!r}", "validity.malformed_date"
+        ) from exc

@@ -2,11 +2,14 @@
 
 RFC 8259 leaves duplicate member names to the parser; two parsers may then see two different
 credentials in one file, so a duplicate key is refused. ``NaN`` and ``Infinity`` are not JSON.
+Numbers are kept to what every JSON-LD processor reads the same way (RFC 8259 section 6): integers
+within ±2^53 and finite floats; larger ones would overflow the JSON-LD number conversion.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +17,7 @@ from microcred.vc.errors import DocumentError
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
+MAX_SAFE_INTEGER = 2**53
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -27,6 +31,30 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constants(name: str) -> Any:
     raise DocumentError(f"{name} is not a JSON number", "json.invalid")
+
+
+def _integer(text: str) -> int:
+    if len(text) > 17:  # checked before int(): Python refuses very long digit strings itself
+        raise _too_large(text)
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise _too_large(text)
+    return value
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _too_large(text)
+    return value
+
+
+def _too_large(text: str) -> DocumentError:
+    shown = text if len(text) <= 24 else text[:20] + "…"
+    return DocumentError(
+        f"the number {shown} is beyond what JSON processors read alike (±2^53, finite)",
+        "json.number_out_of_range",
+    )
 
 
 def parse_json(
@@ -51,7 +79,13 @@ def parse_json(
     else:
         text = data
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constants,
+            parse_int=_integer,
+            parse_float=_float,
+        )
     except json.JSONDecodeError as exc:
         raise DocumentError(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", "json.invalid"
@@ -65,10 +99,17 @@ def parse_json(
 
 
 def check_depth(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
-    """Refuse a parsed value nested more than ``max_depth`` levels (iterative, no recursion)."""
+    """Refuse a parsed value nested more than ``max_depth`` levels (iterative, no recursion), or
+    holding a number out of range (as :func:`parse_json` does for text)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int) and abs(item) > MAX_SAFE_INTEGER:
+            raise _too_large(str(item) if item.bit_length() < 200 else "a very long integer")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise _too_large(repr(item))
         if isinstance(item, Mapping):
             children: Any = item.values()
         elif isinstance(item, list):

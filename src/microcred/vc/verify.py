@@ -175,7 +175,7 @@ def _check_context(
     problem = _context_list_problem(contexts, loader)
     if problem is None:
         try:
-            canonicalize(unsecured, loader)
+            _check_hidden_terms(unsecured, canonicalize(unsecured, loader))
             if any(not isinstance(p, Mapping) for p in _as_list(credential.get("proof"))):
                 raise ContextError(
                     "proof must be an object or a list of objects", "proof.malformed"
@@ -194,6 +194,58 @@ def _check_context(
         vc_version=version,
     )
     return True
+
+
+# What verification reads from the JSON by name, and the IRIs those names expand to.
+_VC = "https://www.w3.org/2018/credentials#"
+_READ_BY_NAME = {
+    name: f"<{_VC}{name}>"
+    for name in (
+        "credentialStatus",
+        "validFrom",
+        "validUntil",
+        "issuanceDate",
+        "expirationDate",
+        "issuer",
+        "credentialSubject",
+    )
+}
+
+
+def _check_hidden_terms(document: Mapping[str, Any], nquads: str) -> None:
+    """Refuse a document that states what verification reads by name in another way: under a
+    full IRI, a compact IRI or an alias from an inline context. JSON-LD signatures sign the
+    meaning, so ``"https://www.w3.org/2018/credentials#credentialStatus"`` signs the same as
+    ``"credentialStatus"``; a verifier reading the JSON by name would not see it (a revoked or
+    expired credential would pass). Each such statement in the signed graph must be matched by
+    as many values under its plain name."""
+    named = _count_named(document)
+    for name, predicate in _READ_BY_NAME.items():
+        in_graph = nquads.count(f" {predicate} ")
+        if in_graph > named.get(name, 0):
+            raise ContextError(
+                f"the document states {name} in a form this verifier does not read by name "
+                "(a full or compact IRI, or an alias); write it as the plain term",
+                "context.hidden_term",
+            )
+
+
+def _count_named(document: Mapping[str, Any]) -> dict[str, int]:
+    """How many values each read-by-name property has, anywhere outside ``@context``."""
+    counts: dict[str, int] = {}
+    stack: list[Any] = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, Mapping):
+            for key, value in item.items():
+                if key == "@context":
+                    continue
+                if key in _READ_BY_NAME:
+                    counts[key] = counts.get(key, 0) + len(_as_list(value))
+                stack.append(value)
+    return counts
 
 
 def _context_list_problem(contexts: Any, loader: DocumentLoader) -> tuple[str, str] | None:
@@ -357,7 +409,7 @@ def _verify_one(
         )
     if "expires" in proof:
         expires = parse_datetime(proof["expires"], "proof.expires")
-        if expires + policy.clock_skew < policy.clock():
+        if expires < policy.clock() - policy.clock_skew:
             raise VcError(f"the proof expired on {proof['expires']}", "proof.expired")
     method = _resolve_method(proof.get("verificationMethod"), policy, purpose)
     public_key = PublicKey.from_multibase(method["publicKeyMultibase"])
@@ -497,9 +549,9 @@ def _check_validity(
             "validity.range_invalid",
             f"{end_field} is before {start_field}",
         )
-    elif end is not None and end + skew < now:
+    elif end is not None and end < now - skew:
         report.add("validity", Outcome.FAILED, "validity.expired", f"expired on {_day(end)}")
-    elif start is not None and start - skew > now:
+    elif start is not None and start > now + skew:
         report.add(
             "validity", Outcome.FAILED, "validity.not_yet_valid", f"not valid before {_day(start)}"
         )
