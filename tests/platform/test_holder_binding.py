@@ -9,11 +9,13 @@ import re
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
+import pytest
 from typer.testing import CliRunner
 
 from microcred.cli import app as cli
 from microcred.db.session import transaction
 from microcred.db.tables import AccountToken, ShareLink
+from microcred.domain.errors import DomainError
 from microcred.services import outbox, status
 from microcred.vc.keyfile import export_key
 from microcred.vc.multikey import KeyPair
@@ -213,3 +215,26 @@ def test_a_learner_removes_items_others_cannot(platform, wired):
     )
     assert answer.status_code == 404
     assert csrf_from(wired.get("/wallet").text)
+
+
+def test_a_wallet_will_not_sign_someone_elses_did_proof_challenge(platform, wired):
+    """The confused deputy: Mallory gets a DID-proof challenge on her account and asks Alice to
+    'present' with it to the platform's domain; Alice's wallet refuses, and a presentation
+    carrying credentials is not accepted as a DID proof either."""
+    from microcred.db.tables import LearnerAccount
+    from microcred.services import wallet
+
+    mallory = _signup(wired, platform, "mallory@example.org")
+    nonce = _challenge(wired, mallory)
+    assert nonce.startswith(wallet.DID_PROOF_PREFIX)
+    with transaction(platform.sessions) as session:
+        alice = wallet.sign_up(platform, session, "Alice", "alice@example.org", "alice pass 1234")
+        with pytest.raises(DomainError) as refused:
+            wallet.presentation(platform, session, alice, [], nonce, BASE_URL)
+        assert refused.value.code == "presentation.challenge_refused"
+        alice_did = f"did:key:{session.get(LearnerAccount, alice.id).holder_public}"
+    carrying = sign_presentation(
+        [signed()], DID_KEY, challenge=nonce, domain=BASE_URL, created=platform.now()
+    )
+    assert "carries no credentials" in _prove(wired, mallory, carrying).text
+    assert alice_did not in wired.get("/account/identities").text

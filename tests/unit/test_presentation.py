@@ -100,3 +100,18 @@ def test_the_holder_must_be_the_subject_a_credential_names():
     report = verify_presentation(vp, policy(), challenge="c")
     assert report.presentation.step("holder").code == "presentation.holder_not_subject"
     assert not report.verified
+
+
+def test_an_unsigned_presentation_does_not_prove_its_holder():
+    """A bare ``holder`` claim binds nothing: without a verified proof the holder step warns."""
+    about_victim = unsigned()
+    about_victim["credentialSubject"]["id"] = HOLDER.public.did_key
+    vp = sign_presentation(
+        [signed(about_victim)], HOLDER, challenge="c", domain=None, created=ISSUED
+    )
+    del vp["proof"]
+    report = verify_presentation(vp, policy(), require_proof=False)
+    step = report.presentation.step("holder")
+    assert step.outcome.value == "warning"
+    assert step.code == "presentation.holder_unproven"
+    assert report.verdict.value == "verified_with_warnings"

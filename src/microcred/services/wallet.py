@@ -312,9 +312,15 @@ def confirm_identity_email(
     return identity
 
 
+# DID-proof challenges are marked, and the wallet refuses to sign a presentation for a marked
+# challenge: otherwise someone could ask a learner to "present" with their own DID-proof
+# challenge and paste her wallet's signature to prove her DID as theirs.
+DID_PROOF_PREFIX = "microcred-did-proof:"
+
+
 def did_challenge(app: App, session: Session, account: LearnerAccount) -> str:
     """A random nonce for the learner's DID to sign (stored hashed, 30 minutes, single use)."""
-    nonce = secrets.token_urlsafe(24)
+    nonce = DID_PROOF_PREFIX + secrets.token_urlsafe(24)
     session.add(
         AccountToken(
             account_id=account.id,
@@ -368,6 +374,12 @@ def prove_did(app: App, session: Session, account: LearnerAccount, text: str) ->
         raise DomainError(
             "identity.did_proof_invalid",
             _("the proof does not verify: %(reason)s") % {"reason": reason},
+            "presentation",
+        )
+    if document.get("verifiableCredential"):
+        raise DomainError(
+            "identity.did_proof_invalid",
+            _("a proof of a DID carries no credentials: sign the challenge alone"),
             "presentation",
         )
     holder = document.get("holder")
@@ -660,6 +672,15 @@ def presentation(
     if not challenge.strip():
         raise DomainError(
             "presentation.challenge_missing", "the verifier's challenge is required", "challenge"
+        )
+    if challenge.strip().startswith(DID_PROOF_PREFIX):
+        raise DomainError(
+            "presentation.challenge_refused",
+            _(
+                "this challenge asks to prove a DID to a microcred wallet, not to present "
+                "credentials: whoever gave it to you would take your wallet's DID as theirs"
+            ),
+            "challenge",
         )
     holder = f"did:key:{account.holder_public}"
     mine = identities(session, account)

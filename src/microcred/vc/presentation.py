@@ -142,7 +142,12 @@ def _verify_presentation(
     )
     holder = presentation.get("holder")
     holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
-    _check_holder(credentials, holder_id if isinstance(holder_id, str) else signer, report)
+    _check_holder(
+        credentials,
+        holder_id if isinstance(holder_id, str) else signer,
+        report,
+        proven=signer is not None,
+    )
     for credential in credentials:
         if (
             isinstance(credential, Mapping)
@@ -229,12 +234,24 @@ def subject_dids(credential: Any) -> list[str]:
     ]
 
 
-def _check_holder(credentials: list[Any], holder: str | None, report: VerificationReport) -> None:
-    """Holder binding: a credential that names its subject by DID is presented by that subject.
-    Credentials naming their subject otherwise (a hashed email, say) are not bound here."""
+def _check_holder(
+    credentials: list[Any], holder: str | None, report: VerificationReport, *, proven: bool
+) -> None:
+    """Holder binding: a credential that names its subject by DID is presented by that subject,
+    proven by the presentation's signature. Credentials naming their subject otherwise (a hashed
+    email, say) are not bound here."""
     named = [(c, dids) for c in credentials if (dids := subject_dids(c))]
-    if not named or holder is None:
-        return  # nothing to bind, or an unsigned presentation that names no holder
+    if not named:
+        return
+    if not proven or holder is None:
+        report.add(
+            "holder",
+            Outcome.WARNING,
+            "presentation.holder_unproven",
+            "the presentation is not signed, so nothing shows that whoever presents these "
+            "credentials is their subject",
+        )
+        return
     holder = holder.split("#", 1)[0]
     for credential, dids in named:
         if holder not in dids:
