@@ -244,21 +244,23 @@ def verify_command(
     from microcred.services.trust import load_registry
     from microcred.services.verification import policy_for
     from microcred.vc.fetch import SafeFetcher
+    from microcred.vc.policy import system_clock
 
     fetcher = SafeFetcher(allow_host or ())
     try:
         registries = [load_registry(source, fetcher) for source in registry or ()]
     except (DomainError, VcError, OSError) as exc:
         raise _fail(f"cannot read the registry: {getattr(exc, 'message', exc)}", 2) from exc
-    policy = replace(policy_for(fetcher, None, registries), skip_status=skip_status)
-    if not registries:
-        policy = replace(policy, trust_checker=None)
+    clock = system_clock
     if now is not None:
         try:
             moment = parse_datetime(now, "--now")
         except VcError as exc:
             raise _fail(exc.message, 2) from exc
-        policy = replace(policy, clock=lambda: moment)
+        clock = lambda: moment  # noqa: E731 - the clock of this run, status lists included
+    policy = replace(policy_for(fetcher, None, registries, clock), skip_status=skip_status)
+    if not registries:
+        policy = replace(policy, trust_checker=None)
     verdicts = []
     for path in files:
         try:

@@ -246,6 +246,15 @@ def served(monkeypatch):
         ).encode()
         for purpose, bit in (("revocation", 7), ("suspension", 8))
     }
+    seasonal = list_credential(
+        f"{LIST_URL}/summer",
+        ISSUER_KEY.public.did_key,
+        "revocation",
+        encode(()),
+        "2026-05-01T00:00:00Z",
+    )
+    seasonal["validUntil"] = "2026-07-01T00:00:00Z"  # a list valid at --now, expired today
+    lists[f"{LIST_URL}/summer"] = json.dumps(signed(seasonal)).encode()
 
     def fetch(self, url):
         if url not in lists:
@@ -302,6 +311,13 @@ NOW_ARG = ("--now", "2026-06-01T12:00:00Z")
         (_with(), ("--now", "2020-01-01T00:00:00Z"), "not_yet_valid", 6),
         (_with(1, list_url="https://gone.example/status"), (), "status_unchecked", 7),
         (_with(7), ("--skip-status",), "status_unchecked", 7),
+        (_with(1, list_url=f"{LIST_URL}/summer"), (), "verified", 0),  # --now holds for lists
+        (
+            _with(1, list_url=f"{LIST_URL}/summer"),
+            ("--now", "2026-08-01T00:00:00Z"),
+            "status_unchecked",
+            7,
+        ),
     ],
 )
 def test_verify_exits_with_a_code_per_verdict(tmp_path, served, document, args, verdict, code):

@@ -244,3 +244,18 @@ def test_a_status_or_date_hidden_under_its_full_iri_is_refused():
     }
     assert verify(expired, policy()).verdict is Verdict.EXPIRED
     assert verify(hidden, policy()).step("context").code == "context.hidden_term"
+
+
+def test_a_list_served_under_another_lists_address_is_not_used():
+    """The list fetched must be the one the entry names (its id is the URL), not another list of
+    the same issuer served there (by a redirect, say)."""
+    other = list_credential(
+        LIST_URL + "-other",
+        ISSUER_KEY.public.did_key,
+        "revocation",
+        encode(set()),
+        "2026-05-01T00:00:00Z",
+    )
+    report = _verify(_credential(), sign_credential(other, ISSUER_KEY, created=ISSUED))
+    assert report.step("status").code == "status.verification_error"
+    assert "names itself" in report.step("status").message

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from microcred.vc.errors import DocumentError
 from microcred.vc.fetch import SafeFetcher, WebResolver
 from microcred.vc.jsonsafe import parse_json
 from microcred.vc.loader import default_loader
-from microcred.vc.policy import Policy
+from microcred.vc.policy import Policy, system_clock
 from microcred.vc.report import Outcome, VerificationReport
 from microcred.vc.status_list import BitstringStatusChecker
 from microcred.vc.verify import verify
@@ -154,12 +155,17 @@ class VerifyResult:
 
 
 def policy_for(
-    fetcher: SafeFetcher, app: App | None, registries: Iterable[StaticRegistry]
+    fetcher: SafeFetcher,
+    app: App | None,
+    registries: Iterable[StaticRegistry],
+    clock: Callable[[], datetime] = system_clock,
 ) -> Policy:
+    """The verifier's policy; ``clock`` holds for the status lists' own validity too."""
     base = Policy(
         loader=app.loader if app is not None else default_loader(),
         resolver=WebResolver(fetcher),
         memo=app.memo if app is not None else None,
+        clock=clock,
     )
     return replace(
         base,

@@ -176,6 +176,8 @@ class BitstringStatusChecker:
         read = self._read(raw, entry_type)
         if read.problem is not None:
             return _unknown(read.code, read.problem)
+        if read.list_id is not None and read.list_id != url:
+            return _unknown(VERIFICATION, f"the status list at {url} names itself {read.list_id!r}")
         if read.issuer != _issuer(credential):
             return _unknown(
                 VERIFICATION, "the status list is not issued by the credential's issuer"
@@ -244,7 +246,13 @@ class BitstringStatusChecker:
             return _ListRead(code=LENGTH, problem=exc.message)
         except StatusListError as exc:
             return _ListRead(code=VERIFICATION, problem=f"the status list is malformed: {exc}")
-        return _ListRead(issuer=_issuer(document), purpose=subject.get("statusPurpose"), bits=bits)
+        list_id = document.get("id")
+        return _ListRead(
+            issuer=_issuer(document),
+            purpose=subject.get("statusPurpose"),
+            bits=bits,
+            list_id=list_id if isinstance(list_id, str) else None,
+        )
 
 
 def _unknown(code: str, message: str) -> StatusResult:
@@ -260,6 +268,7 @@ class _ListRead:
     issuer: str | None = None
     purpose: Any = None
     bits: bytes = b""
+    list_id: str | None = None
 
 
 def purpose_word(purpose: Any) -> str:
