@@ -134,3 +134,9 @@ def test_an_svg_in_an_unknown_encoding_is_refused_not_crashed_on():
     with pytest.raises(DocumentError) as caught:
         baking.extract_svg(svg)
     assert caught.value.code == "bake.not_svg"
+
+
+def test_a_json_file_with_a_byte_order_mark_is_read():
+    from microcred.vc import baking
+
+    assert baking.extract(b'\xef\xbb\xbf{"a": 1}') == '{"a": 1}'

@@ -59,7 +59,7 @@ _OTHER_FILES = {
 
 def sniff(data: bytes) -> str:
     """The format of a file: png, svg, pdf, json, one of :data:`UNSUPPORTED`, or unknown."""
-    stripped = data.strip()
+    stripped = data.removeprefix(b"\xef\xbb\xbf").strip()  # a UTF-8 byte order mark, then space
     for prefix, name in FORMATS.items():
         if stripped.startswith(prefix):
             return name

@@ -176,7 +176,7 @@ def extract_svg(svg: bytes | str) -> str:
 
 def extract(data: bytes) -> str:
     """The credential text in a baked PNG or SVG, or the data itself when it is JSON."""
-    head = data.lstrip()[:1]
+    head = data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]  # after a UTF-8 byte order mark
     if data.startswith(PNG_SIGNATURE):
         return extract_png(data)
     if head == b"<":
