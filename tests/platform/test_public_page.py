@@ -34,7 +34,7 @@ def test_the_public_page_reflects_trust_and_status_at_once(platform, wired):
         trust.withdraw(platform, session, staff(platform, qa_owner), accreditation.id)
     verdict, text = _banner(wired, credential.id)
     assert verdict == "verified_with_warnings"
-    assert "not currently accredited (last accreditation withdrawn" in text
+    assert f"not currently accredited (last accreditation withdrawn on {platform.now().date()})" in text
 
     with transaction(platform.sessions) as session:
         status.change_state(

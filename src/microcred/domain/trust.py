@@ -27,6 +27,7 @@ class Accreditation:
     valid_until: date
     report_url: str | None = None
     withdrawn: bool = False
+    withdrawn_on: date | None = None
 
     def current(self, moment: datetime) -> bool:
         day = moment.date()
@@ -55,6 +56,16 @@ class TrustStatus:
     entry: RegistryEntry | None
 
 
+def _lapse(accreditation: Accreditation, moment: datetime) -> str:
+    """Why an accreditation does not hold now, with the date that matters."""
+    if accreditation.withdrawn:
+        when = accreditation.withdrawn_on
+        return f"withdrawn on {when.isoformat()}" if when else "withdrawn"
+    if accreditation.valid_from > moment.date():
+        return f"starts on {accreditation.valid_from.isoformat()}"
+    return f"ended on {accreditation.valid_until.isoformat()}"
+
+
 def assess(entry: RegistryEntry | None, moment: datetime) -> TrustStatus:
     if entry is None:
         return TrustStatus(
@@ -78,8 +89,7 @@ def assess(entry: RegistryEntry | None, moment: datetime) -> TrustStatus:
             "warning",
             "trust.not_accredited",
             f"{entry.name} is registered but not currently accredited "
-            f"(last accreditation {'withdrawn' if latest.withdrawn else 'ended'} "
-            f"{latest.valid_until.isoformat()})",
+            f"(last accreditation {_lapse(latest, moment)})",
             entry,
         )
     return TrustStatus(

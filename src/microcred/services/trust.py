@@ -134,6 +134,7 @@ def _entry(app: App, session: Session, provider: Provider) -> trust.RegistryEntr
                 valid_until=row.valid_until,
                 report_url=row.report_url,
                 withdrawn=row.withdrawn_at is not None,
+                withdrawn_on=row.withdrawn_at.date() if row.withdrawn_at else None,
             )
         )
     return trust.RegistryEntry(
