@@ -25,7 +25,7 @@ import httpx
 from microcred.vc.fetch import FetchError, SafeFetcher, WebResolver
 from microcred.vc.policy import Policy
 from microcred.vc.presentation import PresentationReport, verify_presentation
-from microcred.vc.report import Verdict, VerificationReport
+from microcred.vc.report import SEVERITY, Verdict, VerificationReport
 from microcred.vc.status_list import BitstringStatusChecker
 from microcred.vc.verify import verify
 from tests.corpus_build import CORPUS, REFUSED_HOST
@@ -134,18 +134,6 @@ def serving() -> Iterator[Loopback]:
         thread.join(timeout=5)
 
 
-_PRECEDENCE = [
-    Verdict.INVALID,
-    Verdict.REVOKED,
-    Verdict.SUSPENDED,
-    Verdict.EXPIRED,
-    Verdict.NOT_YET_VALID,
-    Verdict.STATUS_UNCHECKED,
-    Verdict.VERIFIED_WITH_WARNINGS,
-    Verdict.VERIFIED,
-]
-
-
 @dataclass(frozen=True)
 class Outcome:
     """microcred's answer for one item: its verdict, the code that decides it, every step."""
@@ -195,7 +183,7 @@ def presentation_outcome(result: PresentationReport) -> Outcome:
         return Outcome(False, own.verdict, own.code, steps)
     worst = min(
         [outcome_of(r) for r in result.credentials],
-        key=lambda o: _PRECEDENCE.index(Verdict(o.verdict)),
+        key=lambda o: SEVERITY.index(Verdict(o.verdict)),
         default=outcome_of(result.presentation),
     )
     return Outcome(result.verified, worst.verdict, worst.code, steps)
