@@ -467,12 +467,13 @@ def identities_verify(
         identity = wallet.confirm_identity_email(app, session, account, token)
     except DomainError as exc:
         return _identities_page(request, app, account, session, 400, error=exc.message)
-    return see_other(
-        "/account/identities?"
-        + urlencode(
-            {"proven": _("%(identity)s is now proven yours") % {"identity": identity.value}}
-        )
-    )
+    return _proven(identity.value)
+
+
+def _proven(identity: str) -> Response:
+    """Back to the identities page, saying which email or DID is now the learner's."""
+    note = _("%(identity)s is now proven yours") % {"identity": identity}
+    return see_other("/account/identities?" + urlencode({"proven": note}))
 
 
 @router.post("/account/identities/did/challenge", dependencies=[Csrf])
@@ -495,12 +496,7 @@ def identities_prove_did(
         identity = wallet.prove_did(app, session, account, presentation[:200_000])
     except DomainError as exc:
         return _identities_page(request, app, account, session, 422, error=exc.message)
-    return see_other(
-        "/account/identities?"
-        + urlencode(
-            {"proven": _("%(identity)s is now proven yours") % {"identity": identity.value}}
-        )
-    )
+    return _proven(identity.value)
 
 
 @router.post("/account/identities/{identity_id}/remove", dependencies=[Csrf])
