@@ -34,7 +34,8 @@ def test_the_public_page_reflects_trust_and_status_at_once(platform, wired):
         trust.withdraw(platform, session, staff(platform, qa_owner), accreditation.id)
     verdict, text = _banner(wired, credential.id)
     assert verdict == "verified_with_warnings"
-    assert f"not currently accredited (last accreditation withdrawn on {platform.now().date()})" in text
+    withdrawn_on = platform.now().date()
+    assert f"not currently accredited (last accreditation withdrawn on {withdrawn_on})" in text
 
     with transaction(platform.sessions) as session:
         status.change_state(
