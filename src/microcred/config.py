@@ -17,6 +17,12 @@
 - ``MICROCRED_CONFORMANCE_CONTEXTS``: ``1`` lets the verifier and the VC API also read the W3C
   examples context (``https://www.w3.org/ns/credentials/examples/v2``), which the W3C test suites
   use; off by default (its vocabulary accepts any term).
+- ``MICROCRED_SMTP_URL``: the mail server, ``smtp://user:pass@host:587?starttls=1`` (STARTTLS),
+  ``smtps://user:pass@host:465`` (TLS from the start) or ``smtp://localhost:25`` (a local relay);
+  ``timeout=SECONDS`` (default 10). Required in production; without it, development and tests
+  write email as files into ``DATA_DIR/outbox`` (mode 0600 in a 0700 folder).
+- ``MICROCRED_MAIL_FROM``: the sender, ``Name <address>``; default ``microcred
+  <no-reply@HOST>`` (the base URL's host). Mail on a provider's behalf says "PROVIDER via Name".
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ import base64
 import os
 import secrets
 from dataclasses import dataclass, field
+from email.utils import formataddr, parseaddr
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class ConfigError(Exception):
@@ -44,6 +51,8 @@ class Settings:
     allow_http_hosts: frozenset[str] = frozenset()
     registries: tuple[str, ...] = ()
     conformance_contexts: bool = False
+    smtp_url: str | None = field(default=None, repr=False)  # may carry a password
+    mail_from: str = ""
 
     @property
     def production(self) -> bool:
@@ -53,6 +62,60 @@ class Settings:
     def host(self) -> str:
         """``host[:port]`` of the base URL, as did:web encodes it."""
         return urlsplit(self.base_url).netloc
+
+
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """A parsed ``MICROCRED_SMTP_URL``."""
+
+    host: str
+    port: int
+    tls: str  # "smtps" (TLS from the start), "starttls" or "none" (loopback relays only)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 10.0
+
+
+def parse_smtp_url(url: str, *, production: bool = False) -> SmtpTarget:
+    """Read ``MICROCRED_SMTP_URL``; the error messages never repeat the URL (it may carry a
+    password)."""
+    try:
+        parts = urlsplit(url.strip())
+        port_given = parts.port
+    except ValueError as exc:
+        raise ConfigError("MICROCRED_SMTP_URL is not a valid URL") from exc
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(
+            "MICROCRED_SMTP_URL must be smtp://[user:pass@]host[:port][?starttls=1] or "
+            "smtps://[user:pass@]host[:port]"
+        )
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = set(query) - {"starttls", "timeout"}
+    if unknown:
+        raise ConfigError(f"MICROCRED_SMTP_URL: unknown option {sorted(unknown)[0]!r}")
+    starttls = query.get("starttls", "0").lower() in ("1", "true", "yes")
+    if parts.scheme == "smtps" and starttls:
+        raise ConfigError("MICROCRED_SMTP_URL: smtps:// is TLS already; drop starttls")
+    try:
+        timeout = float(query.get("timeout", "10"))
+    except ValueError:
+        timeout = -1.0
+    if not 0 < timeout <= 300:
+        raise ConfigError("MICROCRED_SMTP_URL: timeout must be a number of seconds (1-300)")
+    tls = "smtps" if parts.scheme == "smtps" else "starttls" if starttls else "none"
+    host = parts.hostname
+    if production and tls == "none" and host not in LOOPBACK:
+        raise ConfigError(
+            "MICROCRED_SMTP_URL must use TLS in production (smtps:// or ?starttls=1); "
+            "plain smtp:// only reaches a relay on this host"
+        )
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    port = port_given or (465 if tls == "smtps" else 587 if tls == "starttls" else 25)
+    return SmtpTarget(host, port, tls, username, password, timeout)
 
 
 def _secret_file(path: Path, make: int) -> bytes:
@@ -109,6 +172,20 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     conformance = env_vars.get("MICROCRED_CONFORMANCE_CONTEXTS", "").strip().lower()
     if conformance not in ("", "0", "1", "false", "true", "no", "yes"):
         raise ConfigError("MICROCRED_CONFORMANCE_CONTEXTS must be 1 or 0")
+    smtp_url = env_vars.get("MICROCRED_SMTP_URL", "").strip() or None
+    if smtp_url is None and production:
+        raise ConfigError(
+            "MICROCRED_SMTP_URL must be set in production (learners get their password-reset "
+            "and confirmation links by email); e.g. smtp://user:pass@mail.example.org:587"
+            "?starttls=1"
+        )
+    if smtp_url is not None:
+        parse_smtp_url(smtp_url, production=production)
+    mail_from = env_vars.get("MICROCRED_MAIL_FROM", "").strip() or formataddr(
+        ("microcred", f"no-reply@{parts.hostname}")
+    )
+    if "@" not in parseaddr(mail_from)[1]:
+        raise ConfigError("MICROCRED_MAIL_FROM must be an address, like Name <no-reply@host>")
     return Settings(
         env,
         data_dir,
@@ -119,4 +196,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         allow_hosts,
         registries,
         conformance_contexts=conformance in ("1", "true", "yes"),
+        smtp_url=smtp_url,
+        mail_from=mail_from,
     )

@@ -254,7 +254,7 @@ def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
         with learner.expect_navigation():
             learner.click("button:has-text('Create wallet')")
         expect(learner.locator(".ok")).to_contain_text("confirmation link")
-        [mail] = outbox.messages(app, "niamh@example.org")
+        [mail] = outbox.messages(app, "niamh@example.org", "email-confirmation")
         confirm = re.search(r"https?://\S+/account/verify\?token=\S+", mail["body"]).group(0)
         learner.goto(confirm)
         expect(learner.locator(".ok")).to_contain_text("Email confirmed")
@@ -325,7 +325,7 @@ def test_rpl_route_in_the_browser(live, tmp_path):
         learner.fill("input[name=password]", "a long learner password")
         with learner.expect_navigation():
             learner.click("button:has-text('Create wallet')")
-        [mail] = outbox.messages(app, "aoife@example.org")
+        [mail] = outbox.messages(app, "aoife@example.org", "email-confirmation")
         learner.goto(re.search(r"https?://\S+/account/verify\?token=\S+", mail["body"]).group(0))
 
         learner.goto(f"http://{host}/wallet/rpl")
@@ -440,7 +440,7 @@ def test_holder_binding_and_trust_in_the_browser(live, tmp_path):
         learner.fill("input[name=password]", "a long learner password")
         with learner.expect_navigation():
             learner.click("button:has-text('Create wallet')")
-        [mail] = outbox.messages(app, "niamh@example.org")
+        [mail] = outbox.messages(app, "niamh@example.org", "email-confirmation")
         learner.goto(re.search(r"https?://\S+/account/verify\?token=\S+", mail["body"]).group(0))
         expect(learner.locator("table")).to_contain_text("Welding Safety")
         for name in ("other.json", "work.json", "did.json"):
@@ -476,7 +476,7 @@ def test_holder_binding_and_trust_in_the_browser(live, tmp_path):
         learner.fill("#add-email-form input[name=email]", "niamh.work@example.org")
         with learner.expect_navigation():
             learner.click("#add-email-form button")
-        [mail] = outbox.messages(app, "niamh.work@example.org")
+        [mail] = outbox.messages(app, "niamh.work@example.org", "email-proof")
         learner.goto(
             re.search(r"https?://\S+/account/identities/verify\?\S+", mail["body"]).group(0)
         )

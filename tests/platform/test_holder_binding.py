@@ -98,7 +98,7 @@ def test_a_proven_second_email_makes_its_credentials_hers(platform, wired):
         "/account/identities/email", data={"csrf_token": token, "email": "Niamh@Work.example"}
     )
     assert "We sent a link to niamh@work.example" in page.text
-    [mail] = outbox.messages(platform, "niamh@work.example")
+    [mail] = outbox.messages(platform, "niamh@work.example", "email-proof")
     link = re.search(r"/account/identities/verify\?token=\S+", mail["body"]).group(0)
     asked = wired.get(link)  # asks first: a GET changes nothing
     assert "Add <strong>niamh@work.example</strong>" in asked.text

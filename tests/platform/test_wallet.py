@@ -50,7 +50,7 @@ def test_claiming_needs_a_proven_email(platform, wired):
     _issue(platform, org, row, "someone.else@example.org")
     _signup(wired, platform, confirm=False)
     assert _item_ids(wired) == []  # not proven yet
-    [mail] = outbox.messages(platform, "niamh@example.org")
+    [mail] = outbox.messages(platform, "niamh@example.org", "email-confirmation")
     link = re.search(r"/account/verify\?token=\S+", mail["body"]).group(0)
     wired.get(link)
     ids = _item_ids(wired)

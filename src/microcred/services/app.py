@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microcred.config import Settings
 from microcred.db.session import make_engine, migrate, session_factory
+from microcred.services.mail import Mailer, mailer_for
 from microcred.vc.fetch import SafeFetcher, WebResolver
 from microcred.vc.loader import DocumentLoader, conformance_loader, default_loader
 from microcred.vc.memo import VerifyMemo
@@ -44,6 +46,11 @@ class App:
         """The contexts the platform reads: the vendored set, plus the W3C examples context
         when an operator enables conformance testing."""
         return conformance_loader() if self.settings.conformance_contexts else default_loader()
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        """Where email goes (``services.mail``): SMTP when configured, else the file outbox."""
+        return mailer_for(self.settings)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

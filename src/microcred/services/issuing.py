@@ -16,7 +16,7 @@ from microcred.domain.assessment import OutcomeResult, decide
 from microcred.domain.award import Issuer, Recipient, build_credential
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError, NotFound
-from microcred.services import definitions
+from microcred.services import definitions, notify
 from microcred.services.app import App
 from microcred.services.keys import active_key, provider_did
 from microcred.services.providers import require
@@ -75,8 +75,11 @@ def status_purposes_for(data: DefinitionData) -> tuple[str, ...]:
     return status_list.PURPOSES if data.suspendable else ("revocation",)
 
 
-def issue(app: App, session: Session, staff: Staff, award: Award) -> Credential:
-    """Sign and store one credential. With an idempotency key, a repeat returns the first one."""
+def issue(
+    app: App, session: Session, staff: Staff, award: Award, *, notify_learner: bool = True
+) -> Credential:
+    """Sign and store one credential. With an idempotency key, a repeat returns the first one.
+    The learner is emailed after the commit (``notify_learner=False``: the caller tells them)."""
     require(staff, "issue")
     # Lock the provider row before anything else: issuers of one provider queue here (status
     # indexes are handed out under it), and no foreign-key share lock is taken before it, which
@@ -156,6 +159,8 @@ def issue(app: App, session: Session, staff: Staff, award: Award) -> Credential:
     )
     session.add(credential)
     session.flush()
+    if notify_learner:
+        notify.credential_issued(app, session, credential)
     return credential
 
 

@@ -24,7 +24,7 @@ from microcred.db.tables import (
 )
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.errors import DomainError, NotFound
-from microcred.services import definitions
+from microcred.services import definitions, notify
 from microcred.services.app import App
 from microcred.services.issuing import Award, issue
 from microcred.services.providers import require
@@ -212,6 +212,7 @@ def decide(
         _issue(app, session, staff, application, outcomes)
         application.state = "accepted"
     session.flush()
+    notify.rpl_decision(app, session, application, action, message)  # after commit
     return application
 
 
@@ -262,6 +263,7 @@ def _issue(
             idempotency_key=f"rpl:{application.id}",
             extra={"evidence": [{k: v for k, v in e.items() if v is not None} for e in evidence]},
         ),
+        notify_learner=False,  # the decision's email says it
     )
     application.credential_id = credential.id
 

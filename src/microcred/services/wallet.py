@@ -31,7 +31,7 @@ from microcred.db.tables import (
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, Identities, binding
 from microcred.i18n import _
-from microcred.services import outbox
+from microcred.services import notify
 from microcred.services.app import App
 from microcred.services.verification import (
     VerifyResult,
@@ -115,22 +115,7 @@ def send_token(app: App, session: Session, account: LearnerAccount, purpose: str
         )
     )
     session.flush()
-    base = app.settings.base_url
-    if purpose == "verify":
-        outbox.send(
-            app,
-            account.email,
-            "Confirm your email for your microcred wallet",
-            f"Hello {account.name},\n\nconfirm your email to see the credentials issued "
-            f"to it:\n{base}/account/verify?token={token}\n",
-        )
-    else:
-        outbox.send(
-            app,
-            account.email,
-            "Reset your microcred password",
-            f"Set a new password (valid for 2 hours):\n{base}/account/reset?token={token}\n",
-        )
+    notify.account_link(app, session, account, purpose, token, account.email)  # after commit
     return token
 
 
@@ -265,21 +250,7 @@ def add_email(app: App, session: Session, account: LearnerAccount, email: str) -
     )
     session.add(identity)
     session.flush()
-    outbox.send(
-        app,
-        email,
-        _("Add this email to a microcred wallet"),
-        _(
-            "Hello,\n\nthe microcred wallet of %(name)s asked to add this address, so that "
-            "credentials issued to it count as theirs. If that is you, sign in to your wallet and "
-            "open this link (valid for 3 days):\n%(link)s\n\n"
-            "If you did not ask for this, ignore this email.\n"
-        )
-        % {
-            "name": account.name,
-            "link": f"{app.settings.base_url}/account/identities/verify?token={token}",
-        },
-    )
+    notify.account_link(app, session, account, "email", token, email)  # after commit
     return identity
 
 

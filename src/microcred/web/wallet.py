@@ -179,10 +179,12 @@ def reset(
 
 
 @router.get("/dev/outbox")
-def dev_outbox(request: Request, app: AppDep) -> Response:
-    if app.settings.production:
+def dev_outbox(request: Request, app: AppDep, session: DbSession) -> Response:
+    """Development only, and only for a signed-in provider owner; 404 to everyone else."""
+    found = outbox.for_staff(app, session, request.session.get("staff_id"))
+    if found is None:
         raise NotFound("page")
-    return render(request, "outbox.html", messages=list(reversed(outbox.messages(app))))
+    return render(request, "outbox.html", messages=found)
 
 
 def _live(app: Any, entry: WalletItem, policy: Any = None) -> VerifyResult:

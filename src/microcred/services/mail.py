@@ -1,0 +1,251 @@
+"""Outgoing email: one ``Mailer`` interface, the sender chosen by configuration (the model is
+pypi/warehouse's ``IEmailSender``).
+
+- :class:`SmtpMailer` (``MICROCRED_SMTP_URL``): smtplib with TLS (``smtps://`` or STARTTLS, the
+  system's CA store via ``ssl.create_default_context``), authentication and timeouts. Production
+  refuses to start without it (``config.load_settings``).
+- :class:`FileOutbox`: development and tests only; each message is one ``.eml`` file in
+  ``DATA_DIR/outbox``, mode 0600 in a 0700 folder (the messages carry one-time links).
+
+Messages are built by :func:`compose`: plain text and HTML alternatives rendered from
+``mail_templates/`` (their own Jinja2 environment, HTML autoescaped, gettext), ``From`` naming the
+provider when the mail is on its behalf, and a ``Message-ID`` derived from what causes the mail, so
+a retry of the same cause never sends a different id. Services queue messages with
+``notify.queue``; they go out after the transaction commits (``notify.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import os
+import smtplib
+import ssl
+import time
+from abc import ABC, abstractmethod
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from microcred.config import Settings, SmtpTarget, parse_smtp_url
+from microcred.i18n import _, translations
+
+TEMPLATES = Path(__file__).resolve().parent / "mail_templates"
+
+
+class MailError(Exception):
+    """A message could not be handed to the mail server. The message names the server and the
+    reason, never the credentials."""
+
+
+class Mailer(ABC):
+    """Where outgoing messages go."""
+
+    @abstractmethod
+    def send(self, message: EmailMessage) -> None:
+        """Hand one message over for delivery; raise :class:`MailError` when that fails."""
+
+
+class SmtpMailer(Mailer):
+    def __init__(self, target: SmtpTarget, *, local_hostname: str | None = None) -> None:
+        self.target = target
+        self.local_hostname = local_hostname
+
+    def __repr__(self) -> str:
+        return f"SmtpMailer({self.target.host}:{self.target.port}, tls={self.target.tls})"
+
+    def _connect(self) -> smtplib.SMTP:
+        t = self.target
+        if t.tls == "smtps":
+            return smtplib.SMTP_SSL(
+                t.host,
+                t.port,
+                local_hostname=self.local_hostname,
+                timeout=t.timeout,
+                context=ssl.create_default_context(),
+            )
+        smtp = smtplib.SMTP(t.host, t.port, local_hostname=self.local_hostname, timeout=t.timeout)
+        try:
+            if t.tls == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, message: EmailMessage) -> None:
+        t = self.target
+        sender = parseaddr(str(message["From"]))[1]
+        recipients = [a for _n, a in getaddresses(message.get_all("To", [])) if a]
+        try:
+            with self._connect() as smtp:
+                if t.username is not None:
+                    smtp.login(t.username, t.password or "")
+                refused = smtp.send_message(message, from_addr=sender, to_addrs=recipients)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise MailError(
+                f"the mail server {t.host}:{t.port} refused the login of user "
+                f"{t.username!r} ({exc.smtp_code}); check MICROCRED_SMTP_URL"
+            ) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise MailError(
+                f"the mail server {t.host}:{t.port} refused every recipient: "
+                f"{', '.join(exc.recipients)}"
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise MailError(
+                f"the mail server {t.host}:{t.port} answered {exc.smtp_code}: "
+                f"{_reply_text(exc.smtp_error)}"
+            ) from None
+        except ssl.SSLError as exc:
+            raise MailError(f"TLS with the mail server {t.host}:{t.port} failed: {exc}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailError(
+                f"could not send through the mail server {t.host}:{t.port}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        if refused:
+            raise MailError(
+                f"the mail server {t.host}:{t.port} refused {', '.join(sorted(refused))}"
+            )
+
+
+def _reply_text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return text[:300]
+
+
+class FileOutbox(Mailer):
+    """Development and tests: messages as ``.eml`` files that only the platform's user reads."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __repr__(self) -> str:
+        return f"FileOutbox({self.folder})"
+
+    def _ready(self) -> Path:
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.folder, 0o700)  # also an outbox made by an older version
+        return self.folder
+
+    def send(self, message: EmailMessage) -> None:
+        folder = self._ready()
+        digest = hashlib.sha256(str(message["Message-ID"]).encode()).hexdigest()[:12]
+        name = f"{time.time_ns():020d}-{digest}-{os.getpid()}.eml"
+        try:
+            fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(message.as_bytes())
+        except OSError as exc:
+            raise MailError(f"could not write to the outbox {folder}: {exc}") from None
+
+    def files(self) -> list[Path]:
+        """The stored messages, oldest first."""
+        if not self.folder.exists():
+            return []
+        return sorted(self.folder.glob("*.eml"))
+
+
+def sender(settings: Settings) -> tuple[str, str]:
+    """The platform's sender as (display name, address)."""
+    name, address = parseaddr(settings.mail_from) if settings.mail_from else ("", "")
+    if "@" not in address:
+        address = f"no-reply@{urlsplit(settings.base_url).hostname or 'localhost'}"
+    return name or "microcred", address
+
+
+def mailer_for(settings: Settings) -> Mailer:
+    """The configured sender: SMTP when ``MICROCRED_SMTP_URL`` is set, else (development and
+    tests only) the file outbox."""
+    if settings.smtp_url:
+        return SmtpMailer(
+            parse_smtp_url(settings.smtp_url, production=settings.production),
+            local_hostname=urlsplit(settings.base_url).hostname,
+        )
+    if settings.production:  # load_settings refuses this already; a hand-made Settings too
+        raise MailError("MICROCRED_SMTP_URL must be set in production")
+    return FileOutbox(settings.data_dir / "outbox")
+
+
+def message_id(settings: Settings, purpose: str, subject_id: object, cause: str = "") -> str:
+    """``<purpose.subject-id.digest@host>``: the same cause always gives the same id. The digest
+    is keyed with the platform's secret, so it reveals nothing of ``cause`` (which may be a
+    one-time token)."""
+    digest = hmac.new(
+        settings.secret_key.encode(),
+        f"{purpose}\x00{subject_id}\x00{cause}".encode(),
+        hashlib.sha256,
+    ).hexdigest()[:24]
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in str(subject_id))[:64]
+    host = urlsplit(settings.base_url).hostname or "localhost"
+    return f"<{purpose}.{safe}.{digest}@{host}>"
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """Mail templates: HTML autoescaped, text not; ``{{ _("…") }}`` through gettext."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def compose(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    template: str,
+    purpose: str,
+    subject_id: object,
+    cause: str = "",
+    provider: Any = None,
+    when: datetime | None = None,
+    **context: Any,
+) -> EmailMessage:
+    """One message from ``template`` (``NAME.txt`` and ``NAME.html``). ``provider`` (a provider
+    row) when the mail is on its behalf: its name in ``From`` and the text, its contact address
+    as ``Reply-To``. ``purpose``, ``subject_id`` and ``cause`` make the ``Message-ID``."""
+    platform_name, address = sender(settings)
+    provider_name = provider.legal_name if provider is not None else None
+    values = {
+        "base_url": settings.base_url,
+        "platform": platform_name,
+        "provider_name": provider_name,
+        "subject": subject,
+        **context,
+    }
+    env = environment()
+    text = env.get_template(f"{template}.txt").render(values)
+    html = env.get_template(f"{template}.html").render(values)
+    message = EmailMessage()
+    display = (
+        _("%(provider)s via %(platform)s") % {"provider": provider_name, "platform": platform_name}
+        if provider_name
+        else platform_name
+    )
+    message["From"] = formataddr((display, address))
+    message["To"] = to
+    contact = getattr(provider, "contact_email", None)
+    if contact:
+        message["Reply-To"] = formataddr((provider_name or "", contact))
+    message["Subject"] = subject
+    if when is not None:
+        message["Date"] = format_datetime(when)
+    message["Message-ID"] = message_id(settings, purpose, subject_id, cause)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
