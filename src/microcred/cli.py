@@ -35,6 +35,8 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 out = Console(highlight=False, soft_wrap=True, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
@@ -838,6 +840,28 @@ def issue_bulk(
         for problem in report.problems:
             out.print(f"  {escape(str(problem))}")
     raise typer.Exit(0 if not report.problems else 1)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute every audit chain (hashes, links, no gaps): exit 0 when all are intact, 1
+    naming the chain, seq and what is wrong."""
+    from microcred.services import audit
+
+    platform = _platform()
+    try:
+        result = audit.verify(platform)
+    finally:
+        platform.engine.dispose()
+    for problem in result.problems:
+        err.print(f"[red]✘[/red] {escape(f'{problem} [{problem.code}]')}")
+    summary = f"{len(result.chains)} chain(s), {result.events} event(s)"
+    if not result.intact:
+        err.print(f"audit log NOT intact: {len(result.problems)} problem(s) in {summary}")
+        raise typer.Exit(1)
+    out.print(f"[green]✔[/green] audit log intact: {summary}")
+    for chain, count in sorted(result.chains.items()):
+        out.print(f"  {chain}: {count} event(s)")
 
 
 if __name__ == "__main__":  # pragma: no cover

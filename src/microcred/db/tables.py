@@ -401,3 +401,37 @@ class SignInFailure(Base):
     scope: Mapped[str] = mapped_column(String(16), index=True)  # staff | learner | reset (+ :ip)
     subject: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class AuditEvent(Base):
+    """One state change, append-only and hash-chained (``services/audit.py``, ADR 0017).
+
+    One chain per provider (``provider:ID``) and one for the platform (``platform``); ``seq``
+    counts 1, 2, 3… per chain. ``hash`` is SHA-256 over the RFC 8785 canonical JSON of the
+    event's fields and ``prev_hash``. ``data`` carries ids and digests only, never names or
+    emails, so erasing a learner never rewrites a chain."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(40))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(60))  # staff:ID | learner:ID | system
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The last event of each chain: appenders lock this row, so ``seq`` has no gaps or
+    duplicates, and a deleted last event is noticed."""
+
+    __tablename__ = "audit_heads"
+
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from microcred.db.tables import Definition, Provider
+from microcred.db.tables import Definition, Provider, Staff
 from microcred.domain.catalog import DefinitionData, parse_definition, publication_problems
 from microcred.domain.errors import DomainError, NotFound
+from microcred.services import audit
 from microcred.services.app import App
 
 
@@ -77,7 +78,7 @@ def update(
     return row
 
 
-def publish(app: App, session: Session, row: Definition) -> Definition:
+def publish(app: App, session: Session, row: Definition, by: Staff | None = None) -> Definition:
     if row.state != "draft":
         raise DomainError("definition.not_draft", "only a draft can be published")
     problems = publication_problems(data_of(row))
@@ -90,10 +91,15 @@ def publish(app: App, session: Session, row: Definition) -> Definition:
     row.state = "published"
     row.published_at = app.now()
     session.flush()
+    audit.log(session, row.provider_id, by, "definition.published", row.id, _version(row))
     return row
 
 
-def new_version(app: App, session: Session, row: Definition) -> Definition:
+def _version(row: Definition) -> dict[str, Any]:
+    return {"family": row.family, "version": row.version}
+
+
+def new_version(app: App, session: Session, row: Definition, by: Staff | None = None) -> Definition:
     """A draft copy with the next version number; issued credentials keep their version."""
     latest = session.scalar(
         select(func.max(Definition.version)).where(Definition.family == row.family)
@@ -114,6 +120,7 @@ def new_version(app: App, session: Session, row: Definition) -> Definition:
     )
     session.add(copy)
     session.flush()
+    audit.log(session, row.provider_id, by, "definition.versioned", copy.id, _version(copy))
     return copy
 
 

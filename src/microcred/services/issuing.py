@@ -16,7 +16,7 @@ from microcred.domain.assessment import OutcomeResult, decide
 from microcred.domain.award import Issuer, Recipient, build_credential
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError, NotFound
-from microcred.services import definitions, notify
+from microcred.services import audit, definitions, notify
 from microcred.services.app import App
 from microcred.services.keys import active_key, provider_did
 from microcred.services.providers import require
@@ -159,6 +159,7 @@ def issue(
     )
     session.add(credential)
     session.flush()
+    audit.issued(session, staff, credential)
     if notify_learner:
         notify.credential_issued(app, session, credential)
     return credential

@@ -15,8 +15,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from microcred.db.tables import Provider, SigningKey
+from microcred.db.tables import Provider, SigningKey, Staff
 from microcred.domain.errors import DomainError
+from microcred.services import audit
 from microcred.services.app import App
 from microcred.vc.did_web import ListedKey, build_did_document, did_web_from_url
 from microcred.vc.multikey import KeyPair, PublicKey
@@ -59,7 +60,7 @@ def unseal(app: App, provider: Provider, row: SigningKey) -> KeyPair:
     return key
 
 
-def add_key(app: App, session: Session, provider: Provider) -> SigningKey:
+def add_key(app: App, session: Session, provider: Provider, by: Staff | None = None) -> SigningKey:
     """A new active key; earlier keys are retired but stay in the DID document."""
     keys = session.scalars(
         select(SigningKey).where(SigningKey.provider_id == provider.id).with_for_update()
@@ -81,6 +82,8 @@ def add_key(app: App, session: Session, provider: Provider) -> SigningKey:
     )
     session.add(row)
     session.flush()
+    data = {"fragment": fragment, "public": row.public_multibase, "keys": len(keys) + 1}
+    audit.log(session, provider.id, by, "key.rotated" if keys else "key.created", row.id, data)
     return row
 
 

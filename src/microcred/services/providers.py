@@ -10,10 +10,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from microcred.db.tables import ApiToken, Provider, Staff
 from microcred.domain.errors import DomainError, Forbidden, NotFound
+from microcred.services import audit
 from microcred.services.app import App
 from microcred.services.keys import add_key
 
@@ -68,13 +69,21 @@ def create_provider(
     )
     session.add(provider)
     session.flush()
+    audit.log(session, provider.id, None, "provider.created", provider.id, {"kind": kind})
     owner = add_staff(app, session, provider, owner_email, owner_name, owner_password, "owner")
     add_key(app, session, provider)
     return provider, owner
 
 
 def add_staff(
-    app: App, session: Session, provider: Provider, email: str, name: str, password: str, role: str
+    app: App,
+    session: Session,
+    provider: Provider,
+    email: str,
+    name: str,
+    password: str,
+    role: str,
+    by: Staff | None = None,
 ) -> Staff:
     if role not in ROLES:
         raise DomainError("staff.role_invalid", f"role must be one of {', '.join(ROLES)}", "role")
@@ -98,13 +107,17 @@ def add_staff(
         raise DomainError(
             "staff.email_taken", "that email already has an account", "email"
         ) from exc
+    audit.log(session, provider.id, by, "staff.added", staff.id, {"role": role})
     return staff
 
 
-def set_password(staff: Staff, password: str) -> None:
+def set_password(staff: Staff, password: str, by: Staff | None = None) -> None:
     if len(password) < 10:
         raise DomainError("staff.password_short", "use at least 10 characters", "password")
     staff.password_hash = _hasher.hash(password)
+    session = object_session(staff)
+    assert session is not None, "set_password needs the member's session (for the audit log)"
+    audit.log(session, staff.provider_id, by, "staff.password_changed", staff.id)
 
 
 def change_password(staff: Staff, current: str, new: str) -> None:
@@ -117,7 +130,7 @@ def change_password(staff: Staff, current: str, new: str) -> None:
         ) from exc
     if new == current:
         raise DomainError("staff.password_same", "choose a password you have not used", "new")
-    set_password(staff, new)
+    set_password(staff, new, by=staff)
 
 
 def authenticate(session: Session, email: str, password: str) -> Staff | None:
@@ -141,15 +154,15 @@ def get_provider(session: Session, slug: str) -> Provider:
 
 def create_api_token(app: App, session: Session, staff: Staff, name: str) -> str:
     token = "mc_" + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            staff_id=staff.id,
-            name=name,
-            token_hash=hashlib.sha256(token.encode()).hexdigest(),
-            created_at=app.now(),
-        )
+    row = ApiToken(
+        staff_id=staff.id,
+        name=name,
+        token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        created_at=app.now(),
     )
+    session.add(row)
     session.flush()
+    audit.log(session, staff.provider_id, staff, "token.created", row.id, {"staff_id": staff.id})
     return token
 
 
@@ -185,6 +198,9 @@ def revoke_token(app: App, session: Session, actor: Staff, token_id: int) -> Api
         require(actor, "manage")
     if row.revoked_at is None:
         row.revoked_at = app.now()
+        audit.log(
+            session, holder.provider_id, actor, "token.revoked", row.id, {"staff_id": holder.id}
+        )
     return row
 
 
@@ -201,9 +217,12 @@ def deactivate_staff(app: App, session: Session, actor: Staff, staff_id: int) ->
         return member
     now = app.now()
     member.deactivated_at = now
+    revoked = []
     for token in session.scalars(
         select(ApiToken).where(ApiToken.staff_id == member.id, ApiToken.revoked_at.is_(None))
     ):
         token.revoked_at = now
+        revoked.append(token.id)
     session.flush()
+    audit.log(session, member.provider_id, actor, "staff.removed", member.id, {"tokens": revoked})
     return member

@@ -24,7 +24,7 @@ from microcred.db.tables import (
 )
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.errors import DomainError, NotFound
-from microcred.services import definitions, notify
+from microcred.services import audit, definitions, notify
 from microcred.services.app import App
 from microcred.services.issuing import Award, issue
 from microcred.services.providers import require
@@ -212,6 +212,8 @@ def decide(
         _issue(app, session, staff, application, outcomes)
         application.state = "accepted"
     session.flush()
+    data = {"decision": action, "credential_id": application.credential_id}
+    audit.log(session, application.provider_id, staff, "rpl.decided", application.id, data)
     notify.rpl_decision(app, session, application, action, message)  # after commit
     return application
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from microcred.db.tables import Credential, CredentialEvent, Provider, Staff, StatusList
 from microcred.domain.award import status_purposes
 from microcred.domain.errors import DomainError, NotFound
-from microcred.services import notify
+from microcred.services import audit, notify
 from microcred.services.app import App
 from microcred.services.keys import active_key, provider_did
 from microcred.services.providers import require
@@ -124,6 +124,7 @@ def change_state(
         )
     )
     session.flush()
+    audit.state_changed(session, staff, credential, action, reason)
     notify.credential_status(app, session, credential, action, reason)  # after commit
     return credential
 

@@ -17,6 +17,7 @@ from microcred.db.session import transaction
 from microcred.db.tables import Accreditation, Provider, Staff
 from microcred.domain import trust
 from microcred.domain.errors import DomainError, Forbidden, NotFound
+from microcred.services import audit
 from microcred.services.app import App
 from microcred.services.keys import active_key, add_key, provider_did
 from microcred.services.providers import require
@@ -106,7 +107,18 @@ def accredit(
     )
     session.add(row)
     session.flush()
+    audit.log(session, qa_body.id, staff, "accreditation.granted", row.id, _audit_data(row))
     return row
+
+
+def _audit_data(row: Accreditation) -> dict[str, Any]:
+    return {
+        "provider_id": row.provider_id,
+        "framework": row.framework,
+        "valid_from": row.valid_from.isoformat(),
+        "valid_until": row.valid_until.isoformat(),
+        "document_sha256": audit.digest(row.document),
+    }
 
 
 def withdraw(app: App, session: Session, staff: Staff, accreditation_id: str) -> Accreditation:
@@ -114,7 +126,10 @@ def withdraw(app: App, session: Session, staff: Staff, accreditation_id: str) ->
     row = session.get(Accreditation, accreditation_id)
     if row is None or row.qa_body_id != staff.provider_id:
         raise NotFound("accreditation")
-    row.withdrawn_at = row.withdrawn_at or app.now()
+    if row.withdrawn_at is None:
+        row.withdrawn_at = app.now()
+        data = {"provider_id": row.provider_id}
+        audit.log(session, row.qa_body_id, staff, "accreditation.withdrawn", row.id, data)
     return row
 
 

@@ -26,6 +26,7 @@ from microcred.db.tables import Credential, CredentialEvent, Definition, Provide
 from microcred.domain.catalog import parse_definition
 from microcred.domain.errors import DomainError, NotFound
 from microcred.i18n import _, ngettext
+from microcred.services import audit
 from microcred.services.app import App
 from microcred.services.definitions import HIDDEN_STATES
 from microcred.services.keys import active_key, provider_did
@@ -156,6 +157,7 @@ def issue_document(
             CredentialEvent(credential_id=row.id, action="issued", actor_id=staff.id, at=app.now())
         )
         session.flush()
+        audit.issued(session, staff, row, via="vc_api")
     return row, signed
 
 

@@ -31,7 +31,7 @@ from microcred.db.tables import (
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, Identities, binding
 from microcred.i18n import _
-from microcred.services import notify
+from microcred.services import audit, notify
 from microcred.services.app import App
 from microcred.services.verification import (
     VerifyResult,
@@ -754,16 +754,22 @@ def delete_account(app: App, session: Session, account: LearnerAccount, password
     ]
     email = account.email
     tombstone = f"{ERASED}:{hashlib.sha256(email.encode()).hexdigest()[:16]}"
+    erased = {"credentials": 0, "learners": 0}
     for credential in session.scalars(
         select(Credential).where((Credential.recipient_email == email) | Credential.id.in_(claimed))
     ):
         credential.recipient_name = ERASED
         credential.recipient_email = tombstone
         credential.document = ""
+        erased["credentials"] += 1
     for learner in session.scalars(select(Learner).where(Learner.email == email)):
         learner.name = ERASED
         learner.email = f"{tombstone}:{learner.provider_id}"
+        erased["learners"] += 1
     for model in (LearnerIdentity, ShareLink, WalletItem, AccountToken):
         session.execute(delete(model).where(model.account_id == account.id))
     session.delete(account)
     session.flush()
+    audit.record(
+        session, audit.PLATFORM, audit.actor_of(account), "account.erased", account.id, erased
+    )

@@ -18,7 +18,7 @@ from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.services.app import App
 from microcred.services.trust import platform_signer
 from microcred.services.verification import load_configured_registries
-from microcred.web import api, pages, public, vc_api, verifier, wallet
+from microcred.web import api, audit, pages, public, vc_api, verifier, wallet
 from microcred.web.deps import SignInRequired
 from microcred.web.render import render
 
@@ -135,4 +135,5 @@ def create_app(app: App) -> FastAPI:
     web.include_router(vc_api.router)
     web.include_router(wallet.router)
     web.include_router(pages.router)
+    web.include_router(audit.router)
     return web

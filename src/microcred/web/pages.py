@@ -230,7 +230,7 @@ def definition_publish(
 ) -> Response:
     require(staff, "define")
     row = definitions.get(session, provider_of(session, staff), definition_id)
-    definitions.publish(app, session, row)
+    definitions.publish(app, session, row, by=staff)
     return see_other(f"/definitions/{row.id}")
 
 
@@ -240,7 +240,7 @@ def definition_new_version(
 ) -> Response:
     require(staff, "define")
     row = definitions.get(session, provider_of(session, staff), definition_id)
-    draft = definitions.new_version(app, session, row)
+    draft = definitions.new_version(app, session, row, by=staff)
     return see_other(f"/definitions/{draft.id}/edit")
 
 
@@ -517,7 +517,7 @@ def token_revoke(token_id: int, app: AppDep, staff: CurrentStaff, session: DbSes
 @router.post("/keys/rotate", dependencies=[Csrf])
 def key_rotate(app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
     require(staff, "manage")
-    keys.add_key(app, session, provider_of(session, staff))
+    keys.add_key(app, session, provider_of(session, staff), by=staff)
     return see_other("/keys")
 
 
@@ -592,7 +592,14 @@ def staff_add(
     require(staff, "manage")
     try:
         add_staff(
-            app, session, provider_of(session, staff), email, name.strip() or email, password, role
+            app,
+            session,
+            provider_of(session, staff),
+            email,
+            name.strip() or email,
+            password,
+            role,
+            by=staff,
         )
     except DomainError as exc:
         if exc.code == "forbidden":
