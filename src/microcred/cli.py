@@ -393,16 +393,23 @@ def serve(
     demo: Annotated[
         bool, typer.Option(help="Create the demo provider (once) and print its sign-in.")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Web processes (uvicorn workers) sharing the port.")
+    ] = 1,
 ) -> None:
-    """Run the web application (database from MICROCRED_DATABASE_URL; migrations applied)."""
+    """Run the web application (database from MICROCRED_DATABASE_URL; migrations applied once,
+    before the worker processes start)."""
     import os
 
     import uvicorn
 
+    from microcred import logs, metrics
     from microcred.web.app import create_app
 
     base_url = None if os.environ.get("MICROCRED_BASE_URL") else f"http://{host}:{port}"
     platform = _platform(base_url)
+    settings = platform.settings
+    logs.configure(settings)
     if demo:
         from microcred.services.demo import ensure_demo
 
@@ -411,7 +418,25 @@ def serve(
         out.print(f"  email: {login.email}")
         out.print(f"  password: {login.password}   (reset at every start in demo mode)")
     out.print(f"microcred on {platform.settings.base_url} (database: {_safe_url(platform)})")
-    uvicorn.run(create_app(platform), host=host, port=port, log_level="info", access_log=False)
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": logs.uvicorn_log_config(settings),
+        "log_level": settings.log_level.lower(),
+        "access_log": False,  # microcred.access writes one line per request instead
+    }
+    if workers == 1:
+        uvicorn.run(create_app(platform), **common)
+        return
+    # Each worker process builds the app from the environment; prepare it all here once.
+    create_app(platform)  # the platform's signing identity, created before workers race for it
+    platform.engine.dispose()
+    os.environ["MICROCRED_BASE_URL"] = settings.base_url
+    if not metrics.multiprocess_dir():  # one /metrics for all workers (prometheus-client)
+        os.environ[metrics.MULTIPROC_ENV] = str(settings.data_dir / "prometheus")
+    metrics.prepare_multiprocess_dir()
+    out.print(f"{workers} worker processes; metrics in {metrics.multiprocess_dir()}")
+    uvicorn.run("microcred.web.app:create_app_from_env", factory=True, workers=workers, **common)
 
 
 def _safe_url(platform: Any) -> str:

@@ -23,6 +23,11 @@
   write email as files into ``DATA_DIR/outbox`` (mode 0600 in a 0700 folder).
 - ``MICROCRED_MAIL_FROM``: the sender, ``Name <address>``; default ``microcred
   <no-reply@HOST>`` (the base URL's host). Mail on a provider's behalf says "PROVIDER via Name".
+- ``MICROCRED_LOG_FORMAT``: ``json`` (one JSON object per line; the default in production) or
+  ``text`` (the default otherwise). ``MICROCRED_LOG_LEVEL``: ``INFO`` by default.
+- ``MICROCRED_METRICS_TOKEN``: a bearer token (16 characters or more) that opens ``/metrics`` to
+  other hosts; without it ``/metrics`` answers only on loopback. ``PROMETHEUS_MULTIPROC_DIR``
+  (prometheus-client's own variable): set it when running several worker processes.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import secrets
 from dataclasses import dataclass, field
 from email.utils import formataddr, parseaddr
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
@@ -53,6 +59,9 @@ class Settings:
     conformance_contexts: bool = False
     smtp_url: str | None = field(default=None, repr=False)  # may carry a password
     mail_from: str = ""
+    log_format: str = "text"  # "json" or "text"
+    log_level: str = "INFO"
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def production(self) -> bool:
@@ -129,6 +138,30 @@ def _secret_file(path: Path, make: int) -> bytes:
     return value
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class _Observability(TypedDict):
+    log_format: str
+    log_level: str
+    metrics_token: str | None
+
+
+def _observability(env_vars: dict[str, str], production: bool) -> _Observability:
+    """``MICROCRED_LOG_FORMAT``, ``MICROCRED_LOG_LEVEL``, ``MICROCRED_METRICS_TOKEN``."""
+    log_format = env_vars.get("MICROCRED_LOG_FORMAT", "").strip().lower()
+    log_format = log_format or ("json" if production else "text")
+    if log_format not in ("json", "text"):
+        raise ConfigError("MICROCRED_LOG_FORMAT must be json or text")
+    log_level = env_vars.get("MICROCRED_LOG_LEVEL", "").strip().upper() or "INFO"
+    if log_level not in _LOG_LEVELS:
+        raise ConfigError(f"MICROCRED_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+    metrics_token = env_vars.get("MICROCRED_METRICS_TOKEN", "").strip() or None
+    if metrics_token is not None and len(metrics_token) < 16:
+        raise ConfigError("MICROCRED_METRICS_TOKEN must be 16 characters or more")
+    return _Observability(log_format=log_format, log_level=log_level, metrics_token=metrics_token)
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env_vars = dict(os.environ if environ is None else environ)
     env = env_vars.get("MICROCRED_ENV", "development")
@@ -198,4 +231,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         conformance_contexts=conformance in ("1", "true", "yes"),
         smtp_url=smtp_url,
         mail_from=mail_from,
+        **_observability(env_vars, production),
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from microcred import metrics
 from microcred.db.session import transaction
 from microcred.db.tables import Credential, Definition, Provider, Staff
 from microcred.domain.assessment import OutcomeResult, decide
@@ -32,6 +34,7 @@ from microcred.services.app import App
 from microcred.services.issuing import Award, issue, published_definition
 from microcred.services.providers import require
 
+log = logging.getLogger(__name__)
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 200_000
 KNOWN_COLUMNS = ("name", "email", "outcomes", "grade", "issued_on", "valid_until", "reference")
@@ -227,7 +230,21 @@ def issue_csv(
     data: bytes,
     progress: Progress | None = None,
 ) -> BulkReport:
-    """Validate, then issue the good rows one transaction each. Safe to re-run."""
+    """Validate, then issue the good rows one transaction each. Safe to re-run.
+    An unexpected error is logged with its traceback and raised (rows issued so far stay)."""
+    with metrics.BULK_UPLOADS_RUNNING.track_inprogress():
+        try:
+            return _issue_csv(app, staff_id, definition_id, data, progress)
+        except DomainError:
+            raise
+        except Exception:
+            log.exception("bulk issuing stopped (definition %s, staff %s)", definition_id, staff_id)
+            raise
+
+
+def _issue_csv(
+    app: App, staff_id: int, definition_id: int, data: bytes, progress: Progress | None
+) -> BulkReport:
     with transaction(app.sessions) as session:
         staff = session.get(Staff, staff_id)
         assert staff is not None

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from microcred import metrics
 from microcred.db.tables import Assessment, Credential, Definition, Learner, Provider, Staff
 from microcred.domain.assessment import OutcomeResult, decide
 from microcred.domain.award import Issuer, Recipient, build_credential
@@ -160,6 +161,7 @@ def issue(
     session.add(credential)
     session.flush()
     audit.issued(session, staff, credential)
+    metrics.count_on_commit(session, metrics.CREDENTIALS_ISSUED.labels("definition").inc)
     if notify_learner:
         notify.credential_issued(app, session, credential)
     return credential

@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from microcred import metrics
 from microcred.db.tables import Credential, CredentialEvent, Provider, Staff, StatusList
 from microcred.domain.award import status_purposes
 from microcred.domain.errors import DomainError, NotFound
@@ -125,6 +126,7 @@ def change_state(
     )
     session.flush()
     audit.state_changed(session, staff, credential, action, reason)
+    metrics.count_on_commit(session, metrics.CREDENTIAL_STATUS_CHANGES.labels(action).inc)
     notify.credential_status(app, session, credential, action, reason)  # after commit
     return credential
 

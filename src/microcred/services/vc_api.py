@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from microcred import metrics
 from microcred.db.tables import Credential, CredentialEvent, Definition, Provider, Staff
 from microcred.domain.catalog import parse_definition
 from microcred.domain.errors import DomainError, NotFound
@@ -158,6 +159,7 @@ def issue_document(
         )
         session.flush()
         audit.issued(session, staff, row, via="vc_api")
+        metrics.count_on_commit(session, metrics.CREDENTIALS_ISSUED.labels("vc_api").inc)
     return row, signed
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from microcred import metrics
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS
 from microcred.services.app import App
@@ -193,6 +194,14 @@ def verify_bytes(data: bytes, policy: Policy) -> VerifyResult:
 
 def verify_document(
     document: str | bytes | Mapping[str, Any], policy: Policy, source_format: str = "json"
+) -> VerifyResult:
+    result = _verify_document(document, policy, source_format)
+    metrics.CREDENTIALS_VERIFIED.labels(str(result.report.verdict)).inc()
+    return result
+
+
+def _verify_document(
+    document: str | bytes | Mapping[str, Any], policy: Policy, source_format: str
 ) -> VerifyResult:
     problem = enveloped_problem(document)
     if problem is not None:

@@ -23,6 +23,7 @@ outcome (verified, revoked, status_unchecked...).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -54,6 +55,8 @@ _UNSUPPORTED_SUITE_CONTEXTS = {
     "https://w3id.org/security/v2": "a Linked Data Signatures 2018 suite",
 }
 
+log = logging.getLogger(__name__)
+
 
 def verify(
     document: bytes | str | Mapping[str, Any], policy: Policy, *, _depth: int = 0
@@ -62,7 +65,9 @@ def verify(
     report = VerificationReport()
     try:
         _verify(document, policy, report, _depth)
-    except Exception as exc:  # noqa: BLE001 - the contract: never raise on bad input
+    except Exception as exc:  # the contract: never raise on bad input
+        # a bug, not bad input: the report names the type, the log keeps the traceback
+        log.exception("verification stopped on an unexpected %s", type(exc).__name__)
         report.add(
             "internal",
             Outcome.FAILED,

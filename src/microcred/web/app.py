@@ -11,7 +11,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from microcred import __version__
+from microcred import __version__, logs
+from microcred.config import load_settings
 from microcred.db.session import transaction
 from microcred.domain.catalog import DefinitionInvalidError
 from microcred.domain.errors import DomainError, Forbidden, NotFound
@@ -20,12 +21,20 @@ from microcred.services.trust import platform_signer
 from microcred.services.verification import load_configured_registries
 from microcred.web import api, audit, pages, public, vc_api, verifier, wallet
 from microcred.web.deps import SignInRequired
+from microcred.web.health import router as health_router
+from microcred.web.observability import RequestContextMiddleware, unexpected_error
 from microcred.web.render import render
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
 
 
 def _wants_json(request: Request) -> bool:
@@ -71,13 +80,18 @@ def create_app(app: App) -> FastAPI:
     @web.middleware("http")
     async def security_headers(request: Request, call_next: object) -> Response:
         response: Response = await call_next(request)  # type: ignore[operator]
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         if request.url.path.startswith(("/providers/", "/credentials/")):
             response.headers.setdefault("Access-Control-Allow-Origin", "*")
         return response
+
+    # outermost: the request id, the access log and the HTTP metrics see every answer
+    web.add_middleware(RequestContextMiddleware)
+
+    @web.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        return unexpected_error(request, exc, _problem, SECURITY_HEADERS)
 
     @web.exception_handler(SignInRequired)
     async def _signin(request: Request, exc: SignInRequired) -> Response:
@@ -129,6 +143,7 @@ def create_app(app: App) -> FastAPI:
     web.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
+    web.include_router(health_router)
     web.include_router(public.router)
     web.include_router(api.router)
     web.include_router(verifier.router)
@@ -137,3 +152,13 @@ def create_app(app: App) -> FastAPI:
     web.include_router(pages.router)
     web.include_router(audit.router)
     return web
+
+
+def create_app_from_env() -> FastAPI:
+    """The application from ``MICROCRED_*`` settings, for ``uvicorn --factory`` and
+    ``microcred serve --workers N`` (each worker process calls it). Migrations are not run
+    here: ``microcred serve`` runs them once before the workers start (``/readyz`` says so
+    when the schema is behind)."""
+    settings = load_settings()
+    logs.configure(settings)
+    return create_app(App.start(settings, run_migrations=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
 import uuid
@@ -410,10 +411,12 @@ async def bulk_upload(
             job["report"] = bulk.issue_csv(app, staff_id, row.id, data, progress).to_json()
         except DomainError as exc:
             job["error"] = exc.message
-        except Exception:  # noqa: BLE001 - reported on the page; the job must end
+        except Exception:  # noqa: BLE001 - logged by issue_csv, reported on the page
             job["error"] = "the upload stopped on an unexpected error; rows issued so far are kept"
 
-    threading.Thread(target=run, name=f"bulk-{job_id}", daemon=True).start()
+    # the thread carries the request's context: its log lines keep the request id
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(run,), name=f"bulk-{job_id}", daemon=True).start()
     return see_other(f"/bulk/{job_id}")
 
 
