@@ -335,6 +335,28 @@ def test_status_and_rpl_notifications(platform):
     assert f"/wallet/rpl/{app_id}" in more["body"]
 
 
+def test_an_owner_adding_staff_sends_an_invitation(platform, client):
+    org = make_org(platform, "acme")  # created by the services: no invitations
+    assert outbox.messages(platform) == []
+    token = signin(client, org.owner_email)
+    added = client.post(
+        "/staff",
+        data={
+            "csrf_token": token,
+            "name": "Bea",
+            "email": "bea@acme.example",
+            "role": "issuer",
+            "password": "a password for bea",
+        },
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    [invited] = outbox.messages(platform, "bea@acme.example", "staff-invitation")
+    assert "Acme Institute" in invited["subject"]
+    assert "a password for bea" not in invited["body"] + invited["html"]
+    assert "http://testserver/signin" in invited["body"]
+
+
 def test_the_file_outbox_is_private(platform):
     org = make_org(platform, "acme")
     issue_to(platform, org, publish_definition(platform, org), "ada@example.org")

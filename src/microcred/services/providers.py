@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, object_session
 
 from microcred.db.tables import ApiToken, Provider, Staff
 from microcred.domain.errors import DomainError, Forbidden, NotFound
-from microcred.services import audit
+from microcred.services import audit, notify
 from microcred.services.app import App
 from microcred.services.keys import add_key
 
@@ -108,6 +108,8 @@ def add_staff(
             "staff.email_taken", "that email already has an account", "email"
         ) from exc
     audit.log(session, provider.id, by, "staff.added", staff.id, {"role": role})
+    if by is not None:  # an owner added them: an invitation, after commit
+        notify.staff_invited(app, session, provider, staff, by)
     return staff
 
 
