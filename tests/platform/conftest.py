@@ -41,6 +41,47 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.allow_hosts(["127.0.0.1", "::1", "localhost"]))
 
 
+# Tables a refused request may still write, and why (acceptance of issue 11: every other 4xx
+# answer leaves every table's row count unchanged).
+REFUSAL_MAY_WRITE = {
+    "sign_in_failures": "a refused sign-in or reset is counted, to throttle guessing",
+}
+
+
+def _row_counts(app: App) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from microcred.db.tables import Base
+
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in REFUSAL_MAY_WRITE]
+    query = select(*(select(func.count()).select_from(t).scalar_subquery() for t in tables))
+    with app.engine.connect() as connection:
+        counts = connection.execute(query).one()
+    return {t.name: int(n) for t, n in zip(tables, counts, strict=True)}
+
+
+@pytest.fixture(autouse=True)
+def refused_requests_write_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Suite-wide guard: a request answered 4xx must not have changed any table's row count."""
+    original = TestClient.request
+
+    def guarded(self: TestClient, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+        state = getattr(getattr(self.app, "state", None), "microcred", None)
+        if not isinstance(state, App):
+            return original(self, method, url, *args, **kwargs)
+        before = _row_counts(state)
+        response = original(self, method, url, *args, **kwargs)
+        if 400 <= response.status_code < 500:
+            after = _row_counts(state)
+            changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+            assert not changed, (
+                f"{method} {url} was refused ({response.status_code}) but wrote rows: {changed}"
+            )
+        return response
+
+    monkeypatch.setattr(TestClient, "request", guarded)
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     if not POSTGRES:

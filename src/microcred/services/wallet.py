@@ -326,7 +326,7 @@ def prove_did(app: App, session: Session, account: LearnerAccount, text: str) ->
             "presentation",
         )
     try:
-        _take_token(app, session, challenge, "did", account.id)  # used up, whatever follows
+        _take_token(app, session, challenge, "did", account.id)  # used up when the proof holds
     except DomainError as exc:
         raise DomainError(
             "identity.challenge_invalid",

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from microcred.db.session import transaction
+from microcred.db.session import READONLY
 from microcred.db.tables import Provider, Staff
 from microcred.services.app import App
 from microcred.services.providers import staff_for_token
@@ -35,13 +35,34 @@ def get_app(request: Request) -> App:
     return app
 
 
+def refuse(request: Request) -> None:
+    """Mark the request refused: its transaction is rolled back instead of committed (a handler
+    that renders a refusal itself, 4xx or a redirect carrying the error, writes nothing)."""
+    request.state.refused = True
+
+
+def keep_writes(request: Request) -> None:
+    """A refusal whose one write must stay: a failed sign-in is counted to throttle guessing
+    (the ``sign_in_failures`` exemption of the refusal guard)."""
+    request.state.refused = False
+
+
+def refused(request: Request) -> bool:
+    return bool(getattr(request.state, "refused", False))
+
+
 def get_session(request: Request, app: Annotated[App, Depends(get_app)]) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on error.
+    """One transaction per request: committed when the handler returns, rolled back on error
+    or when the handler refused (:func:`refuse`).
     GET and HEAD requests read without taking SQLite's write lock. ``DbSession`` uses it with
     ``scope="function"`` so the commit happens before the response is sent: a browser following
     a 303 must see what the POST wrote."""
-    with transaction(app.sessions, readonly=request.method in ("GET", "HEAD")) as session:
+    with app.sessions() as session, session.begin() as unit:
+        if request.method in ("GET", "HEAD"):
+            session.connection(execution_options={READONLY: True})
         yield session
+        if refused(request):
+            unit.rollback()  # the use case refused: nothing it wrote is kept
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]

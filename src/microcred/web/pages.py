@@ -55,10 +55,11 @@ from microcred.web.deps import (
     CurrentStaff,
     DbSession,
     client_address,
+    keep_writes,
     provider_of,
 )
 from microcred.web.forms import definition_from_form
-from microcred.web.render import render, see_other, too_many
+from microcred.web.render import refused_to, render, see_other, too_many
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 MAX_UPLOAD = bulk.MAX_BYTES
@@ -96,7 +97,9 @@ def signin(
     except throttle.ThrottledError as exc:
         return too_many(request, "signin.html", exc.message, exc.retry_after)
     if staff is None:
-        return render(request, "signin.html", status_code=401, error="Wrong email or password.")
+        page = render(request, "signin.html", status_code=401, error="Wrong email or password.")
+        keep_writes(request)  # the failure is counted
+        return page
     request.session.clear()  # a new session on sign-in: no fixation
     request.session["staff_id"] = staff.id
     return see_other("/dashboard")
@@ -704,6 +707,7 @@ def pathway_list(
 
 @router.post("/pathways", dependencies=[Csrf])
 def pathway_create(
+    request: Request,
     app: AppDep,
     staff: CurrentStaff,
     session: DbSession,
@@ -716,7 +720,6 @@ def pathway_create(
     award_mode: Annotated[str, Form()] = "auto",
     rules_json: Annotated[str, Form()] = "",
 ) -> Response:
-    from urllib.parse import urlencode
 
     try:
         if rules_json.strip():
@@ -746,7 +749,7 @@ def pathway_create(
         if isinstance(exc, DomainError) and exc.code in ("forbidden", "not_found"):
             raise
         message = exc.message if isinstance(exc, DomainError) else f"not valid: {exc}"
-        return see_other("/pathways?" + urlencode({"error": message}))
+        return refused_to(request, "/pathways", message)
     return see_other("/pathways")
 
 
@@ -858,7 +861,6 @@ async def rpl_decide(application_id: int, request: Request) -> Response:
 def _rpl_decide(
     request: Request, application_id: int, action: str, message: str, met: dict[str, bool]
 ) -> Response:
-    from urllib.parse import urlencode
 
     from microcred.db.session import transaction
     from microcred.web.deps import current_staff
@@ -871,5 +873,5 @@ def _rpl_decide(
         except DomainError as exc:
             if exc.code in ("not_found", "forbidden"):
                 raise
-            return see_other(f"/rpl/{application_id}?" + urlencode({"error": exc.message}))
+            return refused_to(request, f"/rpl/{application_id}", exc.message)
     return see_other(f"/rpl/{application_id}")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from microcred.i18n import translations
-from microcred.web.deps import csrf_token
+from microcred.web.deps import csrf_token, refuse
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.autoescape = True
@@ -20,6 +21,9 @@ templates.env.install_gettext_translations(translations(), newstyle=True)  # typ
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page; one answered 4xx is a refusal, so the request's writes are rolled back."""
+    if 400 <= status_code < 500:
+        refuse(request)
     context.setdefault("staff", getattr(request.state, "staff", None))
     context.setdefault("learner", getattr(request.state, "learner", None))
     context["csrf_token"] = csrf_token(request)
@@ -29,6 +33,14 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 def see_other(url: str) -> RedirectResponse:
     """The redirect after a form POST (303: the browser follows with a GET)."""
     return RedirectResponse(url, status_code=303)
+
+
+def refused_to(request: Request, url: str, message: str) -> RedirectResponse:
+    """Back to a page with the reason a use case refused; the request's writes are rolled
+    back."""
+    refuse(request)
+    separator = "&" if "?" in url else "?"
+    return see_other(url + separator + urlencode({"error": message}))
 
 
 def too_many(

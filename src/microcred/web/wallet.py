@@ -26,8 +26,15 @@ from microcred.services.trust import RegistryTrust
 from microcred.services.verification import VerifyResult, platform_policy, verify_document
 from microcred.vc import baking, clr
 from microcred.vc.errors import VcError
-from microcred.web.deps import AppDep, Csrf, DbSession, SignInRequired, client_address
-from microcred.web.render import render, see_other, too_many
+from microcred.web.deps import (
+    AppDep,
+    Csrf,
+    DbSession,
+    SignInRequired,
+    client_address,
+    keep_writes,
+)
+from microcred.web.render import refused_to, render, see_other, too_many
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 LABELS = {**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS}
@@ -122,9 +129,11 @@ def signin(
     except throttle.ThrottledError as exc:
         return too_many(request, "account_signin.html", exc.message, exc.retry_after)
     if account is None:
-        return render(
+        page = render(
             request, "account_signin.html", status_code=401, error="Wrong email or password."
         )
+        keep_writes(request)  # the failure is counted
+        return page
     request.session.clear()
     request.session["learner_id"] = account.id
     return see_other("/wallet")
@@ -285,7 +294,7 @@ def wallet_import(
             raise DomainError("import.empty", "choose a file, paste a credential or give a link")
         entries, result = wallet.import_any(app, session, account, data)
     except (DomainError, VcError) as exc:
-        return see_other("/wallet?" + urlencode({"error": exc.message}))
+        return refused_to(request, "/wallet", exc.message)
     if result.credential is not None and clr.is_clr(result.credential):
         failing = sum(1 for e in entries if not e.verified_on_import)
         note = f"{len(entries)} credential(s) imported from the record"
@@ -296,7 +305,7 @@ def wallet_import(
         return see_other("/wallet?" + urlencode({"note": note}))
     if not entries:
         first = result.report.failures[0].message if result.report.failures else "not a credential"
-        return see_other("/wallet?" + urlencode({"error": f"Not imported: {first}"}))
+        return refused_to(request, "/wallet", f"Not imported: {first}")
     return see_other(f"/wallet/items/{entries[0].id}?imported=1")
 
 
@@ -509,6 +518,7 @@ def identities_remove(identity_id: int, account: Learner, session: DbSession) ->
 
 @router.post("/wallet/shares", dependencies=[Csrf])
 def wallet_share(
+    request: Request,
     app: AppDep,
     account: Learner,
     session: DbSession,
@@ -520,11 +530,11 @@ def wallet_share(
         days = int(expires_days) if expires_days.strip() else None
         link = wallet.create_share(app, session, account, items or [], title, days)
     except ValueError:
-        return see_other("/wallet?" + urlencode({"error": "the expiry is a number of days"}))
+        return refused_to(request, "/wallet", "the expiry is a number of days")
     except DomainError as exc:
         if exc.code == "not_found":
             raise
-        return see_other("/wallet?" + urlencode({"error": exc.message}))
+        return refused_to(request, "/wallet", exc.message)
     return see_other(f"/wallet?shared={link.token}")
 
 
@@ -572,6 +582,7 @@ def shared_embed(token: str, request: Request, app: AppDep, session: DbSession) 
 
 @router.post("/wallet/presentation", dependencies=[Csrf])
 def wallet_presentation(
+    request: Request,
     app: AppDep,
     account: Learner,
     session: DbSession,
@@ -588,7 +599,7 @@ def wallet_presentation(
     except DomainError as exc:
         if exc.code == "not_found":
             raise
-        return see_other("/wallet?" + urlencode({"error": exc.message}))
+        return refused_to(request, "/wallet", exc.message)
     return Response(
         json.dumps(presentation, indent=2),
         media_type="application/json",
@@ -598,6 +609,7 @@ def wallet_presentation(
 
 @router.post("/wallet/record", dependencies=[Csrf])
 def wallet_record(
+    request: Request,
     app: AppDep,
     account: Learner,
     session: DbSession,
@@ -609,7 +621,7 @@ def wallet_record(
             raise DomainError("record.empty", "choose at least one credential for the record")
         record = records.build(app, session, account, items)
     except DomainError as exc:
-        return see_other("/wallet?" + urlencode({"error": exc.message}))
+        return refused_to(request, "/wallet", exc.message)
     headers = {"Content-Disposition": 'attachment; filename="learner-record.json"'}
     if record.left_out:
         headers["X-Microcred-Left-Out"] = str(len(record.left_out))
@@ -636,7 +648,7 @@ def account_delete(
     try:
         wallet.delete_account(app, session, account, password)
     except DomainError as exc:
-        return see_other("/wallet?" + urlencode({"error": exc.message}))
+        return refused_to(request, "/wallet", exc.message)
     request.session.clear()
     return render(
         request, "error.html", status=200, message="Your account and personal data are erased."
@@ -660,14 +672,14 @@ def wallet_pathways(
 
 @router.post("/wallet/pathways/{pathway_id}/award", dependencies=[Csrf])
 def wallet_pathway_award(
-    pathway_id: int, app: AppDep, account: Learner, session: DbSession
+    request: Request, pathway_id: int, app: AppDep, account: Learner, session: DbSession
 ) -> Response:
     try:
         record = stacking_service.award(app, session, pathway_id, account)
     except DomainError as exc:
         if exc.code == "not_found":
             raise
-        return see_other("/wallet/pathways?" + urlencode({"error": exc.message}))
+        return refused_to(request, "/wallet/pathways", exc.message)
     if record.state == "awarded":
         wallet.claim(app, session, account)
         return see_other("/wallet?" + urlencode({"awarded": "1"}))
@@ -709,6 +721,7 @@ def _files(uploads: list[UploadFile] | None) -> list[tuple[str, bytes, str]]:
 
 @router.post("/wallet/rpl", dependencies=[Csrf])
 def wallet_rpl_apply(
+    request: Request,
     app: AppDep,
     account: Learner,
     session: DbSession,
@@ -732,7 +745,7 @@ def wallet_rpl_apply(
     except DomainError as exc:
         if exc.code == "not_found":
             raise
-        return see_other("/wallet/rpl?" + urlencode({"error": exc.message}))
+        return refused_to(request, "/wallet/rpl", exc.message)
     return see_other(f"/wallet/rpl/{application.id}")
 
 
@@ -755,6 +768,7 @@ def wallet_rpl_view(
 
 @router.post("/wallet/rpl/{application_id}/reply", dependencies=[Csrf])
 def wallet_rpl_reply(
+    request: Request,
     application_id: int,
     app: AppDep,
     account: Learner,
@@ -770,5 +784,5 @@ def wallet_rpl_reply(
     except DomainError as exc:
         if exc.code == "not_found":
             raise
-        return see_other(f"/wallet/rpl/{application_id}?" + urlencode({"error": exc.message}))
+        return refused_to(request, f"/wallet/rpl/{application_id}", exc.message)
     return see_other(f"/wallet/rpl/{application_id}")
