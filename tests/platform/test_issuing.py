@@ -221,3 +221,34 @@ def test_api_issues_with_idempotency_and_refuses_bad_input(platform, client, ver
     )
     assert revoke.status_code == 200
     assert revoke.json()["state"] == "revoked"
+
+
+def test_status_lists_are_signed_once_and_served_the_same_by_every_process(platform, wired):
+    """The signed list lives in the database: two apps (two web processes) serve the same bytes,
+    a revocation re-signs it at once, and a key rotation re-signs it with the new key."""
+    from fastapi.testclient import TestClient
+
+    from microcred.db.tables import PublishedStatusList
+    from microcred.services.verification import platform_policy
+    from microcred.web.app import create_app
+
+    org = make_org(platform, "lists")
+    credential = issue_to(platform, org, publish_definition(platform, org))
+    url = "/providers/lists/status/1/revocation"
+    first = wired.get(url).content
+    with TestClient(create_app(platform), base_url="http://testserver") as other_process:
+        assert other_process.get(url).content == first
+    with transaction(platform.sessions) as session:
+        assert session.query(PublishedStatusList).count() == 2  # revocation and suspension
+        status.change_state(
+            platform, session, staff(platform, org.owner_id), credential.id, "revoke", "Error"
+        )
+    revoked = wired.get(url).content
+    assert revoked != first
+    assert verify(credential.document, platform_policy(platform)).verdict.value == "revoked"
+    with transaction(platform.sessions) as session:
+        provider = session.get(Provider, org.provider_id)
+        keys.add_key(platform, session, provider)
+    rotated = json.loads(wired.get(url).content)
+    assert rotated["proof"]["verificationMethod"].endswith("#key-2")
+    assert verify(credential.document, platform_policy(platform)).verdict.value == "revoked"

@@ -147,6 +147,21 @@ class StatusList(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class PublishedStatusList(Base):
+    """The signed status-list credential served for one list and purpose; ``fingerprint`` is
+    the digest of what it was signed over (URL, issuer, key, set bits)."""
+
+    __tablename__ = "published_status_lists"
+    __table_args__ = (UniqueConstraint("status_list_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status_list_id: Mapped[int] = mapped_column(ForeignKey("status_lists.id"))
+    purpose: Mapped[str] = mapped_column(String(12))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Credential(Base):
     __tablename__ = "credentials"
     __table_args__ = (

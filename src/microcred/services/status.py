@@ -14,14 +14,21 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import threading
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from microcred import metrics
-from microcred.db.tables import Credential, CredentialEvent, Provider, Staff, StatusList
+from microcred.db.session import READONLY
+from microcred.db.tables import (
+    Credential,
+    CredentialEvent,
+    Provider,
+    PublishedStatusList,
+    Staff,
+    StatusList,
+)
 from microcred.domain.award import status_purposes
 from microcred.domain.errors import DomainError, NotFound
 from microcred.services import audit, notify
@@ -63,6 +70,8 @@ def allocate(app: App, session: Session, provider: Provider) -> tuple[StatusList
         )
         session.add(current)
         session.flush()
+        for purpose in status_list.PURPOSES:
+            publish(app, session, provider, current, purpose)  # served from the first issue on
     for _ in range(64):
         index = secrets.randbelow(current.size)
         taken = session.scalar(
@@ -125,20 +134,24 @@ def change_state(
         )
     )
     session.flush()
+    status_row = session.get(StatusList, credential.status_list_id)
+    provider = session.get(Provider, credential.provider_id)
+    assert status_row is not None
+    assert provider is not None
+    for purpose in status_list.PURPOSES:
+        publish(app, session, provider, status_row, purpose)  # the new bits, signed and stored
     audit.state_changed(session, staff, credential, action, reason)
     metrics.count_on_commit(session, metrics.CREDENTIAL_STATUS_CHANGES.labels(action).inc)
     notify.credential_status(app, session, credential, action, reason)  # after commit
     return credential
 
 
-_published: dict[tuple[str, str, str, str], str] = {}
-_published_lock = threading.Lock()
-
-
 def published_list(
     app: App, session: Session, provider: Provider, number: int, purpose: str
 ) -> str:
-    """The signed status-list credential (JSON text), re-signed only when its bits change."""
+    """The signed status-list credential (JSON text), as stored in the database, so every web
+    process serves the same bytes. It is re-signed when its bits, the issuer or its signing key
+    changed since it was stored (and stored again when the request may write)."""
     if purpose not in status_list.PURPOSES:
         raise NotFound("status list")
     row = session.scalar(
@@ -146,6 +159,52 @@ def published_list(
     )
     if row is None:
         raise NotFound("status list")
+    stored = session.scalar(
+        select(PublishedStatusList).where(
+            PublishedStatusList.status_list_id == row.id, PublishedStatusList.purpose == purpose
+        )
+    )
+    fingerprint, indexes = _fingerprint(app, session, provider, row, purpose)
+    if stored is not None and stored.fingerprint == fingerprint:
+        return stored.document
+    if _writable(session):
+        return publish(app, session, provider, row, purpose)
+    return _sign(app, session, provider, row, purpose, indexes)
+
+
+def publish(app: App, session: Session, provider: Provider, row: StatusList, purpose: str) -> str:
+    """Sign the list as it is now and store it (in the caller's transaction): called when its
+    bits change (revoke, suspend, reinstate), when it is created, and after a key rotation."""
+    session.get(StatusList, row.id, with_for_update=True)  # one publisher per list at a time
+    fingerprint, indexes = _fingerprint(app, session, provider, row, purpose)
+    stored = session.scalar(
+        select(PublishedStatusList).where(
+            PublishedStatusList.status_list_id == row.id, PublishedStatusList.purpose == purpose
+        )
+    )
+    if stored is not None and stored.fingerprint == fingerprint:
+        return stored.document
+    text = _sign(app, session, provider, row, purpose, indexes)
+    if stored is None:
+        stored = PublishedStatusList(status_list_id=row.id, purpose=purpose)
+        session.add(stored)
+    stored.fingerprint = fingerprint
+    stored.document = text
+    stored.signed_at = app.now()
+    session.flush()
+    return text
+
+
+def publish_all(app: App, session: Session, provider: Provider) -> None:
+    """Re-sign every list of the provider (after its signing key changed)."""
+    for row in session.scalars(select(StatusList).where(StatusList.provider_id == provider.id)):
+        for purpose in status_list.PURPOSES:
+            publish(app, session, provider, row, purpose)
+
+
+def _fingerprint(
+    app: App, session: Session, provider: Provider, row: StatusList, purpose: str
+) -> tuple[str, list[int]]:
     state = "revoked" if purpose == "revocation" else "suspended"
     indexes = sorted(
         session.scalars(
@@ -154,16 +213,27 @@ def published_list(
             )
         )
     )
-    digest = hashlib.sha256(json.dumps(indexes).encode()).hexdigest()
-    url = list_url(app, provider, number, purpose)
+    key_row, _pair = active_key(app, session, provider)
+    signed_over = [
+        list_url(app, provider, row.number, purpose),
+        provider_did(app, provider),
+        key_row.public_multibase,
+        indexes,
+    ]
+    return hashlib.sha256(json.dumps(signed_over).encode()).hexdigest(), indexes
+
+
+def _sign(
+    app: App,
+    session: Session,
+    provider: Provider,
+    row: StatusList,
+    purpose: str,
+    indexes: list[int],
+) -> str:
+    url = list_url(app, provider, row.number, purpose)
     did = provider_did(app, provider)
     key_row, key_pair = active_key(app, session, provider)
-    # Re-sign only when the bits, the issuer or its signing key change.
-    key = (url, did, key_row.public_multibase, digest)
-    with _published_lock:
-        cached = _published.get(key)
-    if cached is not None:
-        return cached
     unsigned = status_list.list_credential(
         url, did, purpose, status_list.encode(indexes, row.size), _stamp(row.created_at)
     )
@@ -175,10 +245,12 @@ def published_list(
         verification_method=f"{did}#{key_row.fragment}",
         proof_as_list=False,
     )
-    text = json.dumps(signed, ensure_ascii=False)
-    with _published_lock:
-        _published[key] = text
-    return text
+    return json.dumps(signed, ensure_ascii=False)
+
+
+def _writable(session: Session) -> bool:
+    options = session.connection().get_execution_options()
+    return not options.get(READONLY, False)
 
 
 def _stamp(moment: datetime) -> str:
