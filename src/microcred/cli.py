@@ -593,30 +593,25 @@ def provider_create(
     """Create a provider (or a QA body), its owner account and its first signing key."""
     import os
 
-    from microcred.db.session import transaction
     from microcred.domain.errors import DomainError
-    from microcred.services.keys import provider_did
-    from microcred.services.providers import create_provider
+    from microcred.services.providers import register
 
     password = os.environ.get(password_env, "")
     if not password:
         raise _fail(f"set the owner's initial password in {password_env}", 2)
     platform = _platform()
     try:
-        with transaction(platform.sessions) as session:
-            provider, _owner = create_provider(
-                platform,
-                session,
-                slug=slug,
-                legal_name=name,
-                country_code=country.upper(),
-                owner_email=owner_email,
-                owner_password=password,
-                region=region,
-                website=website,
-                kind="qa_body" if qa_body else "provider",
-            )
-            did = provider_did(platform, provider)
+        did = register(
+            platform,
+            slug=slug,
+            legal_name=name,
+            country_code=country.upper(),
+            owner_email=owner_email,
+            owner_password=password,
+            region=region,
+            website=website,
+            kind="qa_body" if qa_body else "provider",
+        )
     except DomainError as exc:
         raise _fail(f"{exc.message} [{exc.code}]") from exc
     finally:
@@ -630,16 +625,13 @@ rpl_app = typer.Typer(help="Recognition of prior learning.", no_args_is_help=Tru
 app.add_typer(rpl_app, name="rpl")
 
 
-def _staff_for(platform: Any, email: str) -> Any:
-    from sqlalchemy import select
+def _staff_for(platform: Any, email: str) -> int:
+    from microcred.services.providers import staff_id_by_email
 
-    from microcred.db.tables import Staff
-
-    with platform.sessions() as session:
-        staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
-        if staff is None:
-            raise _fail(f"no staff member {email}", 2)
-        return staff.id
+    staff_id = staff_id_by_email(platform, email)
+    if staff_id is None:
+        raise _fail(f"no staff member {email}", 2)
+    return staff_id
 
 
 @pathway_app.command("create")
@@ -653,8 +645,6 @@ def pathway_create(
     ] = False,
 ) -> None:
     """Create a pathway from a rules file."""
-    from microcred.db.session import transaction
-    from microcred.db.tables import Staff
     from microcred.domain.errors import DomainError
     from microcred.services import stacking
 
@@ -662,19 +652,15 @@ def pathway_create(
     platform = _platform()
     try:
         staff_id = _staff_for(platform, as_email)
-        with transaction(platform.sessions) as session:
-            staff = session.get(Staff, staff_id)
-            assert staff is not None
-            pathway = stacking.create_pathway(
-                platform,
-                session,
-                staff,
-                definition_id=definition,
-                name=name,
-                rules=rules,
-                award_mode="confirm" if confirm else "auto",
-            )
-            out.print(f"pathway {pathway.id}: {escape(pathway.name)}")
+        pathway = stacking.create_pathway_as(
+            platform,
+            staff_id,
+            definition_id=definition,
+            name=name,
+            rules=rules,
+            award_mode="confirm" if confirm else "auto",
+        )
+        out.print(f"pathway {pathway.id}: {escape(pathway.name)}")
     except DomainError as exc:
         raise _fail(f"{exc.message} [{exc.code}]") from exc
     finally:
@@ -687,24 +673,15 @@ def pathway_progress(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """A learner's progress on every pathway."""
-    from microcred.db.session import transaction
     from microcred.services import stacking
 
     platform = _platform()
     try:
-        with transaction(platform.sessions, readonly=True) as session:
-            account = _learner(session, email)
-            rows: list[dict[str, Any]] = [
-                {
-                    "pathway": p.pathway.name,
-                    "progress": round(p.evaluation.progress, 4),
-                    "satisfied": p.evaluation.satisfied,
-                    "missing": list(p.evaluation.missing),
-                }
-                for p in stacking.progress(platform, session, account)
-            ]
+        rows = stacking.progress_report(platform, email)
     finally:
         platform.engine.dispose()
+    if rows is None:
+        raise _fail(f"no wallet for {email}", 2)
     if as_json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
@@ -719,19 +696,6 @@ def pathway_progress(
         )
 
 
-def _learner(session: Any, email: str) -> Any:
-    from sqlalchemy import select
-
-    from microcred.db.tables import LearnerAccount
-
-    account = session.scalar(
-        select(LearnerAccount).where(LearnerAccount.email == email.strip().lower())
-    )
-    if account is None:
-        raise _fail(f"no wallet for {email}", 2)
-    return account
-
-
 @app.command("record")
 def learner_record(
     email: Annotated[str, typer.Argument(help="The learner's wallet email.")],
@@ -741,18 +705,18 @@ def learner_record(
     ] = None,
 ) -> None:
     """Export a learner's credentials as a signed CLR 2.0 comprehensive learner record."""
-    from microcred.db.session import transaction
     from microcred.domain.errors import DomainError
     from microcred.services import records
 
     platform = _platform()
     try:
-        with transaction(platform.sessions) as session:
-            record = records.build(platform, session, _learner(session, email), item or None)
+        record = records.build_for_email(platform, email, item or None)
     except DomainError as exc:
         raise _fail(f"{exc.message} [{exc.code}]") from exc
     finally:
         platform.engine.dispose()
+    if record is None:
+        raise _fail(f"no wallet for {email}", 2)
     out_path.write_bytes(record.to_bytes())
     out.print(f"wrote {escape(str(out_path))}: {record.included} credential(s)")
     for left in record.left_out:
@@ -770,30 +734,17 @@ def rpl_decide(
     ] = None,
 ) -> None:
     """Record an RPL decision (every decision is kept)."""
-    from microcred.db.session import transaction
-    from microcred.db.tables import Definition, RplApplication, Staff
     from microcred.domain.errors import DomainError
     from microcred.services import rpl
 
     platform = _platform()
     try:
         staff_id = _staff_for(platform, as_email)
-        with transaction(platform.sessions) as session:
-            staff = session.get(Staff, staff_id)
-            assert staff is not None
-            found = session.get(RplApplication, application)
-            definition = session.get(Definition, found.definition_id) if found else None
-            outcome_ids = (
-                [o["id"] for o in definition.data["learning_outcomes"]] if definition else []
-            )
-            chosen = outcome_ids if met == ["all"] else (met or [])
-            result = rpl.decide(
-                platform, session, staff, application, action, message, dict.fromkeys(chosen, True)
-            )
-            out.print(
-                f"application {result.id}: {result.state}"
-                + (f", credential {result.credential_id}" if result.credential_id else "")
-            )
+        result = rpl.decide_as(platform, staff_id, application, action, message, met)
+        out.print(
+            f"application {result.id}: {result.state}"
+            + (f", credential {result.credential_id}" if result.credential_id else "")
+        )
     except DomainError as exc:
         raise _fail(f"{exc.message} [{exc.code}]") from exc
     finally:
@@ -811,31 +762,21 @@ def issue_bulk(
 ) -> None:
     """Issue credentials from a CSV; every row is checked first; safe to run again."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-    from sqlalchemy import select
 
-    from microcred.db.tables import Definition, Staff
     from microcred.domain.errors import DomainError
-    from microcred.services.bulk import MAX_BYTES, issue_csv
+    from microcred.services.bulk import MAX_BYTES, issue_csv, issuer_for
 
     platform = _platform()
     try:
         data = csv_path.open("rb").read(MAX_BYTES + 1)
     except OSError as exc:
         raise _fail(f"cannot read {csv_path}: {exc.strerror}", 2) from exc
-    with platform.sessions() as session:
-        row = session.get(Definition, definition)
-        if row is None:
-            raise _fail(f"no definition {definition}", 2)
-        query = select(Staff).where(Staff.provider_id == row.provider_id)
-        query = (
-            query.where(Staff.email == as_email.lower())
-            if as_email
-            else query.where(Staff.role == "owner")
-        )
-        staff = session.scalars(query).first()
-        if staff is None:
-            raise _fail("no such staff member of this definition's provider", 2)
-        staff_id = staff.id
+    try:
+        staff_id = issuer_for(platform, definition, as_email)
+    except DomainError as exc:
+        if exc.message.startswith("definition"):
+            raise _fail(f"no definition {definition}", 2) from exc
+        raise _fail("no such staff member of this definition's provider", 2) from exc
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

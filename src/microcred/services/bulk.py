@@ -28,7 +28,7 @@ from microcred.db.session import transaction
 from microcred.db.tables import Credential, Definition, Provider, Staff
 from microcred.domain.assessment import OutcomeResult, decide
 from microcred.domain.catalog import DefinitionData
-from microcred.domain.errors import DomainError
+from microcred.domain.errors import DomainError, NotFound
 from microcred.services import definitions
 from microcred.services.app import App
 from microcred.services.issuing import Award, issue, published_definition
@@ -282,3 +282,22 @@ def _issue_csv(
             progress(done, len(good))
     report.problems.sort(key=lambda p: p.row)
     return report
+
+
+def issuer_for(app: App, definition_id: int, as_email: str | None) -> int:
+    """The staff member a command line run issues as: ``as_email`` of the definition's
+    provider, else one of its owners. Raises NotFound("definition") or NotFound("staff")."""
+    with app.sessions() as session:
+        row = session.get(Definition, definition_id)
+        if row is None:
+            raise NotFound("definition")
+        query = select(Staff).where(Staff.provider_id == row.provider_id)
+        query = (
+            query.where(Staff.email == as_email.lower())
+            if as_email
+            else query.where(Staff.role == "owner")
+        )
+        staff = session.scalars(query).first()
+        if staff is None:
+            raise NotFound("staff")
+        return staff.id

@@ -132,3 +132,21 @@ def list_for(session: Session, provider: Provider) -> list[Definition]:
             .order_by(Definition.family, Definition.version.desc())
         )
     )
+
+
+def by_id(session: Session, definition_id: int) -> Definition | None:
+    """A definition by id, whoever's it is (to show what a record refers to)."""
+    return session.get(Definition, definition_id)
+
+
+def published(session: Session) -> list[Definition]:
+    """Every published definition on the platform."""
+    return list(session.scalars(select(Definition).where(Definition.state == "published")).all())
+
+
+def titles_for(session: Session, provider_id: int) -> dict[int, str]:
+    """The provider's definitions' titles, by id."""
+    return {
+        d.id: d.title
+        for d in session.scalars(select(Definition).where(Definition.provider_id == provider_id))
+    }

@@ -260,3 +260,35 @@ def search(
 def document_of(credential: Credential) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(credential.document)
     return result
+
+
+def get_assessment(session: Session, staff: Staff, assessment_id: int) -> Assessment:
+    """One of the staff member's provider's assessments."""
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None or assessment.provider_id != staff.provider_id:
+        raise NotFound("assessment")
+    return assessment
+
+
+def assessment_view(
+    session: Session, staff: Staff, assessment_id: int
+) -> tuple[Assessment, Learner | None, Definition | None]:
+    """An assessment with its learner and definition."""
+    assessment = get_assessment(session, staff, assessment_id)
+    learner = session.get(Learner, assessment.learner_id)
+    row = session.get(Definition, assessment.definition_id)
+    return assessment, learner, row
+
+
+def learners(session: Session, provider_id: int) -> list[Learner]:
+    """The provider's learners, by name."""
+    return list(
+        session.scalars(
+            select(Learner).where(Learner.provider_id == provider_id).order_by(Learner.name)
+        ).all()
+    )
+
+
+def credential_by_id(session: Session, credential_id: str) -> Credential | None:
+    """Any provider's credential by id (the public credential page), or None."""
+    return session.get(Credential, credential_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
+from microcred.db.session import transaction
 from microcred.db.tables import ApiToken, Provider, Staff
 from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.services import audit, notify
 from microcred.services.app import App
-from microcred.services.keys import add_key
+from microcred.services.keys import add_key, provider_did
 
 ROLES = ("owner", "issuer", "assessor", "viewer")
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -228,3 +230,47 @@ def deactivate_staff(app: App, session: Session, actor: Staff, staff_id: int) ->
     session.flush()
     audit.log(session, member.provider_id, actor, "staff.removed", member.id, {"tokens": revoked})
     return member
+
+
+def get_staff(session: Session, staff_id: int) -> Staff | None:
+    """A staff member by id (the signed-in one), or None."""
+    return session.get(Staff, staff_id)
+
+
+def provider_of(session: Session, staff: Staff) -> Provider:
+    """The staff member's organisation."""
+    provider = session.get(Provider, staff.provider_id)
+    assert provider is not None
+    return provider
+
+
+def members(session: Session, provider_id: int) -> list[Staff]:
+    """The provider's staff, by name."""
+    return list(
+        session.scalars(
+            select(Staff).where(Staff.provider_id == provider_id).order_by(Staff.name)
+        ).all()
+    )
+
+
+def legal_names(session: Session) -> dict[int, str]:
+    """Every organisation's legal name, by id."""
+    return {p.id: p.legal_name for p in session.scalars(select(Provider))}
+
+
+def staff_id_by_email(app: App, email: str) -> int | None:
+    """The staff member a command acts as, by sign-in email."""
+    with app.sessions() as session:
+        return session.scalar(select(Staff.id).where(Staff.email == email.strip().lower()))
+
+
+def register(app: App, **fields: Any) -> str:
+    """Create a provider (or QA body), its owner and first key in one transaction; its DID."""
+    with transaction(app.sessions) as session:
+        provider, _owner = create_provider(app, session, **fields)
+        return provider_did(app, provider)
+
+
+def provider_by_id(session: Session, provider_id: int) -> Provider | None:
+    """An organisation by id, or None."""
+    return session.get(Provider, provider_id)

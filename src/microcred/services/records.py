@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from microcred.db.session import transaction
 from microcred.db.tables import LearnerAccount
 from microcred.domain.errors import DomainError
 from microcred.domain.holder import Binding
@@ -134,3 +135,12 @@ def build(
         controller=did,
     )
     return Record(document, len(held), left)
+
+
+def build_for_email(app: App, email: str, item_ids: list[str] | None) -> Record | None:
+    """:func:`build` for a wallet by email, in a transaction of its own (None: no such wallet)."""
+    with transaction(app.sessions) as session:
+        account = wallet.account_by_email(session, email)
+        if account is None:
+            return None
+        return build(app, session, account, item_ids)

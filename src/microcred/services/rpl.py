@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from microcred.db.session import transaction
 from microcred.db.tables import (
     Definition,
     LearnerAccount,
@@ -311,3 +312,48 @@ def get_for_staff(session: Session, staff: Staff, application_id: int) -> RplApp
     if application is None or application.provider_id != staff.provider_id:
         raise NotFound("application")
     return application
+
+
+def applications_for_provider(
+    session: Session, provider_id: int, *, newest_first: bool = True
+) -> list[RplApplication]:
+    """The provider's applications."""
+    order = RplApplication.id.desc() if newest_first else RplApplication.id
+    return list(
+        session.scalars(
+            select(RplApplication).where(RplApplication.provider_id == provider_id).order_by(order)
+        ).all()
+    )
+
+
+def applications_of(session: Session, account: LearnerAccount) -> list[RplApplication]:
+    """The learner's applications, newest first."""
+    return list(
+        session.scalars(
+            select(RplApplication)
+            .where(RplApplication.account_id == account.id)
+            .order_by(RplApplication.id.desc())
+        ).all()
+    )
+
+
+def decide_as(
+    app: App,
+    staff_id: int,
+    application_id: int,
+    action: str,
+    message: str,
+    met: list[str] | None,
+) -> RplApplication:
+    """:func:`decide` as a staff member, in a transaction of its own (the command line);
+    ``met`` ``["all"]`` judges every outcome of the definition met."""
+    with transaction(app.sessions) as session:
+        staff = session.get(Staff, staff_id)
+        assert staff is not None
+        found = session.get(RplApplication, application_id)
+        definition = session.get(Definition, found.definition_id) if found else None
+        outcome_ids = [o["id"] for o in definition.data["learning_outcomes"]] if definition else []
+        chosen = outcome_ids if met == ["all"] else (met or [])
+        return decide(
+            app, session, staff, application_id, action, message, dict.fromkeys(chosen, True)
+        )

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from microcred.db.session import transaction
 from microcred.db.tables import (
     Credential,
     Definition,
@@ -294,3 +295,56 @@ def confirm(app: App, session: Session, record: PathwayAward, staff: Staff | Non
     record.credential_id = credential.id
     session.flush()
     return record
+
+
+def pathways_of(session: Session, provider_id: int) -> list[Pathway]:
+    """The provider's pathways."""
+    return list(session.scalars(select(Pathway).where(Pathway.provider_id == provider_id)).all())
+
+
+def get_pathway(session: Session, provider_id: int, pathway_id: int) -> Pathway:
+    """One of the provider's pathways."""
+    pathway = session.get(Pathway, pathway_id)
+    if pathway is None or pathway.provider_id != provider_id:
+        raise NotFound("pathway")
+    return pathway
+
+
+def awards_of(session: Session, pathway: Pathway) -> list[PathwayAward]:
+    """A pathway's awards."""
+    return list(
+        session.scalars(select(PathwayAward).where(PathwayAward.pathway_id == pathway.id)).all()
+    )
+
+
+def get_award(session: Session, award_id: int) -> PathwayAward:
+    """A pathway award by id."""
+    record = session.get(PathwayAward, award_id)
+    if record is None:
+        raise NotFound("award")
+    return record
+
+
+def create_pathway_as(app: App, staff_id: int, **fields: Any) -> Pathway:
+    """:func:`create_pathway` as a staff member, in a transaction of its own (the command line)."""
+    with transaction(app.sessions) as session:
+        staff = session.get(Staff, staff_id)
+        assert staff is not None
+        return create_pathway(app, session, staff, **fields)
+
+
+def progress_report(app: App, email: str) -> list[dict[str, Any]] | None:
+    """A learner's progress on every pathway, by wallet email (None: no such wallet)."""
+    with transaction(app.sessions, readonly=True) as session:
+        account = wallet.account_by_email(session, email)
+        if account is None:
+            return None
+        return [
+            {
+                "pathway": p.pathway.name,
+                "progress": round(p.evaluation.progress, 4),
+                "satisfied": p.evaluation.satisfied,
+                "missing": list(p.evaluation.missing),
+            }
+            for p in progress(app, session, account)
+        ]

@@ -388,3 +388,28 @@ def dcc_registry(app: App, session: Session) -> dict[str, Any]:
                 "location": entry.country or "",
             }
     return {"meta": {"created": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}, "registry": registry}
+
+
+def accreditations_by(session: Session, body: Provider) -> list[Accreditation]:
+    """The accreditations a QA body granted, latest ending first."""
+    return list(
+        session.scalars(
+            select(Accreditation)
+            .where(Accreditation.qa_body_id == body.id)
+            .order_by(Accreditation.valid_until.desc())
+        ).all()
+    )
+
+
+def accreditation_document(session: Session, accreditation_id: str) -> str:
+    """The signed accreditation credential as published."""
+    row = session.get(Accreditation, accreditation_id)
+    if row is None:
+        raise NotFound("accreditation")
+    return row.document
+
+
+def prepare_platform_signer(app: App) -> None:
+    """The registry's signing identity, created (in its own transaction) if missing."""
+    with transaction(app.sessions) as session:
+        platform_signer(app, session)

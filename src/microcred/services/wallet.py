@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from microcred.db.session import transaction
 from microcred.db.tables import (
     AccountToken,
     Credential,
@@ -773,3 +774,24 @@ def delete_account(app: App, session: Session, account: LearnerAccount, password
     audit.record(
         session, audit.PLATFORM, audit.actor_of(account), "account.erased", account.id, erased
     )
+
+
+def get_account(session: Session, account_id: int) -> LearnerAccount | None:
+    """A wallet account by id (the signed-in learner), or None."""
+    return session.get(LearnerAccount, account_id)
+
+
+def account_by_email(session: Session, email: str) -> LearnerAccount | None:
+    """A wallet account by its sign-in email, or None."""
+    return session.scalar(
+        select(LearnerAccount).where(LearnerAccount.email == email.strip().lower())
+    )
+
+
+def claim_now(app: App, account_id: int) -> None:
+    """Claim newly issued credentials in a write transaction of its own (a GET's own
+    transaction is read-only)."""
+    with transaction(app.sessions) as write:
+        held = write.get(LearnerAccount, account_id)
+        if held is not None:
+            claim(app, write, held)

@@ -6,11 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from microcred.db.tables import Pathway, PathwayAward, RplApplication
 from microcred.domain.assessment import OutcomeResult
-from microcred.domain.errors import NotFound
 from microcred.services import definitions, issuing, rpl, stacking, status
 from microcred.services.issuing import Award
 from microcred.web.deps import ApiStaff, AppDep, DbSession, provider_of
@@ -124,7 +121,7 @@ class RplDecisionIn(BaseModel):
 
 @router.get("/pathways")
 def list_pathways(staff: ApiStaff, session: DbSession) -> list[dict[str, Any]]:
-    rows = session.scalars(select(Pathway).where(Pathway.provider_id == staff.provider_id)).all()
+    rows = stacking.pathways_of(session, staff.provider_id)
     return [
         {
             "id": p.id,
@@ -155,10 +152,8 @@ def create_pathway(
 
 @router.get("/pathways/{pathway_id}/awards")
 def pathway_awards(pathway_id: int, staff: ApiStaff, session: DbSession) -> list[dict[str, Any]]:
-    pathway = session.get(Pathway, pathway_id)
-    if pathway is None or pathway.provider_id != staff.provider_id:
-        raise NotFound("pathway")
-    rows = session.scalars(select(PathwayAward).where(PathwayAward.pathway_id == pathway.id)).all()
+    pathway = stacking.get_pathway(session, staff.provider_id, pathway_id)
+    rows = stacking.awards_of(session, pathway)
     return [
         {"id": a.id, "state": a.state, "components": a.components, "credential_id": a.credential_id}
         for a in rows
@@ -167,11 +162,7 @@ def pathway_awards(pathway_id: int, staff: ApiStaff, session: DbSession) -> list
 
 @router.get("/rpl")
 def list_rpl(staff: ApiStaff, session: DbSession) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(RplApplication)
-        .where(RplApplication.provider_id == staff.provider_id)
-        .order_by(RplApplication.id)
-    ).all()
+    rows = rpl.applications_for_provider(session, staff.provider_id, newest_first=False)
     return [
         {
             "id": a.id,

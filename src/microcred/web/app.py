@@ -13,11 +13,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from microcred import __version__, logs
 from microcred.config import load_settings
-from microcred.db.session import transaction
 from microcred.domain.catalog import DefinitionInvalidError
 from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.services.app import App
-from microcred.services.trust import platform_signer
+from microcred.services.trust import prepare_platform_signer
 from microcred.services.verification import load_configured_registries
 from microcred.web import api, audit, pages, public, vc_api, verifier, wallet
 from microcred.web.deps import SignInRequired
@@ -66,8 +65,7 @@ def create_app(app: App) -> FastAPI:
     )
     web.state.microcred = app
     load_configured_registries(app)
-    with transaction(app.sessions) as session:
-        platform_signer(app, session)  # the registry's signing identity exists before any GET
+    prepare_platform_signer(app)  # the registry's signing identity exists before any GET
     web.add_middleware(
         SessionMiddleware,
         secret_key=app.settings.secret_key,

@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from microcred.db.session import READONLY
-from microcred.db.tables import Provider, Staff
+from microcred.services import providers, unit
 from microcred.services.app import App
+from microcred.services.models import Provider, Staff
 from microcred.services.providers import staff_for_token
 
 CSRF_FIELD = "csrf_token"
@@ -57,12 +57,11 @@ def get_session(request: Request, app: Annotated[App, Depends(get_app)]) -> Iter
     GET and HEAD requests read without taking SQLite's write lock. ``DbSession`` uses it with
     ``scope="function"`` so the commit happens before the response is sent: a browser following
     a 303 must see what the POST wrote."""
-    with app.sessions() as session, session.begin() as unit:
-        if request.method in ("GET", "HEAD"):
-            session.connection(execution_options={READONLY: True})
+    readonly = request.method in ("GET", "HEAD")
+    with unit.open_request_session(app, readonly=readonly) as (session, transaction):
         yield session
         if refused(request):
-            unit.rollback()  # the use case refused: nothing it wrote is kept
+            transaction.rollback()  # the use case refused: nothing it wrote is kept
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
@@ -90,7 +89,7 @@ def client_address(request: Request) -> str | None:
 
 def current_staff(request: Request, session: DbSession) -> Staff:
     staff_id = request.session.get("staff_id")
-    staff = session.get(Staff, staff_id) if staff_id else None
+    staff = providers.get_staff(session, staff_id) if staff_id else None
     if staff is None or staff.deactivated_at is not None:
         request.session.pop("staff_id", None)  # removed staff are signed out at once
         raise SignInRequired
@@ -113,9 +112,7 @@ def api_staff(request: Request, session: DbSession) -> Staff:
 
 
 def provider_of(session: Session, staff: Staff) -> Provider:
-    provider = session.get(Provider, staff.provider_id)
-    assert provider is not None
-    return provider
+    return providers.provider_of(session, staff)
 
 
 CurrentStaff = Annotated[Staff, Depends(current_staff)]

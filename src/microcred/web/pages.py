@@ -9,21 +9,9 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
-from microcred.db.tables import Accreditation as AccreditationRow
-from microcred.db.tables import (
-    Assessment,
-    Definition,
-    Learner,
-    Pathway,
-    PathwayAward,
-    Provider,
-    RplApplication,
-    Staff,
-)
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.catalog import (
     MANDATORY_ELEMENTS,
@@ -34,10 +22,11 @@ from microcred.domain.catalog import (
 )
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.trust import FRAMEWORKS
-from microcred.services import bulk, definitions, issuing, keys, status, throttle
+from microcred.services import bulk, definitions, issuing, keys, providers, status, throttle
 from microcred.services import rpl as rpl_service
 from microcred.services import stacking as stacking_service
 from microcred.services import trust as trust_service
+from microcred.services.models import Definition, Staff
 from microcred.services.providers import (
     ROLES,
     add_staff,
@@ -317,11 +306,7 @@ async def assess(
 def assessment_view(
     assessment_id: int, request: Request, staff: CurrentStaff, session: DbSession
 ) -> Response:
-    assessment = session.get(Assessment, assessment_id)
-    if assessment is None or assessment.provider_id != staff.provider_id:
-        raise NotFound("assessment")
-    learner = session.get(Learner, assessment.learner_id)
-    row = session.get(Definition, assessment.definition_id)
+    assessment, learner, row = issuing.assessment_view(session, staff, assessment_id)
     return render(request, "assessment.html", assessment=assessment, learner=learner, row=row)
 
 
@@ -329,18 +314,14 @@ def assessment_view(
 def assessment_award(
     assessment_id: int, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
-    assessment = session.get(Assessment, assessment_id)
-    if assessment is None or assessment.provider_id != staff.provider_id:
-        raise NotFound("assessment")
+    assessment = issuing.get_assessment(session, staff, assessment_id)
     credential = issuing.award_assessment(app, session, staff, assessment)
     return see_other(f"/manage/credentials/{credential.id}")
 
 
 @router.get("/learners")
 def learner_list(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
-    learners = session.scalars(
-        select(Learner).where(Learner.provider_id == staff.provider_id).order_by(Learner.name)
-    ).all()
+    learners = issuing.learners(session, staff.provider_id)
     return render(request, "learners.html", learners=learners, error=None)
 
 
@@ -454,7 +435,7 @@ def credential_manage(
     credential_id: str, request: Request, staff: CurrentStaff, session: DbSession
 ) -> Response:
     credential = issuing.get_credential(session, staff.provider_id, credential_id)
-    row = session.get(Definition, credential.definition_id)
+    row = definitions.by_id(session, credential.definition_id)
     return render(
         request,
         "credential_manage.html",
@@ -481,7 +462,7 @@ def credential_status(
         if exc.code in ("not_found", "forbidden"):
             raise
         credential = issuing.get_credential(session, staff.provider_id, credential_id)
-        row = session.get(Definition, credential.definition_id)
+        row = definitions.by_id(session, credential.definition_id)
         return render(
             request,
             "credential_manage.html",
@@ -543,9 +524,7 @@ def token_create(
 def _staff_page(
     request: Request, session: Any, staff: Staff, error: str | None = None, status_code: int = 200
 ) -> Response:
-    members = session.scalars(
-        select(Staff).where(Staff.provider_id == staff.provider_id).order_by(Staff.name)
-    ).all()
+    members = providers.members(session, staff.provider_id)
     return render(
         request, "staff.html", status_code=status_code, members=members, roles=ROLES, error=error
     )
@@ -620,12 +599,8 @@ def _qa_page(
     body = provider_of(session, staff)
     if body.kind != "qa_body":
         raise NotFound("page")
-    rows = session.scalars(
-        select(AccreditationRow)
-        .where(AccreditationRow.qa_body_id == body.id)
-        .order_by(AccreditationRow.valid_until.desc())
-    ).all()
-    names = {p.id: p.legal_name for p in session.scalars(select(Provider))}
+    rows = trust_service.accreditations_by(session, body)
+    names = providers.legal_names(session)
     return render(
         request,
         "qa.html",
@@ -691,8 +666,8 @@ def pathway_list(
     request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
     provider = provider_of(session, staff)
-    own = session.scalars(select(Pathway).where(Pathway.provider_id == provider.id)).all()
-    published = session.scalars(select(Definition).where(Definition.state == "published")).all()
+    own = stacking_service.pathways_of(session, provider.id)
+    published = definitions.published(session)
     components = [(stacking_service.family_url(app, session, d), d) for d in published]
     mine = [d for d in published if d.provider_id == provider.id]
     return render(
@@ -757,9 +732,7 @@ def pathway_create(
 def pathway_view(
     pathway_id: int, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
-    pathway = session.get(Pathway, pathway_id)
-    if pathway is None or pathway.provider_id != staff.provider_id:
-        raise NotFound("pathway")
+    pathway = stacking_service.get_pathway(session, staff.provider_id, pathway_id)
     close = [
         {
             "name": c.account.name,
@@ -768,9 +741,7 @@ def pathway_view(
         }
         for c in stacking_service.close_to_completion(app, session, pathway)
     ]
-    awards = session.scalars(
-        select(PathwayAward).where(PathwayAward.pathway_id == pathway.id)
-    ).all()
+    awards = stacking_service.awards_of(session, pathway)
     return render(
         request,
         "pathway.html",
@@ -785,9 +756,7 @@ def pathway_view(
 def pathway_confirm(
     award_id: int, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
-    record = session.get(PathwayAward, award_id)
-    if record is None:
-        raise NotFound("award")
+    record = stacking_service.get_award(session, award_id)
     stacking_service.confirm(app, session, record, staff)
     return see_other(f"/pathways/{record.pathway_id}")
 
@@ -795,17 +764,8 @@ def pathway_confirm(
 @router.get("/rpl")
 def rpl_list(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
     require(staff, "assess")
-    applications = session.scalars(
-        select(RplApplication)
-        .where(RplApplication.provider_id == staff.provider_id)
-        .order_by(RplApplication.id.desc())
-    ).all()
-    titles = {
-        d.id: d.title
-        for d in session.scalars(
-            select(Definition).where(Definition.provider_id == staff.provider_id)
-        )
-    }
+    applications = rpl_service.applications_for_provider(session, staff.provider_id)
+    titles = definitions.titles_for(session, staff.provider_id)
     return render(request, "rpl_list.html", applications=applications, titles=titles)
 
 
@@ -815,7 +775,7 @@ def rpl_review(
 ) -> Response:
     require(staff, "assess")
     application = rpl_service.get_for_staff(session, staff, application_id)
-    definition = session.get(Definition, application.definition_id)
+    definition = definitions.by_id(session, application.definition_id)
     assert definition is not None
     return render(
         request,
@@ -848,30 +808,27 @@ def rpl_evidence(
     )
 
 
-@router.post("/rpl/{application_id}/decision", dependencies=[Csrf])
-async def rpl_decide(application_id: int, request: Request) -> Response:
+async def _decision_form(request: Request) -> tuple[str, str, dict[str, bool]]:
+    """The decision form: its action, message and the ``met_<outcome id>`` boxes ticked."""
     form = await request.form()
     met = {str(k)[len("met_") :]: True for k in form if str(k).startswith("met_")}
-    action, message = str(form.get("action", "")), str(form.get("message", ""))
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(_rpl_decide, request, application_id, action, message, met)
+    return str(form.get("action", "")), str(form.get("message", "")), met
 
 
-def _rpl_decide(
-    request: Request, application_id: int, action: str, message: str, met: dict[str, bool]
+@router.post("/rpl/{application_id}/decision", dependencies=[Csrf])
+def rpl_decide(
+    application_id: int,
+    request: Request,
+    app: AppDep,
+    staff: CurrentStaff,
+    session: DbSession,
+    decision: Annotated[tuple[str, str, dict[str, bool]], Depends(_decision_form)],
 ) -> Response:
-
-    from microcred.db.session import transaction
-    from microcred.web.deps import current_staff
-
-    app = request.app.state.microcred
-    with transaction(app.sessions) as session:
-        staff = current_staff(request, session)
-        try:
-            rpl_service.decide(app, session, staff, application_id, action, message, met)
-        except DomainError as exc:
-            if exc.code in ("not_found", "forbidden"):
-                raise
-            return refused_to(request, f"/rpl/{application_id}", exc.message)
+    action, message, met = decision
+    try:
+        rpl_service.decide(app, session, staff, application_id, action, message, met)
+    except DomainError as exc:
+        if exc.code in ("not_found", "forbidden"):
+            raise
+        return refused_to(request, f"/rpl/{application_id}", exc.message)
     return see_other(f"/rpl/{application_id}")

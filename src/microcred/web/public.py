@@ -7,12 +7,12 @@ import json
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
-from microcred.db.tables import Credential, Definition, Provider
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import NotFound
-from microcred.services import keys, status
+from microcred.services import definitions, issuing, keys, providers, status
 from microcred.services.issuing import document_of
+from microcred.services.models import Credential
 from microcred.services.providers import get_provider
 from microcred.services.verification import platform_policy, verify_document
 from microcred.web.deps import AppDep, DbSession
@@ -41,7 +41,7 @@ def status_list_credential(
 
 
 def _credential(session: DbSession, credential_id: str) -> Credential:
-    credential = session.get(Credential, credential_id)
+    credential = issuing.credential_by_id(session, credential_id)
     if credential is None:
         raise NotFound("credential")
     if not credential.document:
@@ -72,8 +72,8 @@ def credential_page(
         "accept", ""
     ):
         return Response(credential.document, media_type=JSON_LD)
-    provider = session.get(Provider, credential.provider_id)
-    definition = session.get(Definition, credential.definition_id)
+    provider = providers.provider_by_id(session, credential.provider_id)
+    definition = definitions.by_id(session, credential.definition_id)
     document = document_of(credential)
     elements = read_eu_elements(document)
     # Credentials issued through the W3C VC API may have any subject: no achievement, no results.

@@ -271,10 +271,5 @@ def registry_dcc(app: AppDep, session: DbSession) -> Response:
 
 @router.get("/accreditations/{accreditation_id}", tags=["trust registry"])
 def accreditation(accreditation_id: str, session: DbSession) -> Response:
-    from microcred.db.tables import Accreditation
-    from microcred.domain.errors import NotFound
-
-    row = session.get(Accreditation, accreditation_id)
-    if row is None:
-        raise NotFound("accreditation")
-    return Response(row.document, media_type="application/ld+json")
+    document = trust.accreditation_document(session, accreditation_id)
+    return Response(document, media_type="application/ld+json")

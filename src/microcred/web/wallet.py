@@ -8,11 +8,8 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from microcred.db.session import READONLY
-from microcred.db.tables import Definition, LearnerAccount, RplApplication, WalletItem
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import DomainError, NotFound
@@ -20,8 +17,9 @@ from microcred.domain.holder import Binding
 from microcred.i18n import _
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
-from microcred.services import outbox, records, rpl, throttle, wallet
+from microcred.services import definitions, outbox, records, rpl, throttle, unit, wallet
 from microcred.services import stacking as stacking_service
+from microcred.services.models import LearnerAccount, WalletItem
 from microcred.services.trust import RegistryTrust
 from microcred.services.verification import VerifyResult, platform_policy, verify_document
 from microcred.vc import baking, clr
@@ -59,7 +57,7 @@ BINDINGS = {
 
 def current_learner(request: Request, session: DbSession) -> LearnerAccount:
     account_id = request.session.get("learner_id")
-    account = session.get(LearnerAccount, account_id) if account_id else None
+    account = wallet.get_account(session, account_id) if account_id else None
     if account is None:
         raise SignInRequired
     request.state.learner = {"name": account.name, "email": account.email}
@@ -180,7 +178,7 @@ def reset(
             request, "account_reset.html", exc.message, exc.retry_after, token="", sent=False
         )
     throttle.failed(app, session, "reset", email, address)  # every request counts
-    account = session.query(LearnerAccount).filter_by(email=email.strip().lower()).first()
+    account = wallet.account_by_email(session, email)
     if account is not None:
         wallet.send_token(app, session, account, "reset")
     # the same answer whether or not the address has an account
@@ -204,17 +202,9 @@ def _live(app: Any, entry: WalletItem, policy: Any = None) -> VerifyResult:
 def _claim(app: Any, account: LearnerAccount) -> Session:
     """Claim newly issued credentials in a write transaction of its own (a GET's transaction is
     read-only), then return a fresh read-only session that sees them."""
-    from microcred.db.session import transaction
-
     if account.email_verified_at is not None:
-        with transaction(app.sessions) as write:
-            held = write.get(LearnerAccount, account.id)
-            if held is not None:
-                wallet.claim(app, write, held)
-    fresh: Session = app.sessions()
-    fresh.begin()
-    fresh.connection(execution_options={READONLY: True})
-    return fresh
+        wallet.claim_now(app, account.id)
+    return unit.read_only_session(app)
 
 
 @router.get("/wallet")
@@ -222,7 +212,7 @@ def wallet_home(request: Request, app: AppDep, account: Learner, session: DbSess
     session = _claim(app, account)
     try:
         return _wallet_page(
-            request, app, session.get(LearnerAccount, account.id) or account, session
+            request, app, wallet.get_account(session, account.id) or account, session
         )
     finally:
         session.close()
@@ -663,7 +653,7 @@ def wallet_pathways(
     fresh = _claim(app, account)  # credentials issued since the last visit count too
     try:
         rows = stacking_service.progress(
-            app, fresh, fresh.get(LearnerAccount, account.id) or account
+            app, fresh, wallet.get_account(fresh, account.id) or account
         )
         return render(request, "wallet_pathways.html", rows=rows)
     finally:
@@ -689,12 +679,8 @@ def wallet_pathway_award(
 @router.get("/wallet/rpl")
 def wallet_rpl(request: Request, account: Learner, session: DbSession) -> Response:
     """Apply for recognition of prior learning; follow your applications."""
-    applications = session.scalars(
-        select(RplApplication)
-        .where(RplApplication.account_id == account.id)
-        .order_by(RplApplication.id.desc())
-    ).all()
-    published = session.scalars(select(Definition).where(Definition.state == "published")).all()
+    applications = rpl.applications_of(session, account)
+    published = definitions.published(session)
     return render(
         request,
         "wallet_rpl.html",
@@ -754,7 +740,7 @@ def wallet_rpl_view(
     application_id: int, request: Request, account: Learner, session: DbSession
 ) -> Response:
     application = rpl.get_for_learner(session, account, application_id)
-    definition = session.get(Definition, application.definition_id)
+    definition = definitions.by_id(session, application.definition_id)
     return render(
         request,
         "rpl_application.html",

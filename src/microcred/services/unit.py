@@ -1,0 +1,41 @@
+"""Units of work for web and cli: the session a request or a command runs its use case in.
+
+Web and cli never import ``microcred.db``; they open their transactions here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session, SessionTransaction
+
+from microcred.db.session import READONLY, transaction
+from microcred.services.app import App
+
+
+@contextmanager
+def open_request_session(
+    app: App, *, readonly: bool
+) -> Iterator[tuple[Session, SessionTransaction]]:
+    """A session with a begun transaction, and that transaction: it commits when the block
+    ends, rolls back on an exception, and the caller may roll it back itself (a refusal).
+    ``readonly`` transactions do not take SQLite's write lock."""
+    with app.sessions() as session, session.begin() as unit:
+        if readonly:
+            session.connection(execution_options={READONLY: True})
+        yield session, unit
+
+
+@contextmanager
+def unit_of_work(app: App, *, readonly: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with transaction(app.sessions, readonly=readonly) as session:
+        yield session
+
+
+def read_only_session(app: App) -> Session:
+    """A fresh session in a begun read-only transaction; the caller closes it."""
+    fresh: Session = app.sessions()
+    fresh.begin()
+    fresh.connection(execution_options={READONLY: True})
+    return fresh
