@@ -18,7 +18,21 @@ from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.services.app import App
 from microcred.services.trust import prepare_platform_signer
 from microcred.services.verification import load_configured_registries
-from microcred.web import api, audit, pages, public, vc_api, verifier, wallet
+from microcred.web import (
+    api,
+    audit,
+    bulk,
+    definitions,
+    issuing,
+    pathways,
+    public,
+    rpl,
+    staff,
+    trust,
+    vc_api,
+    verifier,
+    wallet,
+)
 from microcred.web.deps import SignInRequired
 from microcred.web.health import router as health_router
 from microcred.web.observability import RequestContextMiddleware, unexpected_error
@@ -147,7 +161,9 @@ def create_app(app: App) -> FastAPI:
     web.include_router(verifier.router)
     web.include_router(vc_api.router)
     web.include_router(wallet.router)
-    web.include_router(pages.router)
+    # the provider's pages, by domain (the order their routes are matched in)
+    for pages in (staff, definitions, issuing, bulk, trust, pathways, rpl):
+        web.include_router(pages.router)
     web.include_router(audit.router)
     return web
 

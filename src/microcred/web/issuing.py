@@ -1,0 +1,174 @@
+"""Assessment and issuing: assess a learner, award, learners, and the issued credentials."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from microcred.domain.assessment import OutcomeResult
+from microcred.domain.catalog import SUPERVISION
+from microcred.domain.errors import DomainError
+from microcred.services import definitions, issuing, status
+from microcred.services.providers import require
+from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
+from microcred.web.render import render, see_other
+
+router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
+
+
+@router.get("/definitions/{definition_id}/assess")
+def assess_form(
+    definition_id: int, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "assess")
+    row = issuing.published_definition(session, provider_of(session, staff), definition_id)
+    return render(
+        request,
+        "assess.html",
+        row=row,
+        data=definitions.data_of(row),
+        supervision=SUPERVISION,
+        today=date.today().isoformat(),
+        error=None,
+    )
+
+
+@router.post("/definitions/{definition_id}/assess", dependencies=[Csrf])
+async def assess(
+    definition_id: int, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "assess")
+    provider = provider_of(session, staff)
+    row = issuing.published_definition(session, provider, definition_id)
+    data = definitions.data_of(row)
+    form = await request.form()
+    achieved = set(map(str, form.getlist("achieved")))
+    results = [OutcomeResult(o.id, o.id in achieved) for o in data.learning_outcomes]
+    try:
+        assessed_on = date.fromisoformat(str(form.get("assessed_on", "")))
+        learner = issuing.upsert_learner(
+            app, session, provider, str(form.get("name", "")), str(form.get("email", ""))
+        )
+        assessment = issuing.record_assessment(
+            app,
+            session,
+            staff,
+            learner=learner,
+            definition_id=row.id,
+            results=results,
+            grade=str(form.get("grade", "")).strip() or None,
+            supervision=str(form.get("supervision", "")),
+            assessed_on=assessed_on,
+        )
+        if form.get("award") and assessment.passed:
+            credential = issuing.award_assessment(app, session, staff, assessment)
+            return see_other(f"/manage/credentials/{credential.id}")
+    except ValueError:
+        error = "The assessment date must be a date."
+    except DomainError as exc:
+        error = exc.message
+    else:
+        return see_other(f"/assessments/{assessment.id}")
+    return render(
+        request,
+        "assess.html",
+        status_code=422,
+        row=row,
+        data=data,
+        supervision=SUPERVISION,
+        today=date.today().isoformat(),
+        error=error,
+    )
+
+
+@router.get("/assessments/{assessment_id}")
+def assessment_view(
+    assessment_id: int, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    assessment, learner, row = issuing.assessment_view(session, staff, assessment_id)
+    return render(request, "assessment.html", assessment=assessment, learner=learner, row=row)
+
+
+@router.post("/assessments/{assessment_id}/award", dependencies=[Csrf])
+def assessment_award(
+    assessment_id: int, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    assessment = issuing.get_assessment(session, staff, assessment_id)
+    credential = issuing.award_assessment(app, session, staff, assessment)
+    return see_other(f"/manage/credentials/{credential.id}")
+
+
+@router.get("/learners")
+def learner_list(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+    learners = issuing.learners(session, staff.provider_id)
+    return render(request, "learners.html", learners=learners, error=None)
+
+
+@router.post("/learners", dependencies=[Csrf])
+def learner_add(
+    request: Request,
+    app: AppDep,
+    staff: CurrentStaff,
+    session: DbSession,
+    name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+) -> Response:
+    require(staff, "assess")
+    issuing.upsert_learner(app, session, provider_of(session, staff), name, email)
+    return see_other("/learners")
+
+
+@router.get("/manage/credentials")
+def credential_list(
+    request: Request, staff: CurrentStaff, session: DbSession, q: str = ""
+) -> Response:
+    found = issuing.search(session, provider_of(session, staff), q)
+    return render(request, "credentials.html", credentials=found, q=q)
+
+
+@router.get("/manage/credentials/{credential_id}")
+def credential_manage(
+    credential_id: str, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    credential = issuing.get_credential(session, staff.provider_id, credential_id)
+    row = definitions.by_id(session, credential.definition_id)
+    return render(
+        request,
+        "credential_manage.html",
+        credential=credential,
+        row=row,
+        suspendable=status.suspendable(credential),
+        error=None,
+    )
+
+
+@router.post("/manage/credentials/{credential_id}/status", dependencies=[Csrf])
+def credential_status(
+    credential_id: str,
+    request: Request,
+    app: AppDep,
+    staff: CurrentStaff,
+    session: DbSession,
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        status.change_state(app, session, staff, credential_id, action, reason)
+    except DomainError as exc:
+        if exc.code in ("not_found", "forbidden"):
+            raise
+        credential = issuing.get_credential(session, staff.provider_id, credential_id)
+        row = definitions.by_id(session, credential.definition_id)
+        return render(
+            request,
+            "credential_manage.html",
+            status_code=422,
+            credential=credential,
+            row=row,
+            suspendable=status.suspendable(credential),
+            error=exc.message,
+        )
+    return see_other(f"/manage/credentials/{credential_id}")
