@@ -1,6 +1,7 @@
-"""Units of work for web and cli: the session a request or a command runs its use case in.
+"""Sessions for web: the one a request runs its use case in, and a fresh read-only one.
 
-Web and cli never import ``microcred.db``; they open their transactions here."""
+Web never imports ``microcred.db``; it opens its sessions here (commands call services that
+own their transactions)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session, SessionTransaction
 
-from microcred.db.session import READONLY, transaction
+from microcred.db.session import READONLY
 from microcred.services.app import App
 
 
@@ -24,13 +25,6 @@ def open_request_session(
         if readonly:
             session.connection(execution_options={READONLY: True})
         yield session, unit
-
-
-@contextmanager
-def unit_of_work(app: App, *, readonly: bool = False) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with transaction(app.sessions, readonly=readonly) as session:
-        yield session
 
 
 def read_only_session(app: App) -> Session:
