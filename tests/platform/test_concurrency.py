@@ -79,3 +79,44 @@ def test_two_processes_revoking_in_the_same_list(platform, database_url, tmp_pat
     bits = status_list.decode(published["credentialSubject"]["encodedList"])
     assert status_list.bit(bits, first.status_index)
     assert status_list.bit(bits, second.status_index)
+
+
+def test_key_rotation_and_revocation_at_once_do_not_deadlock(platform):
+    """Rotation re-signs every list and revocation re-signs one; both then append to the
+    provider's audit chain. They take their locks in the same order, so neither fails."""
+    import threading
+
+    from microcred.services import keys
+    from tests.platform.conftest import issue_to, staff
+
+    org = make_org(platform, "locks")
+    row = publish_definition(platform, org)
+    ids = [issue_to(platform, org, row, f"l{i}@example.org").id for i in range(6)]
+    owner = staff(platform, org.owner_id)
+    errors: list[BaseException] = []
+
+    def revoke_all() -> None:
+        for credential_id in ids:
+            try:
+                with transaction(platform.sessions) as session:
+                    status.change_state(platform, session, owner, credential_id, "revoke", "x")
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+    def rotate_often() -> None:
+        for _ in range(6):
+            try:
+                with transaction(platform.sessions) as session:
+                    keys.add_key(platform, session, session.get(Provider, org.provider_id))
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    threads = [threading.Thread(target=revoke_all), threading.Thread(target=rotate_often)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    with transaction(platform.sessions, readonly=True) as session:
+        states = session.scalars(select(Credential.state).where(Credential.id.in_(ids))).all()
+    assert set(states) == {"revoked"}

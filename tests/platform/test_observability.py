@@ -288,3 +288,17 @@ def test_metrics_are_not_public(platform: App, web: FastAPI) -> None:
         scraped = scraper.get("/metrics", headers={"Authorization": f"Bearer {token}"})
         assert scraped.status_code == 200
         assert "microcred_http_requests_total" in scraped.text
+
+
+def test_a_path_cannot_forge_a_log_line_nor_leak_a_token(
+    platform, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    forged = "/nope%0A2099-01-01 00:00:00,000 INFO microcred.access POST /signin 303"
+    assert client.get(forged).status_code == 404
+    assert client.get("/s/SECRETTOKEN123/nonexistent").status_code == 404
+    text = _server_text(caplog)
+    assert "\n2099-01-01" not in text
+    assert "SECRETTOKEN123" not in text
+    assert {getattr(r, "path", None) for r in _access(caplog)} == {"<unmatched>"}
+    assert platform.engine.hide_parameters  # database errors never log emails or hashes

@@ -16,6 +16,7 @@ from microcred.db.tables import Assessment, Credential, Definition, Learner, Pro
 from microcred.domain.assessment import OutcomeResult, decide
 from microcred.domain.award import Issuer, Recipient, build_credential
 from microcred.domain.catalog import DefinitionData
+from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, NotFound
 from microcred.services import audit, definitions, notify
 from microcred.services.app import App
@@ -47,11 +48,15 @@ def upsert_learner(
     app: App, session: Session, provider: Provider, name: str, email: str
 ) -> Learner:
     email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
+    if not is_address(email):
         raise DomainError("learner.email_invalid", f"not an email address: {email!r}", "email")
     name = name.strip()
     if not name:
         raise DomainError("learner.name_missing", "the learner's name is required", "name")
+    if len(name) > 200 or not name.isprintable():
+        raise DomainError(
+            "learner.name_invalid", "the learner's name: at most 200 printable characters", "name"
+        )
     learner = session.scalar(
         select(Learner).where(Learner.provider_id == provider.id, Learner.email == email)
     )

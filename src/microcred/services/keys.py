@@ -83,11 +83,13 @@ def add_key(app: App, session: Session, provider: Provider, by: Staff | None = N
     session.add(row)
     session.flush()
     data = {"fragment": fragment, "public": row.public_multibase, "keys": len(keys) + 1}
-    audit.log(session, provider.id, by, "key.rotated" if keys else "key.created", row.id, data)
     if keys:
         from microcred.services import status  # status signs with the active key (imports us)
 
-        status.publish_all(app, session, provider)  # the lists, signed with the new key
+        # the lists, signed with the new key; before the audit event, so the chain's head is
+        # locked last, as revocation and issuance do (the same lock order: no deadlock)
+        status.publish_all(app, session, provider)
+    audit.log(session, provider.id, by, "key.rotated" if keys else "key.created", row.id, data)
     return row
 
 

@@ -236,12 +236,12 @@ def compose(
         if provider_name
         else platform_name
     )
-    message["From"] = formataddr((display, address))
+    message["From"] = formataddr((" ".join(display.split()), address))
     message["To"] = to
     contact = getattr(provider, "contact_email", None)
     if contact:
         message["Reply-To"] = formataddr((provider_name or "", contact))
-    message["Subject"] = subject
+    message["Subject"] = " ".join(subject.split())  # a title's line break is no header
     if when is not None:
         message["Date"] = format_datetime(when)
     message["Message-ID"] = message_id(settings, purpose, subject_id, cause)

@@ -29,6 +29,7 @@ from microcred.db.tables import (
     ShareLink,
     WalletItem,
 )
+from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, Identities, binding
 from microcred.i18n import _
@@ -79,10 +80,14 @@ def holder_key(app: App, account: LearnerAccount) -> KeyPair:
 
 def sign_up(app: App, session: Session, name: str, email: str, password: str) -> LearnerAccount:
     email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
-        raise DomainError("account.email_invalid", "enter a valid email address", "email")
+    if not is_address(email):
+        raise DomainError("account.email_invalid", _("enter a valid email address"), "email")
     if not name.strip():
         raise DomainError("account.name_missing", "enter your name", "name")
+    if len(name.strip()) > 200 or not name.strip().isprintable():
+        raise DomainError(
+            "account.name_invalid", _("a name of at most 200 printable characters"), "name"
+        )
     if len(password) < 10:
         raise DomainError("account.password_short", "use at least 10 characters", "password")
     if session.scalar(select(LearnerAccount).where(LearnerAccount.email == email)):
@@ -217,7 +222,7 @@ def item_binding(entry: WalletItem, mine: Identities) -> Binding:
 def add_email(app: App, session: Session, account: LearnerAccount, email: str) -> LearnerIdentity:
     """Start proving a further email: a one-time link goes to that address."""
     email = email.strip().lower()
-    if "@" not in email or len(email) > 320 or any(c.isspace() for c in email):
+    if not is_address(email):
         raise DomainError("account.email_invalid", _("enter a valid email address"), "email")
     if email == account.email or email in identities(session, account).emails:
         raise DomainError(

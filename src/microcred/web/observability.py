@@ -42,11 +42,17 @@ def route_template(scope: Scope) -> str:
 
 
 def _logged_path(scope: Scope, template: str) -> str:
-    """The path as requested, unless a path parameter is a secret (``/s/{token}``)."""
+    """The path as requested (still percent-encoded, so a line break cannot forge a log line),
+    unless it matched no route or a path parameter is a secret (``/s/{token}``): then the
+    template, so an unmatched ``/s/TOKEN/x`` logs no token either."""
     params = scope.get("path_params") or {}
-    if any(part in name.lower() for name in params for part in _SECRET_PARAM):
+    if template == UNMATCHED or any(
+        part in name.lower() for name in params for part in _SECRET_PARAM
+    ):
         return template
-    return str(scope.get("path", ""))
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else str(scope.get("path", ""))
+    return "".join(c if c.isprintable() and not c.isspace() else f"%{ord(c):02X}" for c in path)
 
 
 def _query_keys(scope: Scope) -> str:
