@@ -252,3 +252,22 @@ def test_status_lists_are_signed_once_and_served_the_same_by_every_process(platf
     rotated = json.loads(wired.get(url).content)
     assert rotated["proof"]["verificationMethod"].endswith("#key-2")
     assert verify(credential.document, platform_policy(platform)).verdict.value == "revoked"
+
+
+def test_an_upgraded_install_signs_its_lists_at_start_up(platform, wired):
+    """After the upgrade to stored lists (no stored copy yet), the app signs and stores them
+    when it starts, so GETs serve the same stored bytes."""
+    from fastapi.testclient import TestClient
+
+    from microcred.db.tables import PublishedStatusList
+    from microcred.web.app import create_app
+
+    org = make_org(platform, "upgraded")
+    issue_to(platform, org, publish_definition(platform, org))
+    with transaction(platform.sessions) as session:
+        session.query(PublishedStatusList).delete()
+    with TestClient(create_app(platform), base_url="http://testserver") as restarted:
+        with transaction(platform.sessions, readonly=True) as session:
+            assert session.query(PublishedStatusList).count() == 2
+        url = "/providers/upgraded/status/1/revocation"
+        assert restarted.get(url).content == restarted.get(url).content

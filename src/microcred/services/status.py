@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from microcred import metrics
-from microcred.db.session import READONLY
+from microcred.db.session import READONLY, transaction
 from microcred.db.tables import (
     Credential,
     CredentialEvent,
@@ -38,6 +39,7 @@ from microcred.services.providers import require
 from microcred.vc import status_list
 from microcred.vc.credential import sign_credential
 
+_log = logging.getLogger(__name__)
 LIST_SIZE = status_list.MIN_BITS
 FILL_LIMIT = LIST_SIZE // 2  # open a new list before random draws start to collide often
 
@@ -193,6 +195,19 @@ def publish(app: App, session: Session, provider: Provider, row: StatusList, pur
     stored.signed_at = app.now()
     session.flush()
     return text
+
+
+def publish_stale(app: App) -> None:
+    """At start-up: sign and store every list whose stored copy is missing or stale (after an
+    upgrade, or a change of base URL), so that reads serve stored lists from the first GET. A
+    provider whose key cannot be opened (a wrong MICROCRED_KEK) is logged and skipped."""
+    with transaction(app.sessions) as session:
+        for provider in session.scalars(select(Provider)).all():
+            try:
+                with session.begin_nested():
+                    publish_all(app, session, provider)
+            except DomainError as exc:
+                _log.warning("status lists of %s not re-signed: %s", provider.slug, exc.message)
 
 
 def publish_all(app: App, session: Session, provider: Provider) -> None:

@@ -15,6 +15,7 @@ from microcred import __version__, logs
 from microcred.config import load_settings
 from microcred.domain.catalog import DefinitionInvalidError
 from microcred.domain.errors import DomainError, Forbidden, NotFound
+from microcred.services import status as status_lists
 from microcred.services.app import App
 from microcred.services.trust import prepare_platform_signer
 from microcred.services.verification import load_configured_registries
@@ -80,6 +81,7 @@ def create_app(app: App) -> FastAPI:
     web.state.microcred = app
     load_configured_registries(app)
     prepare_platform_signer(app)  # the registry's signing identity exists before any GET
+    status_lists.publish_stale(app)  # stored signed status lists, from the first GET
     web.add_middleware(
         SessionMiddleware,
         secret_key=app.settings.secret_key,
