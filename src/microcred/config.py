@@ -94,8 +94,11 @@ def parse_smtp_url(url: str, *, production: bool = False) -> SmtpTarget:
     try:
         parts = urlsplit(url.strip())
         port_given = parts.port
-    except ValueError as exc:
-        raise ConfigError("MICROCRED_SMTP_URL is not a valid URL") from exc
+    except ValueError:
+        # not chained: the parser's own message can quote part of the password
+        raise ConfigError(
+            "MICROCRED_SMTP_URL is not a valid URL (percent-encode / # ? @ : in the password)"
+        ) from None
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ConfigError(
             "MICROCRED_SMTP_URL must be smtp://[user:pass@]host[:port][?starttls=1] or "
@@ -105,7 +108,10 @@ def parse_smtp_url(url: str, *, production: bool = False) -> SmtpTarget:
     unknown = set(query) - {"starttls", "timeout"}
     if unknown:
         raise ConfigError(f"MICROCRED_SMTP_URL: unknown option {sorted(unknown)[0]!r}")
-    starttls = query.get("starttls", "0").lower() in ("1", "true", "yes")
+    flag = query.get("starttls", "0").lower()
+    if flag not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError("MICROCRED_SMTP_URL: starttls must be 1 or 0")
+    starttls = flag in ("1", "true", "yes")
     if parts.scheme == "smtps" and starttls:
         raise ConfigError("MICROCRED_SMTP_URL: smtps:// is TLS already; drop starttls")
     try:

@@ -431,3 +431,13 @@ def test_production_refuses_to_start_without_smtp(tmp_path):
         load_settings({**env, "MICROCRED_SMTP_URL": "smtps://h?tls=1"})
     with pytest.raises(ConfigError, match="MICROCRED_MAIL_FROM"):
         load_settings({**env, "MICROCRED_SMTP_URL": "smtps://h", "MICROCRED_MAIL_FROM": "nobody"})
+
+
+def test_a_malformed_smtp_url_never_repeats_its_password():
+    with pytest.raises(ConfigError) as caught:
+        parse_smtp_url("smtp://mailer:pa/ssword-secret@mail.example.org:587")
+    assert "ssword-secret" not in repr(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__  # no chained parser message quoting it
+    with pytest.raises(ConfigError, match="starttls must be 1 or 0"):
+        parse_smtp_url("smtp://mail.example.org:587?starttls=on")  # never silently plain
