@@ -298,3 +298,35 @@ def test_pathway_and_rpl_cli(platform, database_url, tmp_path):
     )
     assert bad.exit_code == 1
     assert "rpl.closed" in bad.stderr
+
+
+def test_two_assessors_accepting_at_once_issue_one_credential(platform):
+    """The application row is locked while it is decided: the second decision sees it decided."""
+    import threading
+
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    with transaction(platform.sessions) as session:
+        account = wallet.sign_up(platform, session, "Aoife", "aoife@example.org", "learner pass 9")
+        app_id = rpl.apply(
+            platform, session, account, definition_id=row.id, narrative="Five years", links=[]
+        ).id
+    met = {o["id"]: True for o in row.data["learning_outcomes"]}
+    outcomes: list[str] = []
+
+    def accept(staff_id: int) -> None:
+        try:
+            with transaction(platform.sessions) as session:
+                rpl.decide(platform, session, staff(platform, staff_id), app_id, "accept", "", met)
+            outcomes.append("accepted")
+        except DomainError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=accept, args=(org.staff[r],)) for r in ("owner", "issuer")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["accepted", "rpl.closed"]
+    with transaction(platform.sessions, readonly=True) as session:
+        assert session.query(Credential).count() == 1

@@ -168,7 +168,7 @@ def decide(
 ) -> RplApplication:
     """``request_more``, ``reject`` (both need a message) or ``accept`` (every criterion met)."""
     require(staff, "assess")
-    application = get_for_staff(session, staff, application_id)
+    application = get_for_staff(session, staff, application_id, lock=True)
     if application.state not in OPEN_STATES:
         raise DomainError("rpl.closed", "this application has been decided")
     row = session.get(Definition, application.definition_id)
@@ -307,8 +307,12 @@ def get_for_learner(
     return application
 
 
-def get_for_staff(session: Session, staff: Staff, application_id: int) -> RplApplication:
-    application = session.get(RplApplication, application_id)
+def get_for_staff(
+    session: Session, staff: Staff, application_id: int, *, lock: bool = False
+) -> RplApplication:
+    """The provider's application; ``lock`` holds its row until the transaction ends (so two
+    assessors deciding at once take turns, and the second sees it decided)."""
+    application = session.get(RplApplication, application_id, with_for_update=lock)
     if application is None or application.provider_id != staff.provider_id:
         raise NotFound("application")
     return application
