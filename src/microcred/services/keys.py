@@ -93,12 +93,18 @@ def add_key(app: App, session: Session, provider: Provider, by: Staff | None = N
     return row
 
 
-def active_key(app: App, session: Session, provider: Provider) -> tuple[SigningKey, KeyPair]:
+def active_row(session: Session, provider: Provider) -> SigningKey:
+    """The provider's active key as stored (its public half; nothing is decrypted)."""
     row = session.scalars(
         select(SigningKey).where(SigningKey.provider_id == provider.id, SigningKey.active)
     ).first()
     if row is None:
         raise DomainError("keys.none", "the provider has no active signing key")
+    return row
+
+
+def active_key(app: App, session: Session, provider: Provider) -> tuple[SigningKey, KeyPair]:
+    row = active_row(session, provider)
     return row, unseal(app, provider, row)
 
 

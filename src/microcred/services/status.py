@@ -34,7 +34,7 @@ from microcred.domain.award import status_purposes
 from microcred.domain.errors import DomainError, NotFound
 from microcred.services import audit, notify
 from microcred.services.app import App
-from microcred.services.keys import active_key, provider_did
+from microcred.services.keys import active_key, active_row, provider_did
 from microcred.services.providers import require
 from microcred.vc import status_list
 from microcred.vc.credential import sign_credential
@@ -161,16 +161,12 @@ def published_list(
     )
     if row is None:
         raise NotFound("status list")
-    stored = session.scalar(
-        select(PublishedStatusList).where(
-            PublishedStatusList.status_list_id == row.id, PublishedStatusList.purpose == purpose
-        )
-    )
-    fingerprint, indexes = _fingerprint(app, session, provider, row, purpose)
-    if stored is not None and stored.fingerprint == fingerprint:
-        return stored.document
     if _writable(session):
         return publish(app, session, provider, row, purpose)
+    fingerprint, indexes = _fingerprint(app, session, provider, row, purpose)
+    stored = _stored(session, row, purpose)
+    if stored is not None and stored.fingerprint == fingerprint:
+        return stored.document
     return _sign(app, session, provider, row, purpose, indexes)
 
 
@@ -179,11 +175,7 @@ def publish(app: App, session: Session, provider: Provider, row: StatusList, pur
     bits change (revoke, suspend, reinstate), when it is created, and after a key rotation."""
     session.get(StatusList, row.id, with_for_update=True)  # one publisher per list at a time
     fingerprint, indexes = _fingerprint(app, session, provider, row, purpose)
-    stored = session.scalar(
-        select(PublishedStatusList).where(
-            PublishedStatusList.status_list_id == row.id, PublishedStatusList.purpose == purpose
-        )
-    )
+    stored = _stored(session, row, purpose)
     if stored is not None and stored.fingerprint == fingerprint:
         return stored.document
     text = _sign(app, session, provider, row, purpose, indexes)
@@ -217,6 +209,14 @@ def publish_all(app: App, session: Session, provider: Provider) -> None:
             publish(app, session, provider, row, purpose)
 
 
+def _stored(session: Session, row: StatusList, purpose: str) -> PublishedStatusList | None:
+    return session.scalar(
+        select(PublishedStatusList).where(
+            PublishedStatusList.status_list_id == row.id, PublishedStatusList.purpose == purpose
+        )
+    )
+
+
 def _fingerprint(
     app: App, session: Session, provider: Provider, row: StatusList, purpose: str
 ) -> tuple[str, list[int]]:
@@ -228,7 +228,7 @@ def _fingerprint(
             )
         )
     )
-    key_row, _pair = active_key(app, session, provider)
+    key_row = active_row(session, provider)  # the public key only: reads decrypt nothing
     signed_over = [
         list_url(app, provider, row.number, purpose),
         provider_did(app, provider),
