@@ -111,9 +111,8 @@ class VerificationReport:
         status = self.step("status")
         if status is not None and status.outcome is Outcome.UNCHECKED:
             found.add(Verdict.STATUS_UNCHECKED)
-        for verdict in _PRECEDENCE:
-            if verdict in found:
-                return verdict
+        if found:
+            return worst(found)
         return Verdict.VERIFIED_WITH_WARNINGS if self.warnings else Verdict.VERIFIED
 
     def headline(self) -> str:
