@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -396,6 +397,14 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Web processes (uvicorn workers) sharing the port.")
     ] = 1,
+    run_jobs: Annotated[
+        bool | None,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="Run queued jobs in this process too (default: on SQLite yes; on PostgreSQL "
+            "no, run `microcred worker`).",
+        ),
+    ] = None,
 ) -> None:
     """Run the web application (database from MICROCRED_DATABASE_URL; migrations applied once,
     before the worker processes start)."""
@@ -425,18 +434,70 @@ def serve(
         "log_level": settings.log_level.lower(),
         "access_log": False,  # microcred.access writes one line per request instead
     }
+    from contextlib import nullcontext
+
+    from microcred.services import jobs
+
+    if run_jobs is None:
+        run_jobs = not jobs.on_postgresql(platform)
+    background = jobs.running(platform) if run_jobs else nullcontext()
+    if run_jobs:
+        out.print("jobs run in this process")
     if workers == 1:
-        uvicorn.run(create_app(platform), **common)
+        with background:
+            uvicorn.run(create_app(platform), **common)
         return
     # Each worker process builds the app from the environment; prepare it all here once.
     create_app(platform)  # the platform's signing identity, created before workers race for it
-    platform.engine.dispose()
     os.environ["MICROCRED_BASE_URL"] = settings.base_url
     if not metrics.multiprocess_dir():  # one /metrics for all workers (prometheus-client)
         os.environ[metrics.MULTIPROC_ENV] = str(settings.data_dir / "prometheus")
     metrics.prepare_multiprocess_dir()
     out.print(f"{workers} worker processes; metrics in {metrics.multiprocess_dir()}")
-    uvicorn.run("microcred.web.app:create_app_from_env", factory=True, workers=workers, **common)
+    with background:  # in this (supervising) process, beside the web processes
+        uvicorn.run(
+            "microcred.web.app:create_app_from_env", factory=True, workers=workers, **common
+        )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Jobs run at once in this process (threads).")
+    ] = 1,
+    stalled_after: Annotated[
+        float,
+        typer.Option(
+            min=1.0,
+            help="Seconds without a heartbeat after which another worker's jobs are taken up.",
+        ),
+    ] = 30.0,
+) -> None:
+    """Run queued jobs (bulk issuing, email) until stopped; run as many as you like, on as many
+    machines as reach the database."""
+    import signal
+    import threading
+
+    from microcred import logs
+    from microcred.services import jobs
+
+    platform = _platform()
+    logs.configure(platform.settings)
+    out.print(f"microcred worker (database: {_safe_url(platform)})")
+    if jobs.on_postgresql(platform):
+        from microcred.services import queue_pg
+
+        queue_pg.run_worker(platform, concurrency=concurrency, stalled_after=stalled_after)
+        return
+    runner = jobs.LocalRunner(platform, concurrency=concurrency, stalled_after=stalled_after)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runner.start()
+    while not stop.wait(1.0):
+        pass
+    out.print("stopping: finishing the jobs in hand")
+    runner.stop()
 
 
 def _safe_url(platform: Any) -> str:
@@ -760,11 +821,17 @@ def issue_bulk(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Issue credentials from a CSV; every row is checked first; safe to run again."""
+    """Issue credentials from a CSV; every row is checked first; safe to run again.
+
+    The rows go to the job queue like a web upload; this command then works the queue in this
+    process until the upload is done (other workers may share it)."""
+    import threading
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from microcred.domain.errors import DomainError
-    from microcred.services.bulk import MAX_BYTES, issue_csv, issuer_for
+    from microcred.services import jobs
+    from microcred.services.bulk import MAX_BYTES, issuer_for, progress_of, upload_as
 
     platform = _platform()
     try:
@@ -773,10 +840,14 @@ def issue_bulk(
         raise _fail(f"cannot read {csv_path}: {exc.strerror}", 2) from exc
     try:
         staff_id = issuer_for(platform, definition, as_email)
+        upload_id = upload_as(platform, staff_id, definition, data, csv_path.name)
     except DomainError as exc:
-        if exc.message.startswith("definition"):
+        if exc.code == "not_found" and "definition" in exc.message:
             raise _fail(f"no definition {definition}", 2) from exc
-        raise _fail("no such staff member of this definition's provider", 2) from exc
+        if exc.code == "not_found":
+            raise _fail("no such staff member of this definition's provider", 2) from exc
+        raise _fail(f"{exc.message} [{exc.code}]") from exc
+    finished = threading.Event()
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -784,24 +855,33 @@ def issue_bulk(
         TimeRemainingColumn(),
         console=err,
         transient=as_json,
-    ) as progress:
-        task = progress.add_task("issuing", total=None)
+    ) as bar:
+        task = bar.add_task("issuing", total=None)
 
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+        def watch() -> None:
+            while not finished.wait(0.5):
+                now = progress_of(platform, upload_id)
+                bar.update(task, completed=now.accepted - now.pending, total=now.accepted)
 
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
         try:
-            report = issue_csv(platform, staff_id, definition, data, update)
-        except DomainError as exc:
-            raise _fail(f"{exc.message} [{exc.code}]") from exc
+            while progress_of(platform, upload_id).pending:
+                if not jobs.drain(platform):
+                    time.sleep(1.0)  # other workers hold its chunks: look again soon
+            jobs.drain(platform)  # the upload's emails
         finally:
-            platform.engine.dispose()
+            finished.set()
+            watcher.join()
+        report = progress_of(platform, upload_id)
+        platform.engine.dispose()
     if as_json:
         sys.stdout.write(json.dumps(report.to_json()) + "\n")
     else:
         out.print(
             f"{report.issued} issued, {report.already} already issued, "
-            f"{len({p.row for p in report.problems})} row(s) rejected, of {report.total}"
+            f"{len({p.row for p in report.problems})} row(s) rejected, "
+            f"of {report.upload.rows_total}"
         )
         for problem in report.problems:
             out.print(f"  {escape(str(problem))}")

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from microcred.config import Settings
 from microcred.db.session import transaction
 from microcred.db.tables import Definition, Provider, Staff
-from microcred.services import definitions
+from microcred.services import definitions, jobs
 from microcred.services.app import App
 from microcred.services.providers import add_staff, create_provider
 from microcred.vc.fetch import SafeFetcher, WebResolver
@@ -77,6 +77,9 @@ def refused_requests_write_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
             assert not changed, (
                 f"{method} {url} was refused ({response.status_code}) but wrote rows: {changed}"
             )
+        # a worker that keeps up: what the request enqueued (email, bulk chunks) runs now
+        if response.status_code < 500:
+            jobs.drain(state)
         return response
 
     monkeypatch.setattr(TestClient, "request", guarded)
@@ -211,12 +214,13 @@ def issue_to(
     name: str = "Ada Lovelace",
     **extra: Any,
 ) -> Any:
-    """Issue ``row`` to a learner as the org's owner, every learning outcome achieved."""
+    """Issue ``row`` to a learner as the org's owner, every learning outcome achieved; then the
+    jobs it enqueued (the learner's email) run, as a worker that keeps up would."""
     from microcred.domain.assessment import OutcomeResult
     from microcred.services.issuing import Award, issue
 
     with transaction(app.sessions) as session:
-        return issue(
+        credential = issue(
             app,
             session,
             staff(app, org.owner_id),
@@ -228,6 +232,8 @@ def issue_to(
                 **extra,
             ),
         )
+    jobs.drain(app)
+    return credential
 
 
 def signin(
@@ -274,7 +280,8 @@ def live(database_url: str, tmp_path: Path) -> Iterator[tuple[App, str]]:
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    yield app, f"127.0.0.1:{port}"
+    with jobs.running(app):  # as `microcred serve` runs them: beside the web app
+        yield app, f"127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
     app.engine.dispose()
@@ -290,3 +297,34 @@ def wired(platform, client):
 
     platform.fetcher = SafeFetcher({"testserver"}, opener=opener, ttl=0)
     return client
+
+
+def await_mail(app: App, to: str, purpose: str, count: int = 1, timeout: float = 30.0) -> list[Any]:
+    """The messages of ``purpose`` to ``to`` once ``count`` of them are in the outbox (a
+    background job sends them): waits on that condition, up to ``timeout`` seconds."""
+    import time
+
+    from microcred.services import outbox
+
+    deadline = time.monotonic() + timeout
+    while True:
+        found = outbox.messages(app, to, purpose)
+        if len(found) >= count or time.monotonic() > deadline:
+            assert len(found) == count, (
+                f"{len(found)} {purpose} message(s) to {to}, not {count} ({jobs.state(app)})"
+            )
+            return found
+        time.sleep(0.05)
+
+
+def make_jobs_due(app: App) -> None:
+    """Waiting retries become due now (a test does not wait out the backoff)."""
+    with app.engine.begin() as connection:
+        if jobs.on_postgresql(app):
+            connection.execute(
+                text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE status = 'todo'")
+            )
+        else:
+            connection.execute(
+                text("UPDATE jobs SET run_after = :now WHERE status = 'todo'"), {"now": app.now()}
+            )

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from microcred.services import jobs
 from microcred.services.app import App
 from microcred.web.app import create_app
-from tests.platform.conftest import PASSWORD, make_org
+from tests.platform.conftest import PASSWORD, await_mail, make_org
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,7 +43,8 @@ def live_server(platform: App) -> Iterator[str]:
         if server.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    with jobs.running(platform):  # as `microcred serve` runs them: beside the web app
+        yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -211,7 +213,6 @@ def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
 
     from microcred.db.session import transaction
     from microcred.domain.assessment import OutcomeResult
-    from microcred.services import outbox
 
     # Each wallet page verifies every credential live over HTTP: allow a loaded machine time.
     expect.set_options(timeout=20_000)
@@ -254,7 +255,7 @@ def test_learner_claims_imports_shares_and_revokes_a_link(live, tmp_path):
         with learner.expect_navigation():
             learner.click("button:has-text('Create wallet')")
         expect(learner.locator(".ok")).to_contain_text("confirmation link")
-        [mail] = outbox.messages(app, "niamh@example.org", "email-confirmation")
+        [mail] = await_mail(app, "niamh@example.org", "email-confirmation")
         confirm = re.search(r"https?://\S+/account/verify\?token=\S+", mail["body"]).group(0)
         learner.goto(confirm)
         expect(learner.locator(".ok")).to_contain_text("Email confirmed")
@@ -304,7 +305,6 @@ def test_rpl_route_in_the_browser(live, tmp_path):
 
     from playwright.sync_api import expect, sync_playwright
 
-    from microcred.services import outbox
     from tests.platform.conftest import PASSWORD, publish_definition
 
     expect.set_options(timeout=20_000)
@@ -325,7 +325,7 @@ def test_rpl_route_in_the_browser(live, tmp_path):
         learner.fill("input[name=password]", "a long learner password")
         with learner.expect_navigation():
             learner.click("button:has-text('Create wallet')")
-        [mail] = outbox.messages(app, "aoife@example.org", "email-confirmation")
+        [mail] = await_mail(app, "aoife@example.org", "email-confirmation")
         learner.goto(re.search(r"https?://\S+/account/verify\?token=\S+", mail["body"]).group(0))
 
         learner.goto(f"http://{host}/wallet/rpl")
@@ -399,7 +399,6 @@ def test_holder_binding_and_trust_in_the_browser(live, tmp_path):
 
     from playwright.sync_api import expect, sync_playwright
 
-    from microcred.services import outbox
     from microcred.vc.multikey import KeyPair
     from microcred.vc.presentation import sign_presentation
     from tests.helpers import signed, unsigned
@@ -440,7 +439,7 @@ def test_holder_binding_and_trust_in_the_browser(live, tmp_path):
         learner.fill("input[name=password]", "a long learner password")
         with learner.expect_navigation():
             learner.click("button:has-text('Create wallet')")
-        [mail] = outbox.messages(app, "niamh@example.org", "email-confirmation")
+        [mail] = await_mail(app, "niamh@example.org", "email-confirmation")
         learner.goto(re.search(r"https?://\S+/account/verify\?token=\S+", mail["body"]).group(0))
         expect(learner.locator("table")).to_contain_text("Welding Safety")
         for name in ("other.json", "work.json", "did.json"):
@@ -476,7 +475,7 @@ def test_holder_binding_and_trust_in_the_browser(live, tmp_path):
         learner.fill("#add-email-form input[name=email]", "niamh.work@example.org")
         with learner.expect_navigation():
             learner.click("#add-email-form button")
-        [mail] = outbox.messages(app, "niamh.work@example.org", "email-proof")
+        [mail] = await_mail(app, "niamh.work@example.org", "email-proof")
         learner.goto(
             re.search(r"https?://\S+/account/identities/verify\?\S+", mail["body"]).group(0)
         )

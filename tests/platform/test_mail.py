@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from microcred.config import ConfigError, load_settings, parse_smtp_url
 from microcred.db.session import transaction
 from microcred.db.tables import LearnerAccount
-from microcred.services import mail, notify, outbox, rpl, status, wallet
+from microcred.services import jobs, mail, notify, outbox, rpl, status, wallet
 from microcred.services.app import App
 from microcred.services.mail import FileOutbox, MailError, SmtpMailer
 from microcred.web.app import create_app
@@ -34,6 +34,7 @@ from tests.platform.conftest import (
     PASSWORD,
     csrf_from,
     issue_to,
+    make_jobs_due,
     make_org,
     make_settings,
     publish_definition,
@@ -195,6 +196,7 @@ def test_password_reset_end_to_end_through_smtp(smtp_platform, smtp_client, smtp
         )
     assert again["Message-ID"] == reset["Message-ID"]
     assert other["Message-ID"] != reset["Message-ID"]
+    jobs.drain(smtp_platform)
     resets = smtpd.wait(_to("niamh@example.org", "password-reset"), count=3)
     assert [m["Message-ID"] for m in resets].count(reset["Message-ID"]) == 2
     assert link.group(1) not in str(reset["Message-ID"])  # the id reveals nothing of the token
@@ -252,22 +254,20 @@ def test_smtp_failures_are_clear_and_never_name_the_password(smtpd, tmp_path):
 
 
 def test_notifications_wait_for_the_commit(platform):
-    """A refused action (the transaction rolls back) sends nothing; a savepoint rolled back
-    drops what was queued inside it; a commit sends the rest."""
+    """A refused action (the transaction rolls back) enqueues nothing; a savepoint rolled back
+    drops what was queued inside it; a commit sends the rest, through the job queue."""
     org = make_org(platform, "acme")
     row = publish_definition(platform, org)
 
     def refused() -> None:
         with transaction(platform.sessions) as session:
-            with transaction(platform.sessions) as other:  # another session: its own commit
-                assert notify.pending(other) == []
             issue_to_in(platform, session, org, row, "ada@example.org")
-            assert len(notify.pending(session)) == 1
-            assert outbox.messages(platform) == []  # queued, not sent
             raise RuntimeError("refused after the credential was built")
 
     with pytest.raises(RuntimeError):
         refused()
+    assert not jobs.pending(platform)
+    assert jobs.drain(platform) == 0
     assert outbox.messages(platform) == []
 
     def savepoint(session: Any) -> None:
@@ -279,9 +279,32 @@ def test_notifications_wait_for_the_commit(platform):
         with pytest.raises(RuntimeError):
             savepoint(session)
         issue_to_in(platform, session, org, row, "grace@example.org")
+        assert outbox.messages(platform) == []  # enqueued, not sent
+    assert outbox.messages(platform) == []  # committed: a worker will send it
+    assert jobs.drain(platform) == 1
     sent = outbox.messages(platform)
     assert [m["to"] for m in sent] == ["grace@example.org"]
     assert sent[0]["purpose"] == "credential-issued"
+
+
+def test_a_mail_server_down_is_retried_with_the_same_message_id(smtp_platform, smtpd):
+    """The job fails while the server refuses, waits, and then delivers the same message."""
+    org = make_org(smtp_platform, "acme")
+    row = publish_definition(smtp_platform, org)
+    working = smtp_platform.mailer
+    smtp_platform.__dict__["mailer"] = SmtpMailer(
+        parse_smtp_url(f"smtp://127.0.0.1:{_free_port()}?timeout=5")  # nobody listens
+    )
+    credential = issue_to(smtp_platform, org, row, "ada@example.org")  # drains: attempt 1 fails
+    state = jobs.state(smtp_platform)
+    assert (state.waiting, state.failed) == (1, 0)  # waiting for its retry
+    assert smtpd.received == []
+    smtp_platform.__dict__["mailer"] = working
+    make_jobs_due(smtp_platform)
+    assert jobs.drain(smtp_platform) == 1
+    [sent] = smtpd.wait(_to("ada@example.org", "credential-issued"))
+    assert str(sent["Message-ID"]).startswith(f"<credential-issued.{credential.id}.")
+    assert jobs.state(smtp_platform).waiting == 0
 
 
 def issue_to_in(app: App, session: Any, org: Any, row: Any, email: str) -> Any:
@@ -314,6 +337,7 @@ def test_status_and_rpl_notifications(platform):
         status.change_state(
             platform, session, staff(platform, org.owner_id), credential.id, "revoke", "Misconduct"
         )
+    jobs.drain(platform)
     [revoked] = outbox.messages(platform, "ada@example.org", "credential-revoke")
     assert "revoked" in revoked["subject"]
     assert "Reason: Misconduct" in revoked["body"]
@@ -329,6 +353,7 @@ def test_status_and_rpl_notifications(platform):
             platform, session, staff(platform, org.staff["assessor"]), app_id, "request_more",
             "Please add <b>evidence</b>.",
         )  # fmt: skip
+    jobs.drain(platform)
     [more] = outbox.messages(platform, "aoife@example.org", "rpl-request-more")
     assert "Please add <b>evidence</b>." in more["body"]
     assert "Please add &lt;b&gt;evidence&lt;/b&gt;." in more["html"]  # HTML is escaped

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from microcred.db.session import transaction
 from microcred.db.tables import Credential, CredentialEvent, Definition
 from microcred.domain.errors import DomainError
-from microcred.services import bulk, demo, status
+from microcred.services import bulk, demo, jobs, status
 from microcred.vc.verify import verify
 from tests.platform.conftest import (
     DEFINITION,
@@ -163,7 +163,9 @@ def test_bulk_issuing_follows_the_definition(platform):
     suspendable = publish_definition(platform, org, {**DEFINITION, "suspendable": True})
     rows = b"name,email\nAda Lovelace,ada@example.org\n"
     for row in (plain, suspendable):
-        assert bulk.issue_csv(platform, org.staff["issuer"], row.id, rows).issued == 1
+        upload_id = bulk.upload_as(platform, org.staff["issuer"], row.id, rows, "one.csv")
+        jobs.drain(platform)
+        assert bulk.progress_of(platform, upload_id).issued == 1
     with transaction(platform.sessions, readonly=True) as session:
         documents = {
             c.definition_id: json.loads(c.document) for c in session.scalars(select(Credential))

@@ -450,3 +450,78 @@ class AuditHead(Base):
     chain: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Job(Base):
+    """A durable job of the embedded runner (SQLite; ``services/jobs.py``, ADR 0019). On
+    PostgreSQL jobs live in procrastinate's tables instead. ``payload`` is JSON, sealed where it
+    carries personal data or one-time links."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_due", "status", "run_after"),
+        Index(
+            "ux_jobs_queueing_lock",
+            "queueing_lock",
+            unique=True,
+            sqlite_where=text("status = 'todo'"),
+            postgresql_where=text("status = 'todo'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task: Mapped[str] = mapped_column(String(60))
+    queue: Mapped[str] = mapped_column(String(30))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10))  # todo | doing | succeeded | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    queueing_lock: Mapped[str | None] = mapped_column(String(100))
+    run_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    locked_by: Mapped[str | None] = mapped_column(String(100))  # host:pid:thread
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class BulkUpload(Base):
+    """A CSV upload: its rows are in ``bulk_rows``; chunks of them are issued by jobs.
+    Progress is counted from the rows, so every web process shows the same."""
+
+    __tablename__ = "bulk_uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    rows_total: Mapped[int] = mapped_column(Integer)  # non-empty data rows in the file
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # rows refused at upload
+    chunks: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10))  # running | done
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class BulkRow(Base):
+    """One good row of an upload: what to award, its idempotency key, the status index held
+    for it, and what became of it (``pending`` → ``issued`` | ``already`` | ``refused``)."""
+
+    __tablename__ = "bulk_rows"
+    __table_args__ = (
+        Index("ix_bulk_rows_chunk", "upload_id", "chunk"),
+        Index("ix_bulk_rows_state", "upload_id", "state"),
+        UniqueConstraint("status_list_id", "status_index"),
+    )
+
+    upload_id: Mapped[str] = mapped_column(ForeignKey("bulk_uploads.id"), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer)
+    award: Mapped[dict[str, Any]] = mapped_column(JSON)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10))
+    status_list_id: Mapped[int | None] = mapped_column(ForeignKey("status_lists.id"))
+    status_index: Mapped[int | None] = mapped_column(Integer)
+    credential_id: Mapped[str | None] = mapped_column(String(36))
+    problem: Mapped[dict[str, str] | None] = mapped_column(JSON)

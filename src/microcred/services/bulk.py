@@ -5,9 +5,13 @@ Columns (header row required, names case-insensitive):
 numbers 1..n or ids, separated by ``;``; default ``all``); ``grade``; ``issued_on`` and
 ``valid_until`` (YYYY-MM-DD); ``reference`` (your own row id, used for idempotency).
 
-Each row is issued in its own transaction under an idempotency key (the ``reference``, or a hash
-of the row's content and the definition), so re-running a file, or resuming after a crash, issues
-nothing twice, and a row is either issued or reported, never half done.
+An upload is checked whole in the request; its good rows are stored (``bulk_rows``) and issued by
+``bulk.chunk`` jobs of :data:`CHUNK_ROWS` rows (ADR 0019). Each row has an idempotency key (the
+``reference``, or a hash of the row's content and the definition) and a credential id derived
+from it, so re-running a file, a retried chunk or a chunk run twice issues nothing twice. A chunk
+holds its rows' status indexes in one short transaction under the provider's lock, signs outside
+any transaction, then stores its credentials, one audit event and one email job in another: a
+crash anywhere leaves each row issued once or still pending, never half done.
 """
 
 from __future__ import annotations
@@ -15,24 +19,38 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
 
 from microcred import metrics
 from microcred.db.session import transaction
-from microcred.db.tables import Credential, Definition, Provider, Staff
+from microcred.db.tables import (
+    BulkRow,
+    BulkUpload,
+    Credential,
+    Definition,
+    Provider,
+    Staff,
+    StatusList,
+)
 from microcred.domain.assessment import OutcomeResult, decide
+from microcred.domain.award import Recipient
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError, NotFound
-from microcred.services import definitions
+from microcred.services import audit, definitions, jobs, notify
 from microcred.services.app import App
-from microcred.services.issuing import Award, issue, published_definition
+from microcred.services.issuing import Award, published_definition, sign_award, upsert_learner
+from microcred.services.keys import active_key, active_row
 from microcred.services.providers import require
+from microcred.services.status import allocate
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 64 * 1024 * 1024
@@ -49,26 +67,6 @@ class RowProblem:
 
     def __str__(self) -> str:
         return f"row {self.row}, column {self.column}: {self.reason}"
-
-
-@dataclass(slots=True)
-class BulkReport:
-    total: int = 0
-    issued: int = 0
-    already: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-    credential_ids: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "rows": self.total,
-            "issued": self.issued,
-            "already_issued": self.already,
-            "rejected": len({p.row for p in self.problems}),
-            "problems": [
-                {"row": p.row, "column": p.column, "reason": p.reason} for p in self.problems
-            ],
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,68 +218,393 @@ def _midnight(day: date | None) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
 
 
-Progress = Callable[[int, int], None]
+CHUNK_ROWS = 100  # rows per job: one transaction, one audit event, one email job
 
 
-def issue_csv(
-    app: App,
-    staff_id: int,
-    definition_id: int,
-    data: bytes,
-    progress: Progress | None = None,
-) -> BulkReport:
-    """Validate, then issue the good rows one transaction each. Safe to re-run.
-    An unexpected error is logged with its traceback and raised (rows issued so far stay)."""
+def _award_json(award: Award) -> dict[str, Any]:
+    return {
+        "name": award.name,
+        "email": award.email,
+        "results": [[r.outcome_id, r.achieved] for r in award.results],
+        "grade": award.grade,
+        "issued_at": award.issued_at.isoformat() if award.issued_at else None,
+        "valid_until": award.valid_until.isoformat() if award.valid_until else None,
+    }
+
+
+def _award_of(row: BulkRow, definition_id: int) -> Award:
+    data = row.award
+    return Award(
+        definition_id=definition_id,
+        name=data["name"],
+        email=data["email"],
+        results=[OutcomeResult(o, bool(a)) for o, a in data["results"]],
+        grade=data["grade"],
+        idempotency_key=row.idempotency_key,
+        issued_at=datetime.fromisoformat(data["issued_at"]) if data["issued_at"] else None,
+        valid_until=datetime.fromisoformat(data["valid_until"]) if data["valid_until"] else None,
+    )
+
+
+def start_upload(
+    app: App, session: Session, staff: Staff, definition_id: int, data: bytes, filename: str
+) -> BulkUpload:
+    """Check every row, keep the good ones, and enqueue their chunks: all in the caller's
+    transaction, so a refused file (``DomainError``) leaves nothing and an accepted one is
+    issued by the workers even if this process stops."""
+    require(staff, "issue")
+    provider = session.get(Provider, staff.provider_id)
+    assert provider is not None
+    row: Definition = published_definition(session, provider, definition_id)
+    version_key = f"{row.family}:v{row.version}"
+    good, problems, total = parse_csv(data, definitions.data_of(row), row.id, version_key)
+    upload = BulkUpload(
+        id=uuid.uuid4().hex,
+        provider_id=provider.id,
+        definition_id=row.id,
+        staff_id=staff.id,
+        filename=(filename or "upload.csv")[:200],
+        file_sha256=hashlib.sha256(data).hexdigest(),
+        rows_total=total,
+        problems=[{"row": p.row, "column": p.column, "reason": p.reason} for p in problems],
+        chunks=(len(good) + CHUNK_ROWS - 1) // CHUNK_ROWS,
+        state="running" if good else "done",
+        created_at=app.now(),
+        finished_at=None if good else app.now(),
+    )
+    session.add(upload)
+    session.flush()
+    if good:
+        session.execute(
+            insert(BulkRow),
+            [
+                {
+                    "upload_id": upload.id,
+                    "line": item.line,
+                    "chunk": n // CHUNK_ROWS,
+                    "award": _award_json(item.award),
+                    "idempotency_key": item.award.idempotency_key,
+                    "state": "pending",
+                }
+                for n, item in enumerate(good)
+            ],
+        )
+    for chunk in range(upload.chunks):
+        jobs.enqueue(app, session, "bulk.chunk", upload_id=upload.id, chunk=chunk)
+    audit.log(
+        session,
+        provider.id,
+        staff,
+        "bulk.uploaded",
+        upload.id,
+        {"file_sha256": upload.file_sha256, "rows": total, "accepted": len(good)},
+    )
+    return upload
+
+
+class StaleKeyError(Exception):
+    """The signing key changed between signing and storing: the chunk is signed again."""
+
+
+@jobs.task("bulk.chunk", queue="bulk", max_attempts=8, wait=5)
+def run_chunk(app: App, upload_id: str, chunk: int) -> None:
+    """Issue one chunk's pending rows. Safe to run again and alongside itself: rows are
+    locked, issued rows are skipped, and each row's credential id derives from its key."""
     with metrics.BULK_UPLOADS_RUNNING.track_inprogress():
+        prepared = _reserve(app, upload_id, chunk)
+        if prepared is None:
+            return
+        signed = _sign(app, prepared)
+        _store(app, prepared, signed)
+
+
+@dataclass(slots=True)
+class _Prepared:
+    upload_id: str
+    chunk: int
+    provider: Provider
+    definition: Definition
+    key_row: Any
+    key_pair: Any
+    rows: list[tuple[int, Award, int, int]]  # line, award, list number, index
+
+
+def _reserve(app: App, upload_id: str, chunk: int) -> _Prepared | None:
+    """Hold a status index for each pending row (kept across retries) and read what signing
+    needs; a short transaction under the provider's lock."""
+    with transaction(app.sessions) as session:
+        upload = session.get(BulkUpload, upload_id)
+        if upload is None:
+            log.warning("bulk upload %s is gone; chunk %s skipped", upload_id, chunk)
+            return None
+        provider = session.get(Provider, upload.provider_id, with_for_update=True)
+        assert provider is not None
+        rows = list(
+            session.scalars(
+                select(BulkRow)
+                .where(
+                    BulkRow.upload_id == upload_id,
+                    BulkRow.chunk == chunk,
+                    BulkRow.state == "pending",
+                )
+                .order_by(BulkRow.line)
+            )
+        )
+        if not rows:
+            _finish_if_done(app, session, upload)
+            return None
+        staff = session.get(Staff, upload.staff_id)
+        assert staff is not None
         try:
-            return _issue_csv(app, staff_id, definition_id, data, progress)
-        except DomainError:
-            raise
-        except Exception:
-            log.exception("bulk issuing stopped (definition %s, staff %s)", definition_id, staff_id)
-            raise
+            require(staff, "issue")
+            definition = published_definition(session, provider, upload.definition_id)
+        except DomainError as exc:  # the uploader lost the right, or the definition was withdrawn
+            for row in rows:
+                row.state, row.problem = "refused", {"column": "*", "reason": exc.message}
+            _finish_if_done(app, session, upload)
+            return None
+        numbers: dict[int, int] = {}
+        for row in rows:
+            if row.status_index is None:
+                status_row, index = allocate(app, session, provider)
+                row.status_list_id, row.status_index = status_row.id, index
+                numbers[status_row.id] = status_row.number
+        for list_id in {r.status_list_id for r in rows} - set(numbers):
+            found = session.get(StatusList, list_id)
+            assert found is not None
+            numbers[found.id] = found.number
+        key_row, key_pair = active_key(app, session, provider)
+        session.expunge_all()
+        return _Prepared(
+            upload_id,
+            chunk,
+            provider,
+            definition,
+            key_row,
+            key_pair,
+            [
+                (
+                    r.line,
+                    _award_of(r, definition.id),
+                    numbers[r.status_list_id],
+                    r.status_index,
+                )
+                for r in rows
+                if r.status_list_id is not None and r.status_index is not None
+            ],
+        )
 
 
-def _issue_csv(
-    app: App, staff_id: int, definition_id: int, data: bytes, progress: Progress | None
-) -> BulkReport:
+def _credential_id(app: App, provider_id: int, key: str) -> str:
+    """A bulk row's credential id, the same on every attempt."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{app.settings.base_url}#{provider_id}/{key}"))
+
+
+def _sign(app: App, prepared: _Prepared) -> dict[int, tuple[dict[str, Any], datetime, Any]]:
+    """Sign every row of the chunk: CPU only, no transaction, no lock."""
+    out = {}
+    for line, award, number, index in prepared.rows:
+        assert award.idempotency_key is not None
+        out[line] = sign_award(
+            app,
+            prepared.provider,
+            prepared.definition,
+            award,
+            Recipient(award.name.strip(), award.email.strip().lower()),
+            _credential_id(app, prepared.provider.id, award.idempotency_key),
+            (number, index),
+            prepared.key_row,
+            prepared.key_pair,
+        )
+    return out
+
+
+def _store(
+    app: App, prepared: _Prepared, signed: dict[int, tuple[dict[str, Any], datetime, Any]]
+) -> None:
+    """Store the chunk's credentials, its audit event and its email job: one transaction."""
+    with transaction(app.sessions) as session:
+        upload = session.get(BulkUpload, prepared.upload_id)
+        assert upload is not None
+        provider = session.get(Provider, prepared.provider.id)
+        staff = session.get(Staff, upload.staff_id)
+        assert provider is not None
+        assert staff is not None
+        if active_row(session, provider).fragment != prepared.key_row.fragment:
+            raise StaleKeyError(f"the signing key of {provider.slug} changed; signing again")
+        rows = {
+            r.line: r
+            for r in session.scalars(
+                select(BulkRow)
+                .where(
+                    BulkRow.upload_id == prepared.upload_id,
+                    BulkRow.chunk == prepared.chunk,
+                    BulkRow.state == "pending",
+                )
+                .with_for_update()
+            )
+        }
+        issued: list[Credential] = []
+        for line, award, _number, _index in prepared.rows:
+            row = rows.get(line)
+            if row is None:  # done by another run meanwhile
+                continue
+            existing = session.scalar(
+                select(Credential.id).where(
+                    Credential.provider_id == provider.id,
+                    Credential.idempotency_key == row.idempotency_key,
+                )
+            )
+            if existing is not None:  # an earlier upload of the same row
+                row.state, row.credential_id = "already", existing
+                continue
+            try:
+                learner = upsert_learner(app, session, provider, award.name, award.email)
+            except DomainError as exc:
+                row.state = "refused"
+                row.problem = {"column": exc.field or "*", "reason": exc.message}
+                continue
+            document, issued_at, valid_until = signed[line]
+            credential = Credential(
+                id=_credential_id(app, provider.id, row.idempotency_key),
+                provider_id=provider.id,
+                definition_id=prepared.definition.id,
+                learner_id=learner.id,
+                recipient_name=learner.name,
+                recipient_email=learner.email,
+                status_list_id=row.status_list_id,
+                status_index=row.status_index,
+                state="active",
+                document=json.dumps(document, ensure_ascii=False, indent=2),
+                key_fragment=prepared.key_row.fragment,
+                issued_at=issued_at,
+                valid_until=valid_until,
+                idempotency_key=row.idempotency_key,
+            )
+            session.add(credential)
+            row.state, row.credential_id = "issued", credential.id
+            issued.append(credential)
+        session.flush()
+        if issued:
+            audit.log(
+                session,
+                provider.id,
+                staff,
+                "bulk.chunk_issued",
+                f"{prepared.upload_id}/{prepared.chunk}",
+                {"credentials": [{"id": c.id, "sha256": audit.digest(c.document)} for c in issued]},
+            )
+            notify.queue_many(
+                app, session, [notify.issued_message(app, provider, c) for c in issued]
+            )
+            count = len(issued)
+            metrics.count_on_commit(
+                session, lambda: metrics.CREDENTIALS_ISSUED.labels("bulk").inc(count)
+            )
+        _finish_if_done(app, session, upload)
+
+
+def _finish_if_done(app: App, session: Session, upload: BulkUpload) -> None:
+    """The last chunk closes the upload, and drops the rows' names and emails (the
+    credentials keep them; the rows keep their key, state and credential id)."""
+    session.flush()
+    left = session.scalar(
+        select(func.count())
+        .select_from(BulkRow)
+        .where(BulkRow.upload_id == upload.id, BulkRow.state == "pending")
+    )
+    if left:
+        return
+    locked = session.get(BulkUpload, upload.id, with_for_update=True, populate_existing=True)
+    assert locked is not None
+    if locked.state != "done":
+        locked.state, locked.finished_at = "done", app.now()
+        session.execute(update(BulkRow).where(BulkRow.upload_id == upload.id).values(award={}))
+
+
+@dataclass(frozen=True, slots=True)
+class UploadProgress:
+    upload: BulkUpload
+    definition_title: str
+    pending: int
+    issued: int
+    already: int
+    refused: int
+    problems: list[RowProblem]
+
+    @property
+    def accepted(self) -> int:
+        return self.pending + self.issued + self.already + self.refused
+
+    @property
+    def done(self) -> bool:
+        return self.upload.state == "done"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "upload": self.upload.id,
+            "state": self.upload.state,
+            "rows": self.upload.rows_total,
+            "issued": self.issued,
+            "already_issued": self.already,
+            "pending": self.pending,
+            "rejected": len({p.row for p in self.problems}),
+            "problems": [
+                {"row": p.row, "column": p.column, "reason": p.reason} for p in self.problems
+            ],
+        }
+
+
+def progress(session: Session, provider_id: int, upload_id: str) -> UploadProgress:
+    """An upload of the provider's, counted from its rows (any process shows the same)."""
+    upload = session.get(BulkUpload, upload_id)
+    if upload is None or upload.provider_id != provider_id:
+        raise NotFound("upload")
+    counts = dict(
+        session.execute(
+            select(BulkRow.state, func.count())
+            .where(BulkRow.upload_id == upload_id)
+            .group_by(BulkRow.state)
+        ).all()
+    )
+    refused = session.execute(
+        select(BulkRow.line, BulkRow.problem).where(
+            BulkRow.upload_id == upload_id, BulkRow.state == "refused"
+        )
+    ).all()
+    problems = [RowProblem(p["row"], p["column"], p["reason"]) for p in upload.problems]
+    problems += [
+        RowProblem(line, (problem or {}).get("column", "*"), (problem or {}).get("reason", ""))
+        for line, problem in refused
+    ]
+    problems.sort(key=lambda p: p.row)
+    definition = session.get(Definition, upload.definition_id)
+    return UploadProgress(
+        upload,
+        definition.title if definition is not None else "",
+        counts.get("pending", 0),
+        counts.get("issued", 0),
+        counts.get("already", 0),
+        counts.get("refused", 0),
+        problems,
+    )
+
+
+def upload_as(app: App, staff_id: int, definition_id: int, data: bytes, filename: str) -> str:
+    """The command line's upload: its own transaction; returns the upload's id."""
     with transaction(app.sessions) as session:
         staff = session.get(Staff, staff_id)
         assert staff is not None
-        require(staff, "issue")
-        provider_id = staff.provider_id
-        provider = session.get(Provider, provider_id)
-        assert provider is not None
-        row: Definition = published_definition(session, provider, definition_id)
-        data_model = definitions.data_of(row)
-        version_key = f"{row.family}:v{row.version}"
-    good, problems, total = parse_csv(data, data_model, definition_id, version_key)
-    report = BulkReport(total=total, problems=problems)
-    for done, item in enumerate(good, start=1):
-        with transaction(app.sessions) as session:
-            staff = session.get(Staff, staff_id)
-            assert staff is not None
-            existing = session.scalar(
-                select(Credential.id).where(
-                    Credential.provider_id == provider_id,
-                    Credential.idempotency_key == item.award.idempotency_key,
-                )
-            )
-            if existing:
-                report.already += 1
-                report.credential_ids.append(existing)
-            else:
-                try:
-                    credential = issue(app, session, staff, item.award)
-                except DomainError as exc:
-                    report.problems.append(RowProblem(item.line, exc.field or "*", exc.message))
-                    continue
-                report.issued += 1
-                report.credential_ids.append(credential.id)
-        if progress:
-            progress(done, len(good))
-    report.problems.sort(key=lambda p: p.row)
-    return report
+        return start_upload(app, session, staff, definition_id, data, filename).id
+
+
+def progress_of(app: App, upload_id: str) -> UploadProgress:
+    """Any upload's progress (the command line, which acts for the platform)."""
+    with transaction(app.sessions, readonly=True) as session:
+        upload = session.get(BulkUpload, upload_id)
+        if upload is None:
+            raise NotFound("upload")
+        return progress(session, upload.provider_id, upload_id)
 
 
 def issuer_for(app: App, definition_id: int, as_email: str | None) -> int:

@@ -12,7 +12,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from microcred import metrics
-from microcred.db.tables import Assessment, Credential, Definition, Learner, Provider, Staff
+from microcred.db.tables import (
+    Assessment,
+    Credential,
+    Definition,
+    Learner,
+    Provider,
+    SigningKey,
+    Staff,
+)
 from microcred.domain.assessment import OutcomeResult, decide
 from microcred.domain.award import Issuer, Recipient, build_credential
 from microcred.domain.catalog import DefinitionData
@@ -25,6 +33,7 @@ from microcred.services.providers import require
 from microcred.services.status import allocate, list_url
 from microcred.vc import status_list
 from microcred.vc.credential import sign_credential
+from microcred.vc.multikey import KeyPair
 
 SUPERVISION_LEVELS = ("unsupervised", "supervised", "supervised_id")
 
@@ -107,45 +116,19 @@ def issue(
     if not decision.passed:
         raise DomainError("award.not_passed", "not awarded: " + "; ".join(decision.reasons))
     learner = upsert_learner(app, session, provider, award.name, award.email)
-    issued_at = (award.issued_at or app.now()).replace(microsecond=0)
-    valid_until = award.valid_until
-    if valid_until is None and data.validity_months:
-        valid_until = issued_at + timedelta(days=round(30.44 * data.validity_months))
     status_row, index = allocate(app, session, provider)
-    did = provider_did(app, provider)
     key_row, key_pair = active_key(app, session, provider)
     credential_uuid = str(uuid.uuid4())
-    unsigned = build_credential(
-        credential_id=f"{app.settings.base_url}/credentials/{credential_uuid}",
-        achievement_id=f"{app.settings.base_url}/providers/{provider.slug}/definitions/"
-        f"{row.family}/v{row.version}",
-        issuer=Issuer(
-            did=did,
-            name=data.awarding_body or provider.legal_name,
-            url=provider.website,
-            country_code=data.country_code or provider.country_code,
-            region=data.region or provider.region,
-        ),
-        definition=data,
-        definition_version=row.version,
-        recipient=Recipient(learner.name, learner.email),
-        results=award.results,
-        grade=award.grade,
-        issued_at=issued_at,
-        valid_until=valid_until,
-        status_entries=[
-            status_list.entry(list_url(app, provider, status_row.number, purpose), index, purpose)
-            for purpose in status_purposes_for(data)
-        ],
-    )
-    if award.extra:
-        unsigned.update(award.extra)
-    signed = sign_credential(
-        unsigned,
+    signed, issued_at, valid_until = sign_award(
+        app,
+        provider,
+        row,
+        award,
+        Recipient(learner.name, learner.email),
+        credential_uuid,
+        (status_row.number, index),
+        key_row,
         key_pair,
-        created=issued_at,
-        controller=did,
-        verification_method=f"{did}#{key_row.fragment}",
     )
     credential = Credential(
         id=credential_uuid,
@@ -170,6 +153,61 @@ def issue(
     if notify_learner:
         notify.credential_issued(app, session, credential)
     return credential
+
+
+def sign_award(
+    app: App,
+    provider: Provider,
+    row: Definition,
+    award: Award,
+    recipient: Recipient,
+    credential_uuid: str,
+    status: tuple[int, int],
+    key_row: SigningKey,
+    key_pair: KeyPair,
+) -> tuple[dict[str, Any], datetime, datetime | None]:
+    """The signed credential for ``award`` at status list number and index ``status``: no
+    database, so bulk issuing signs outside its transactions. Returns it with its dates."""
+    data = definitions.data_of(row)
+    issued_at = (award.issued_at or app.now()).replace(microsecond=0)
+    valid_until = award.valid_until
+    if valid_until is None and data.validity_months:
+        valid_until = issued_at + timedelta(days=round(30.44 * data.validity_months))
+    did = provider_did(app, provider)
+    number, index = status
+    unsigned = build_credential(
+        credential_id=f"{app.settings.base_url}/credentials/{credential_uuid}",
+        achievement_id=f"{app.settings.base_url}/providers/{provider.slug}/definitions/"
+        f"{row.family}/v{row.version}",
+        issuer=Issuer(
+            did=did,
+            name=data.awarding_body or provider.legal_name,
+            url=provider.website,
+            country_code=data.country_code or provider.country_code,
+            region=data.region or provider.region,
+        ),
+        definition=data,
+        definition_version=row.version,
+        recipient=recipient,
+        results=award.results,
+        grade=award.grade,
+        issued_at=issued_at,
+        valid_until=valid_until,
+        status_entries=[
+            status_list.entry(list_url(app, provider, number, purpose), index, purpose)
+            for purpose in status_purposes_for(data)
+        ],
+    )
+    if award.extra:
+        unsigned.update(award.extra)
+    signed = sign_credential(
+        unsigned,
+        key_pair,
+        created=issued_at,
+        controller=did,
+        verification_method=f"{did}#{key_row.fragment}",
+    )
+    return signed, issued_at, valid_until
 
 
 def record_assessment(

@@ -11,7 +11,8 @@ Messages are built by :func:`compose`: plain text and HTML alternatives rendered
 ``mail_templates/`` (their own Jinja2 environment, HTML autoescaped, gettext), ``From`` naming the
 provider when the mail is on its behalf, and a ``Message-ID`` derived from what causes the mail, so
 a retry of the same cause never sends a different id. Services queue messages with
-``notify.queue``; they go out after the transaction commits (``notify.py``).
+``notify.queue``: a ``mail.send`` job in the same transaction, retried with backoff
+(``notify.py``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ class Mailer(ABC):
     def send(self, message: EmailMessage) -> None:
         """Hand one message over for delivery; raise :class:`MailError` when that fails."""
 
+    def send_many(self, messages: list[EmailMessage]) -> None:
+        """Hand several over, in order; raise :class:`MailError` at the first that fails."""
+        for message in messages:
+            self.send(message)
+
 
 class SmtpMailer(Mailer):
     def __init__(self, target: SmtpTarget, *, local_hostname: str | None = None) -> None:
@@ -80,14 +86,26 @@ class SmtpMailer(Mailer):
         return smtp
 
     def send(self, message: EmailMessage) -> None:
+        self.send_many([message])
+
+    def send_many(self, messages: list[EmailMessage]) -> None:
+        """One connection for all of them (a bulk chunk's messages)."""
         t = self.target
-        sender = parseaddr(str(message["From"]))[1]
-        recipients = [a for _n, a in getaddresses(message.get_all("To", [])) if a]
+        if not messages:
+            return
         try:
             with self._connect() as smtp:
                 if t.username is not None:
                     smtp.login(t.username, t.password or "")
-                refused = smtp.send_message(message, from_addr=sender, to_addrs=recipients)
+                for message in messages:
+                    sender = parseaddr(str(message["From"]))[1]
+                    recipients = [a for _n, a in getaddresses(message.get_all("To", [])) if a]
+                    refused = smtp.send_message(message, from_addr=sender, to_addrs=recipients)
+                    if refused:
+                        raise MailError(
+                            f"the mail server {t.host}:{t.port} refused "
+                            f"{', '.join(sorted(refused))}"
+                        )
         except smtplib.SMTPAuthenticationError as exc:
             raise MailError(
                 f"the mail server {t.host}:{t.port} refused the login of user "
@@ -110,10 +128,6 @@ class SmtpMailer(Mailer):
                 f"could not send through the mail server {t.host}:{t.port}: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
-        if refused:
-            raise MailError(
-                f"the mail server {t.host}:{t.port} refused {', '.join(sorted(refused))}"
-            )
 
 
 def _reply_text(reply: bytes | str) -> str:

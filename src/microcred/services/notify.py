@@ -1,25 +1,24 @@
-"""Notifications go out only after the data that causes them is committed.
+"""Notifications go out through the job queue, enqueued in the transaction that causes them.
 
-A service calls :func:`queue` with the caller's session; the message waits in ``session.info``
-and a per-session ``after_commit`` hook hands it to :func:`send` once the commit has succeeded.
-A rollback (a refused request, an error) drops it, and so does the rollback of a savepoint it
-was queued in: a refused action sends nothing.
-
-:func:`send` is the one seam where a queued job will go: when email runs through the job queue,
-``queue`` enqueues a job in the same transaction instead, and the job calls ``send`` with retries
-(the ``Message-ID`` is derived from the cause, so a retry never sends a different one).
+A service calls :func:`queue` with the caller's session: a ``mail.send`` job is added in the
+same transaction (sealed: messages carry one-time links and personal data), so a rollback (a
+refused request, an error, a rolled-back savepoint) sends nothing, and a commit always sends.
+The job retries with backoff while the mail server fails; the ``Message-ID`` is derived from the
+cause, so a retry never sends a different one.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+from email import policy
 from email.message import EmailMessage
-from typing import Any
+from email.parser import BytesParser
 from urllib.parse import urlencode
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from microcred.db.tables import (
     Credential,
@@ -32,66 +31,45 @@ from microcred.db.tables import (
     Staff,
 )
 from microcred.i18n import _
+from microcred.services import jobs
 from microcred.services.app import App
 from microcred.services.mail import MailError, compose
 
 log = logging.getLogger("microcred.mail")
-_PENDING = "microcred_mail_pending"
-_HOOKED = "microcred_mail_hooked"
 
 
-def send(app: App, message: EmailMessage) -> None:
-    """Deliver one message now through the configured mailer (raises ``MailError``).
+def _pack(message: EmailMessage) -> str:
+    return base64.b64encode(message.as_bytes(policy=policy.SMTP)).decode()
 
-    THE SEAM: a queued job replaces the synchronous call in ``_after_commit`` below; the job's
-    body is this function, retried with backoff on ``MailError``.
-    """
-    app.mailer.send(message)
+
+def _unpack(text: str) -> EmailMessage:
+    message = BytesParser(policy=policy.default).parsebytes(base64.b64decode(text))
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+@jobs.task("mail.send", queue="mail", max_attempts=10, wait=30, retry_on=(MailError,))
+def send_job(app: App, messages: list[str]) -> None:
+    """Deliver messages (in order, one connection); a failure retries them all, with the same
+    Message-IDs (a receiver may see a repeat, never a different id)."""
+    parsed = [_unpack(m) for m in messages]
+    app.mailer.send_many(parsed)
+    log.info(
+        "sent %s message(s)",
+        len(parsed),
+        extra={"message_ids": [str(m["Message-ID"]) for m in parsed][:20]},
+    )
 
 
 def queue(app: App, session: Session, message: EmailMessage) -> None:
-    """Send ``message`` after ``session``'s transaction commits; never if it rolls back."""
-    if not session.info.get(_HOOKED):
-        event.listen(session, "after_commit", _after_commit)
-        event.listen(session, "after_soft_rollback", _after_rollback)
-        session.info[_HOOKED] = True
-    # the innermost transaction: a savepoint rolled back drops what was queued inside it
-    holder = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_PENDING, []).append((holder, app, message))
+    """Send ``message`` once ``session``'s transaction commits; never if it rolls back."""
+    queue_many(app, session, [message])
 
 
-def pending(session: Session) -> list[EmailMessage]:
-    """What would be sent if ``session`` committed now (tests)."""
-    return [m for _t, _a, m in session.info.get(_PENDING, [])]
-
-
-def _inside(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ended:
-            return True
-        transaction = transaction.parent
-    return False
-
-
-def _after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
-    waiting = session.info.get(_PENDING)
-    if waiting:
-        session.info[_PENDING] = [
-            entry
-            for entry in waiting
-            if entry[0] is not None and not _inside(entry[0], previous_transaction)
-        ]
-
-
-def _after_commit(session: Session) -> None:
-    waiting: list[tuple[Any, App, EmailMessage]] = session.info.pop(_PENDING, [])
-    for _holder, app, message in waiting:
-        try:
-            send(app, message)
-        except MailError as exc:  # the data is committed: the request still succeeds
-            log.error("email %s not sent: %s", message["Message-ID"], exc)
-        except Exception:  # a mailer bug must not turn a committed request into an error
-            log.exception("email %s not sent", message["Message-ID"])
+def queue_many(app: App, session: Session, messages: list[EmailMessage]) -> None:
+    """One job for several messages (a bulk chunk's)."""
+    if messages:
+        jobs.enqueue(app, session, "mail.send", sealed=True, messages=[_pack(m) for m in messages])
 
 
 # --- the notifications: each builds its message now and queues it for after the commit ---
@@ -147,30 +125,32 @@ def _title(credential: Credential) -> str:
 def credential_issued(app: App, session: Session, credential: Credential) -> None:
     """To the learner: the credential, and how to keep it in a wallet (sign up or sign in with
     the email it was issued to; the wallet claims it once the address is confirmed)."""
-    if not credential.recipient_email:
-        return
-    provider = session.get(Provider, credential.provider_id)
+    if credential.recipient_email:
+        provider = session.get(Provider, credential.provider_id)
+        queue(app, session, issued_message(app, provider, credential))
+
+
+def issued_message(app: App, provider: Provider | None, credential: Credential) -> EmailMessage:
+    """The "your micro-credential" message. Its ``Message-ID`` derives from the credential's
+    idempotency key when it has one (a bulk row's), else from its id."""
     base = app.settings.base_url
-    email = credential.recipient_email
-    queue(
-        app,
-        session,
-        compose(
-            app.settings,
-            to=email,
-            subject=_("Your micro-credential: %(title)s") % {"title": _title(credential)},
-            template="credential_issued",
-            purpose="credential-issued",
-            subject_id=credential.id,
-            provider=provider,
-            when=app.now(),
-            name=credential.recipient_name,
-            email=email,
-            title=_title(credential),
-            credential_url=f"{base}/credentials/{credential.id}",
-            signup_url=f"{base}/account/signup?{urlencode({'email': email})}",
-            signin_url=f"{base}/account/signin",
-        ),
+    email = credential.recipient_email or ""
+    return compose(
+        app.settings,
+        to=email,
+        subject=_("Your micro-credential: %(title)s") % {"title": _title(credential)},
+        template="credential_issued",
+        purpose="credential-issued",
+        subject_id=credential.id,
+        cause=credential.idempotency_key or "",
+        provider=provider,
+        when=app.now(),
+        name=credential.recipient_name,
+        email=email,
+        title=_title(credential),
+        credential_url=f"{base}/credentials/{credential.id}",
+        signup_url=f"{base}/account/signup?{urlencode({'email': email})}",
+        signin_url=f"{base}/account/signin",
     )
 
 

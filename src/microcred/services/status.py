@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from microcred import metrics
 from microcred.db.session import READONLY, transaction
 from microcred.db.tables import (
+    BulkRow,
     Credential,
     CredentialEvent,
     Provider,
@@ -81,7 +82,12 @@ def allocate(app: App, session: Session, provider: Provider) -> tuple[StatusList
                 Credential.status_list_id == current.id, Credential.status_index == index
             )
         )
-        if taken is None:
+        held = session.scalar(  # held for a bulk row not yet issued
+            select(BulkRow.line).where(
+                BulkRow.status_list_id == current.id, BulkRow.status_index == index
+            )
+        )
+        if taken is None and held is None:
             current.allocated += 1
             return current, index
     raise DomainError("status.list_full", "could not find a free status index")  # pragma: no cover

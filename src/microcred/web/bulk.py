@@ -1,16 +1,14 @@
-"""Bulk issuing from a CSV upload, with its progress page."""
+"""Bulk issuing from a CSV upload (checked in the request, issued by jobs), with its progress
+page (counted from the database: the same from every web process)."""
 
 from __future__ import annotations
 
-import contextvars
-import threading
-import uuid
-from typing import Any
-
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from microcred.domain.errors import DomainError, NotFound
+from microcred.domain.errors import DomainError
+from microcred.i18n import _
 from microcred.services import bulk, definitions, issuing
 from microcred.services.providers import require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
@@ -18,11 +16,6 @@ from microcred.web.render import render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 MAX_UPLOAD = bulk.MAX_BYTES
-
-
-# Bulk jobs run in a thread of this process; their progress is polled with htmx.
-_jobs: dict[str, dict[str, Any]] = {}
-_jobs_lock = threading.Lock()
 
 
 @router.get("/definitions/{definition_id}/bulk")
@@ -53,51 +46,33 @@ async def bulk_upload(
             status_code=413,
             row=row,
             data=definitions.data_of(row),
-            error=f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MiB.",
+            error=_("The file is larger than %(mib)s MiB.") % {"mib": MAX_UPLOAD // (1024 * 1024)},
         )
-    job_id = uuid.uuid4().hex
-    job: dict[str, Any] = {
-        "done": 0,
-        "total": None,
-        "report": None,
-        "error": None,
-        "provider_id": staff.provider_id,
-        "definition_id": row.id,
-    }
-    with _jobs_lock:
-        _jobs[job_id] = job
-    staff_id = staff.id
-
-    def run() -> None:
-        def progress(done: int, total: int) -> None:
-            job["done"], job["total"] = done, total
-
-        try:
-            job["report"] = bulk.issue_csv(app, staff_id, row.id, data, progress).to_json()
-        except DomainError as exc:
-            job["error"] = exc.message
-        except Exception:  # noqa: BLE001 - logged by issue_csv, reported on the page
-            job["error"] = "the upload stopped on an unexpected error; rows issued so far are kept"
-
-    # the thread carries the request's context: its log lines keep the request id
-    context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(run,), name=f"bulk-{job_id}", daemon=True).start()
-    return see_other(f"/bulk/{job_id}")
+    try:
+        upload = await run_in_threadpool(  # parsing and storing 10,000s of rows: not on the loop
+            bulk.start_upload, app, session, staff, row.id, data, file.filename or ""
+        )
+    except DomainError as exc:
+        return render(
+            request,
+            "bulk.html",
+            status_code=422,
+            row=row,
+            data=definitions.data_of(row),
+            error=exc.message,
+        )
+    return see_other(f"/bulk/{upload.id}")
 
 
-def _job(job_id: str, staff: Any) -> dict[str, Any]:
-    with _jobs_lock:
-        job = _jobs.get(job_id)
-    if job is None or job["provider_id"] != staff.provider_id:
-        raise NotFound("upload")
-    return job
+@router.get("/bulk/{upload_id}")
+def bulk_job(upload_id: str, request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+    progress = bulk.progress(session, staff.provider_id, upload_id)
+    return render(request, "bulk_job.html", progress=progress)
 
 
-@router.get("/bulk/{job_id}")
-def bulk_job(job_id: str, request: Request, staff: CurrentStaff) -> Response:
-    return render(request, "bulk_job.html", job=_job(job_id, staff), job_id=job_id)
-
-
-@router.get("/bulk/{job_id}/progress")
-def bulk_progress(job_id: str, request: Request, staff: CurrentStaff) -> Response:
-    return render(request, "bulk_progress.html", job=_job(job_id, staff), job_id=job_id)
+@router.get("/bulk/{upload_id}/progress")
+def bulk_progress(
+    upload_id: str, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    progress = bulk.progress(session, staff.provider_id, upload_id)
+    return render(request, "bulk_progress.html", progress=progress)
