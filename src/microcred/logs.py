@@ -46,7 +46,10 @@ _STANDARD = frozenset(
     | {"message", "asctime", "request_id", "color_message", "taskName"}
 )
 _HANDLER_NAME = "microcred"
-_CHATTY = ("alembic.runtime.plugins",)  # one INFO line per plugin, each time alembic starts
+_CHATTY = (
+    "alembic.runtime.plugins",  # one INFO line per plugin, each time alembic starts
+    "procrastinate",  # a line per job with its (sealed, long) arguments: microcred.jobs logs jobs
+)
 
 
 def current_request_id() -> str | None:

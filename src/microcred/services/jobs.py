@@ -193,7 +193,9 @@ def execute(app: App, name: str, payload: dict[str, Any]) -> None:
     args = dict(payload)
     request_id = args.pop("_request_id", None)
     with logs.request_context(request_id):
+        log.info("job %s started", name, extra={"task": name})
         spec.func(app, **unseal(app, args))
+        log.info("job %s done", name, extra={"task": name})
 
 
 # --- the embedded runner (SQLite) ---

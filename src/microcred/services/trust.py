@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from microcred.db.session import transaction
@@ -313,17 +314,23 @@ class RegistryTrust:
 def platform_signer(app: App, session: Session) -> Provider:
     """The platform's own signing identity (created once), used to sign the registry."""
     platform = session.scalar(select(Provider).where(Provider.slug == PLATFORM_SLUG))
-    if platform is None:
-        platform = Provider(
-            slug=PLATFORM_SLUG,
-            legal_name="microcred trust registry",
-            country_code="EU",
-            kind="platform",
-            created_at=app.now(),
-        )
-        session.add(platform)
-        session.flush()
-        add_key(app, session, platform)
+    if platform is not None:
+        return platform
+    try:
+        with session.begin_nested():  # web processes starting together race to create it
+            platform = Provider(
+                slug=PLATFORM_SLUG,
+                legal_name="microcred trust registry",
+                country_code="EU",
+                kind="platform",
+                created_at=app.now(),
+            )
+            session.add(platform)
+            session.flush()
+            add_key(app, session, platform)
+    except IntegrityError:  # another process made it first (and has committed it)
+        platform = session.scalar(select(Provider).where(Provider.slug == PLATFORM_SLUG))
+        assert platform is not None
     return platform
 
 
