@@ -64,9 +64,28 @@ BULK_UPLOADS_RUNNING = Gauge(
     "CSV uploads being issued right now (summed over the live processes).",
     multiprocess_mode="livesum",
 )
-# Job queue depth and age go here once bulk issuance, email and sweeps run as durable jobs
-# (issue 11): a gauge of queued jobs per queue and of the oldest queued job's age, read from
-# the queue's tables at scrape time by a custom collector.
+
+
+def queue_exposition(waiting: int, running: int, failed: int, oldest_seconds: float) -> bytes:
+    """The job queue's gauges, read from its tables at scrape time (the same from every
+    process, so they are not kept per process)."""
+    registry = CollectorRegistry()
+    jobs = Gauge(
+        "microcred_jobs",
+        "Jobs in the queue, by state: waiting (due or scheduled), running, failed (gave up).",
+        ["state"],
+        registry=registry,
+    )
+    jobs.labels("waiting").set(waiting)
+    jobs.labels("running").set(running)
+    jobs.labels("failed").set(failed)
+    Gauge(
+        "microcred_jobs_oldest_waiting_seconds",
+        "How long the oldest due job has waited to start (0: none waiting).",
+        registry=registry,
+    ).set(oldest_seconds)
+    return generate_latest(registry)
+
 
 _PENDING = "microcred.metrics.pending"
 

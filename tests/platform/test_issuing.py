@@ -149,6 +149,30 @@ def test_key_rotation_keeps_old_credentials_verifying(platform, client, verifier
         assert verify(credential.document, verifier).verified
 
 
+def test_a_key_rotation_re_signs_the_stored_status_lists_in_one_job(platform):
+    from sqlalchemy import select
+
+    from microcred.db.tables import PublishedStatusList
+    from microcred.services import jobs
+
+    org = make_org(platform, "acme")
+    _issue(platform, org, publish_definition(platform, org))
+
+    def signed_with() -> set[str]:
+        with transaction(platform.sessions, readonly=True) as session:
+            documents = session.scalars(select(PublishedStatusList.document)).all()
+        return {json.loads(d)["proof"]["verificationMethod"].split("#")[1] for d in documents}
+
+    assert signed_with() == {"key-1"}
+    for _ in range(2):  # two rotations before a worker comes by: one job
+        with transaction(platform.sessions) as session:
+            keys.add_key(platform, session, session.get(Provider, org.provider_id))
+    assert jobs.state(platform).waiting == 1
+    assert signed_with() == {"key-1"}  # (a read meanwhile re-signs what it serves)
+    assert jobs.drain(platform) == 1
+    assert signed_with() == {"key-3"}
+
+
 def test_private_keys_are_not_readable_in_a_database_dump(platform):
     org = make_org(platform, "acme")
     credential = _issue(platform, org, publish_definition(platform, org))

@@ -188,7 +188,39 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "migrations": "ok"}}
+    assert ready.json() == {
+        "status": "ok",
+        "checks": {
+            "database": "ok",
+            "migrations": "ok",
+            "queue": "0 waiting (oldest 0 s), 0 running, 0 failed",
+        },
+    }
+
+
+def test_metrics_and_readiness_show_the_job_queue(platform: App, web: FastAPI) -> None:
+    from microcred.services import jobs
+
+    org = make_org(platform, "queueco")
+    row = publish_definition(platform, org)
+    award = Award(
+        definition_id=row.id,
+        name="Grace Hopper",
+        email="grace@example.org",
+        results=[OutcomeResult(o["id"], True) for o in row.data["learning_outcomes"]],
+    )
+    with transaction(platform.sessions) as session:  # no worker runs: her email waits
+        issue(platform, session, staff(platform, org.owner_id), award)
+    checks = {c.name: c for c in health.readiness(platform)}
+    assert checks["queue"].ok
+    assert checks["queue"].detail.startswith("1 waiting")
+    with TestClient(web, base_url=BASE_URL, client=LOOPBACK) as scraper:
+        # (the test client runs the queue after each request, as a worker keeping up would)
+        assert _sample(scraper, "microcred_jobs", state="waiting") == 1
+        assert _sample(scraper, "microcred_jobs", state="waiting") == 0
+        assert _sample(scraper, "microcred_jobs", state="failed") == 0
+        assert _sample(scraper, "microcred_jobs_oldest_waiting_seconds") == 0
+    assert not jobs.pending(platform)
 
 
 def test_readyz_503_when_the_database_is_unreachable(

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from microcred.db.session import MIGRATIONS
+from microcred.services import jobs
 from microcred.services.app import App
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,8 @@ def _heads() -> frozenset[str]:
 
 
 def readiness(app: App) -> list[Check]:
-    """The database answers ``SELECT 1`` and its schema is at the migrations' head.
-    (The job queue joins these checks when jobs exist.)"""
+    """The database answers ``SELECT 1``, its schema is at the migrations' head, and the job
+    queue can be read (a backlog is reported, not a reason to stop serving)."""
     try:
         with app.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -56,4 +57,24 @@ def readiness(app: App) -> list[Check]:
         detail = f"at {', '.join(sorted(current)) or 'nothing'}, head is {', '.join(sorted(heads))}"
         log.warning("readiness: the database schema is not at head (%s)", detail)
         return [Check("database", True), Check("migrations", False, detail)]
-    return [Check("database", True), Check("migrations", True)]
+    queue = queue_state(app)
+    if queue is None:
+        return [
+            Check("database", True),
+            Check("migrations", True),
+            Check("queue", False, "unreadable"),
+        ]
+    detail = (
+        f"{queue.waiting} waiting (oldest {queue.oldest_waiting_seconds:.0f} s), "
+        f"{queue.running} running, {queue.failed} failed"
+    )
+    return [Check("database", True), Check("migrations", True), Check("queue", True, detail)]
+
+
+def queue_state(app: App) -> jobs.QueueState | None:
+    """The queue's counts, or None when they cannot be read (logged)."""
+    try:
+        return jobs.state(app)
+    except Exception:
+        log.warning("readiness: the job queue cannot be read", exc_info=True)
+        return None

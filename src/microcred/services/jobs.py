@@ -84,7 +84,7 @@ def task(
 
 def load_tasks() -> None:
     """Import the modules that define tasks (the registry fills as they load)."""
-    from microcred.services import bulk, keys, notify  # noqa: F401
+    from microcred.services import bulk, notify, status  # noqa: F401
 
 
 def on_postgresql(app: App) -> bool:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from microcred.db.tables import Provider, SigningKey, Staff
 from microcred.domain.errors import DomainError
-from microcred.services import audit
+from microcred.services import audit, jobs
 from microcred.services.app import App
 from microcred.vc.did_web import ListedKey, build_did_document, did_web_from_url
 from microcred.vc.multikey import KeyPair, PublicKey
@@ -84,11 +84,15 @@ def add_key(app: App, session: Session, provider: Provider, by: Staff | None = N
     session.flush()
     data = {"fragment": fragment, "public": row.public_multibase, "keys": len(keys) + 1}
     if keys:
-        from microcred.services import status  # status signs with the active key (imports us)
-
-        # the lists, signed with the new key; before the audit event, so the chain's head is
-        # locked last, as revocation and issuance do (the same lock order: no deadlock)
-        status.publish_all(app, session, provider)
+        # every list re-signed with the new key, by a job (a provider may have many lists;
+        # until it runs, a read re-signs a list whose stored copy names the old key)
+        jobs.enqueue(
+            app,
+            session,
+            "status.republish",
+            queueing_lock=f"status.republish:{provider.id}",
+            provider_id=provider.id,
+        )
     audit.log(session, provider.id, by, "key.rotated" if keys else "key.created", row.id, data)
     return row
 

@@ -33,7 +33,7 @@ from microcred.db.tables import (
 )
 from microcred.domain.award import status_purposes
 from microcred.domain.errors import DomainError, NotFound
-from microcred.services import audit, notify
+from microcred.services import audit, jobs, notify
 from microcred.services.app import App
 from microcred.services.keys import active_key, active_row, provider_did
 from microcred.services.providers import require
@@ -206,6 +206,15 @@ def publish_stale(app: App) -> None:
                     publish_all(app, session, provider)
             except DomainError as exc:
                 _log.warning("status lists of %s not re-signed: %s", provider.slug, exc.message)
+
+
+@jobs.task("status.republish", queue="status", max_attempts=10, wait=10)
+def republish(app: App, provider_id: int) -> None:
+    """Re-sign every list of a provider (the job a key rotation enqueues)."""
+    with transaction(app.sessions) as session:
+        provider = session.get(Provider, provider_id)
+        if provider is not None:
+            publish_all(app, session, provider)
 
 
 def publish_all(app: App, session: Session, provider: Provider) -> None:

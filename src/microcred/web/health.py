@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from microcred import metrics
-from microcred.services.health import readiness
+from microcred.services.health import queue_state, readiness
 from microcred.web.deps import AppDep
 
 router = APIRouter(include_in_schema=False)
@@ -62,4 +62,9 @@ def prometheus_metrics(request: Request, app: AppDep) -> Response:
     if not (_from_loopback(request) or _bearer_ok(request, app.settings.metrics_token)):
         raise HTTPException(status_code=404, detail="Not Found")
     body, content_type = metrics.exposition()
+    queue = queue_state(app)
+    if queue is not None:
+        body += metrics.queue_exposition(
+            queue.waiting, queue.running, queue.failed, queue.oldest_waiting_seconds
+        )
     return Response(body, media_type=content_type, headers=NO_STORE)
