@@ -270,3 +270,49 @@ def test_close_to_completion_lists_only_the_providers_own_learners(platform):
         assert [(c.account.email, c.evaluation.progress) for c in close] == [
             ("niamh@example.org", 1.0)
         ]
+
+
+@pytest.mark.parametrize("mode", ["auto", "confirm"])
+def test_a_sweep_job_awards_a_completed_pathway_when_the_wallet_fills(platform, wired, mode):
+    """No click needed: claiming the last component enqueues a sweep; an ``auto`` pathway is
+    awarded (and the learner emailed), a ``confirm`` one is put before the provider."""
+    from microcred.services import outbox
+    from tests.platform.test_wallet import _item_ids, _signup
+
+    org = make_org(platform, "acme")
+    parts = [
+        publish_definition(platform, org),
+        publish_definition(platform, org, {**DEFINITION, "title": "Welding Inspection"}),
+    ]
+    macro = publish_definition(platform, org, {**DEFINITION, "title": "Certificate in Welding"})
+    for part in parts:
+        _issue(platform, org, part, "niamh@example.org")
+    with transaction(platform.sessions) as session:
+        rules = {
+            "all": [
+                {"credential": {"achievement": [stacking.family_url(platform, session, r)]}}
+                for r in parts
+            ]
+        }
+        stacking.create_pathway(
+            platform,
+            session,
+            staff(platform, org.owner_id),
+            definition_id=macro.id,
+            name="Certificate in Welding",
+            rules=rules,
+            award_mode=mode,
+        )
+    _signup(wired, platform)  # confirming the email claims both parts: the sweep runs after
+    with transaction(platform.sessions, readonly=True) as session:
+        [record] = session.query(PathwayAward).all()
+        state = record.state
+    mailed = [m["subject"] for m in outbox.messages(platform, "niamh@example.org")]
+    if mode == "auto":
+        assert state == "awarded"
+        assert len(_item_ids(wired)) == 3
+        assert any("Certificate in Welding" in subject for subject in mailed)
+    else:
+        assert state == "pending"
+        assert len(_item_ids(wired)) == 2
+        assert not any("Certificate in Welding" in subject for subject in mailed)

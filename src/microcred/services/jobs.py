@@ -84,7 +84,7 @@ def task(
 
 def load_tasks() -> None:
     """Import the modules that define tasks (the registry fills as they load)."""
-    from microcred.services import bulk, notify, status  # noqa: F401
+    from microcred.services import bulk, notify, stacking, status  # noqa: F401
 
 
 def on_postgresql(app: App) -> bool:
@@ -132,6 +132,8 @@ def enqueue(
     """Enqueue the task ``name`` in ``session``'s transaction: it runs only if that commits.
     With ``queueing_lock``, nothing is added while a job with the same lock waits (returns
     False); the lock is free again once that job has started."""
+    if name not in TASKS:
+        load_tasks()
     spec = TASKS[name]
     payload: dict[str, Any] = seal(app, args) if sealed else dict(args)
     request_id = logs.current_request_id()

@@ -9,6 +9,7 @@ holding the components can re-check the claim.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from microcred.domain import stacking
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding
-from microcred.services import definitions, wallet
+from microcred.services import definitions, jobs, wallet
 from microcred.services.app import App
 from microcred.services.issuing import Award, issue
 from microcred.services.providers import require
@@ -41,6 +42,8 @@ from microcred.services.verification import platform_policy, verify_document
 from microcred.vc.digest import related_resource
 from microcred.vc.policy import Policy
 from microcred.vc.report import Outcome
+
+log = logging.getLogger(__name__)
 
 _VERSION = re.compile(r"/v\d+$")
 
@@ -254,6 +257,35 @@ def award(app: App, session: Session, pathway_id: int, account: LearnerAccount) 
     if pathway.award_mode == "auto":
         confirm(app, session, record, None)
     return record
+
+
+@jobs.task("pathways.sweep", queue="default", max_attempts=5, wait=30)
+def sweep(app: App, account_id: int) -> None:
+    """The job a wallet change enqueues: every pathway the learner now completes is awarded
+    (``auto``) or put before its provider (``confirm``); each in its own savepoint, so one
+    pathway that cannot be awarded does not hold back the others."""
+    with transaction(app.sessions) as session:
+        account = session.get(LearnerAccount, account_id)
+        if account is None:
+            return
+        settled = set(
+            session.scalars(
+                select(PathwayAward.pathway_id).where(PathwayAward.account_id == account.id)
+            )
+        )
+        for row in progress(app, session, account):
+            if row.pathway.id in settled or not row.evaluation.satisfied:
+                continue
+            try:
+                with session.begin_nested():
+                    award(app, session, row.pathway.id, account)
+            except DomainError as exc:
+                log.warning(
+                    "pathway %s not awarded to account %s: %s",
+                    row.pathway.id,
+                    account.id,
+                    exc.message,
+                )
 
 
 def confirm(app: App, session: Session, record: PathwayAward, staff: Staff | None) -> PathwayAward:

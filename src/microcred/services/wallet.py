@@ -33,7 +33,7 @@ from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, Identities, binding
 from microcred.i18n import _
-from microcred.services import audit, notify
+from microcred.services import audit, jobs, notify
 from microcred.services.app import App
 from microcred.services.verification import (
     VerifyResult,
@@ -438,6 +438,8 @@ def claim(app: App, session: Session, account: LearnerAccount) -> int:
         )
         added += 1
     session.flush()
+    if added:
+        _sweep_later(app, session, account)
     return added
 
 
@@ -503,7 +505,19 @@ def _keep(
     )
     session.add(item)
     session.flush()
+    _sweep_later(app, session, account)
     return item
+
+
+def _sweep_later(app: App, session: Session, account: LearnerAccount) -> None:
+    """A credential arrived: a job looks for pathways it completes (``stacking.sweep``)."""
+    jobs.enqueue(
+        app,
+        session,
+        "pathways.sweep",
+        queueing_lock=f"pathways.sweep:{account.id}",
+        account_id=account.id,
+    )
 
 
 def _json_text(data: bytes) -> str:
