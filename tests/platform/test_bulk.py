@@ -185,6 +185,15 @@ def test_bulk_upload_through_the_ui_shows_the_report(platform, client):
     job_url = response.headers["location"]
     page = client.get(job_url + "/progress").text  # the test client's worker has kept up
     assert "Done: 3 issued" in page
+    form = client.get(f"/definitions/{row.id}/bulk").text
+    assert f'href="{job_url}">learners.csv</a>' in form  # listed under the recent uploads
+    refused = client.post(
+        f"/definitions/{row.id}/bulk",
+        data={"csrf_token": token},
+        files={"file": ("colours.csv", b"name,email,colour\n", "text/csv")},
+    )
+    assert refused.status_code == 422  # and, by the suite's guard, nothing written
+    assert "unknown column(s): colour" in refused.text
     assert "unknown learning outcome" in page
     assert "duplicate of row 2" in page
 

@@ -590,6 +590,20 @@ def progress(session: Session, provider_id: int, upload_id: str) -> UploadProgre
     )
 
 
+def recent_uploads(
+    session: Session, provider_id: int, definition_id: int, limit: int = 20
+) -> list[BulkUpload]:
+    """The provider's latest uploads for a definition, newest first."""
+    return list(
+        session.scalars(
+            select(BulkUpload)
+            .where(BulkUpload.provider_id == provider_id, BulkUpload.definition_id == definition_id)
+            .order_by(BulkUpload.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
 def upload_as(app: App, staff_id: int, definition_id: int, data: bytes, filename: str) -> str:
     """The command line's upload: its own transaction; returns the upload's id."""
     with transaction(app.sessions) as session:

@@ -32,7 +32,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, event, func, or_, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -451,7 +451,7 @@ def pending(app: App) -> bool:
     with transaction(app.sessions, readonly=True) as session:
         return (
             session.scalar(
-                select(Job.id).where(or_(Job.status == "todo"), Job.run_after <= app.now()).limit(1)
+                select(Job.id).where(Job.status == "todo", Job.run_after <= app.now()).limit(1)
             )
             is not None
         )

@@ -56,24 +56,34 @@ def defer(
     queueing_lock: str | None,
     delay: int,
 ) -> bool:
+    if queueing_lock is None:
+        _defer_on(session, spec, payload, None, delay)
+        return True
+    try:
+        with session.begin_nested():  # a refused duplicate must not abort the caller's transaction
+            _defer_on(session, spec, payload, queueing_lock, delay)
+    except procrastinate_errors.AlreadyEnqueued:
+        return False
+    return True
+
+
+def _defer_on(
+    session: Session,
+    spec: jobs.TaskSpec,
+    payload: dict[str, Any],
+    queueing_lock: str | None,
+    delay: int,
+) -> None:
+    # session.connection() first: it emits a pending SAVEPOINT before we write past SQLAlchemy
     raw = session.connection().connection.dbapi_connection
     assert isinstance(raw, psycopg.Connection)
-    deferrer = configure_task(
+    configure_task(
         name=spec.name,
         job_manager=JobManager(_ConnectionConnector(raw)),
         queue=spec.queue,
         queueing_lock=queueing_lock,
         schedule_in={"seconds": delay} if delay else None,
-    )
-    if queueing_lock is None:
-        deferrer.defer(**payload)
-        return True
-    try:
-        with session.begin_nested():  # a refused duplicate must not abort the caller's transaction
-            deferrer.defer(**payload)
-    except procrastinate_errors.AlreadyEnqueued:
-        return False
-    return True
+    ).defer(**payload)
 
 
 def conninfo(app: App) -> str:
@@ -245,15 +255,21 @@ def pending(app: App) -> bool:
 
 
 def state(app: App) -> jobs.QueueState:
+    """Counts by state, and how long the oldest due job has waited (by id: the first deferred
+    of those due; a retry waits from its scheduled time)."""
     with app.engine.connect() as connection:
-        row = connection.exec_driver_sql(
+        waiting, running, failed = connection.exec_driver_sql(
             "SELECT count(*) FILTER (WHERE status = 'todo'),"
             " count(*) FILTER (WHERE status = 'doing'),"
-            " count(*) FILTER (WHERE status = 'failed'),"
-            " coalesce(extract(epoch FROM now() - min(coalesce(scheduled_at, e.at)) FILTER"
-            "   (WHERE status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now()))), 0)"
-            " FROM procrastinate_jobs j"
-            " LEFT JOIN LATERAL (SELECT min(at) AS at FROM procrastinate_events"
-            "   WHERE job_id = j.id AND type = 'deferred') e ON true"
+            " count(*) FILTER (WHERE status = 'failed')"
+            " FROM procrastinate_jobs"
         ).one()
-    return jobs.QueueState(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
+        age = connection.exec_driver_sql(
+            "SELECT extract(epoch FROM now() - coalesce(j.scheduled_at,"
+            "  (SELECT min(e.at) FROM procrastinate_events e"
+            "   WHERE e.job_id = j.id AND e.type = 'deferred')))"
+            " FROM procrastinate_jobs j"
+            " WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())"
+            " ORDER BY j.id LIMIT 1"
+        ).scalar()
+    return jobs.QueueState(int(waiting), int(running), int(failed), max(0.0, float(age or 0)))

@@ -3,6 +3,8 @@ page (counted from the database: the same from every web process)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +26,28 @@ def bulk_form(
 ) -> Response:
     require(staff, "issue")
     row = issuing.published_definition(session, provider_of(session, staff), definition_id)
-    return render(request, "bulk.html", row=row, data=definitions.data_of(row), error=None)
+    return _form(request, session, staff, row, None)
+
+
+def _form(
+    request: Request,
+    session: DbSession,
+    staff: CurrentStaff,
+    row: Any,
+    error: str | None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "bulk.html",
+        status_code=status_code,
+        row=row,
+        data=definitions.data_of(row),
+        error=error,
+        uploads=bulk.recent_uploads(session, staff.provider_id, row.id),
+        max_mib=MAX_UPLOAD // (1024 * 1024),
+        max_rows=bulk.MAX_ROWS,
+    )
 
 
 @router.post("/definitions/{definition_id}/bulk", dependencies=[Csrf])
@@ -40,27 +63,14 @@ async def bulk_upload(
     row = issuing.published_definition(session, provider_of(session, staff), definition_id)
     data = await file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        return render(
-            request,
-            "bulk.html",
-            status_code=413,
-            row=row,
-            data=definitions.data_of(row),
-            error=_("The file is larger than %(mib)s MiB.") % {"mib": MAX_UPLOAD // (1024 * 1024)},
-        )
+        message = _("The file is larger than %(mib)s MiB.") % {"mib": MAX_UPLOAD // (1024 * 1024)}
+        return _form(request, session, staff, row, message, 413)
     try:
         upload = await run_in_threadpool(  # parsing and storing 10,000s of rows: not on the loop
             bulk.start_upload, app, session, staff, row.id, data, file.filename or ""
         )
     except DomainError as exc:
-        return render(
-            request,
-            "bulk.html",
-            status_code=422,
-            row=row,
-            data=definitions.data_of(row),
-            error=exc.message,
-        )
+        return _form(request, session, staff, row, exc.message, 422)
     return see_other(f"/bulk/{upload.id}")
 
 
