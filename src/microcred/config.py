@@ -168,6 +168,12 @@ def _observability(env_vars: dict[str, str], production: bool) -> _Observability
     return _Observability(log_format=log_format, log_level=log_level, metrics_token=metrics_token)
 
 
+def strong_secret(text: str) -> bool:
+    """At least 43 characters (32 random bytes as URL-safe base64) drawn from at least 16
+    different characters: refuses short, repeated or word-like keys."""
+    return len(text) >= 43 and len(set(text)) >= 16
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env_vars = dict(os.environ if environ is None else environ)
     env = env_vars.get("MICROCRED_ENV", "development")
@@ -189,6 +195,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     secret_text = env_vars.get("MICROCRED_SECRET_KEY")
     if production and (not kek_text or not secret_text):
         raise ConfigError("MICROCRED_KEK and MICROCRED_SECRET_KEY must be set in production")
+    if production and secret_text and not strong_secret(secret_text):
+        raise ConfigError(
+            "MICROCRED_SECRET_KEY must be at least 32 random bytes in production (it signs "
+            "session cookies); generate one with: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
     kek_raw = kek_text.encode() if kek_text else _secret_file(data_dir / "kek", 32)
     try:
         kek = base64.b64decode(kek_raw, validate=True)

@@ -199,3 +199,11 @@ def configure(settings: Settings) -> None:
     error = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _AlreadyLogged) for f in error.filters):
         error.addFilter(_AlreadyLogged())
+
+
+def log_refused_value(exc: BaseException) -> None:
+    """A database refusal answered as bad input: one warning line, no parameters (the engine
+    hides them), so the value itself never reaches the logs."""
+    logging.getLogger("microcred.web").warning(
+        "a value was refused by the database: %s", type(getattr(exc, "orig", exc)).__name__
+    )

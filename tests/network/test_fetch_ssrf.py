@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from microcred.vc import status_list
-from microcred.vc.fetch import FetchError, SafeFetcher
+from microcred.vc.fetch import FetchError, SafeFetcher, is_public
 
 pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 
@@ -155,6 +155,38 @@ def test_loopback_in_any_spelling_is_refused_without_connecting(listener, host, 
     assert caught.value.code in ("fetch.private", "fetch.scheme")
     time.sleep(0.3)
     assert listener.accepted == 0
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::127.0.0.1",  # IPv4-compatible (deprecated, still routed by some stacks)
+        "::a00:1",  # 10.0.0.1, IPv4-compatible
+        "::ffff:10.0.0.1",  # IPv4-mapped
+        "64:ff9b::7f00:1",  # NAT64 (RFC 6052) to 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 to the metadata address 169.254.169.254
+        "64:ff9b:1::7f00:1",  # local-use NAT64 (RFC 8215)
+        "2002:7f00:1::",  # 6to4 (RFC 3056) of 127.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo
+        "100.64.0.1",  # shared address space (RFC 6598)
+        "192.0.0.8",  # IETF protocol assignments
+        "198.18.0.1",  # benchmarking
+        "0.0.0.0",
+        "::",
+        "fc00::1",
+        "fe80::1%eth0",
+    ],
+)
+def test_special_purpose_addresses_in_every_form_are_not_public(address):
+    assert not is_public(address)
+
+
+@pytest.mark.parametrize(
+    "address", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "::ffff:93.184.216.34"]
+)
+def test_public_addresses_stay_public(address):
+    assert is_public(address)
 
 
 def test_link_local_metadata_address_is_refused():

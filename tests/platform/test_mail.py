@@ -431,7 +431,7 @@ def test_production_refuses_to_start_without_smtp(tmp_path):
         "MICROCRED_DATA_DIR": str(tmp_path),
         "MICROCRED_BASE_URL": "https://credentials.example.org",
         "MICROCRED_KEK": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-        "MICROCRED_SECRET_KEY": "a-secret-key-for-production-tests",
+        "MICROCRED_SECRET_KEY": "kX3v9Qm2ZpL7wR4tY8nB1cD6fG0hJ5sA-_eUoIiPqWzx",
     }
     with pytest.raises(ConfigError, match="MICROCRED_SMTP_URL must be set in production"):
         load_settings(env)

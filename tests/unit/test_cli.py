@@ -411,3 +411,31 @@ def test_verify_reads_pdf_certificates_and_svgs_with_a_doctype(tmp_path):
         ("svg", "verified"),
     ]
     assert result.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "a",
+        "test",
+        "a-secret-key-for-production-tests",
+        "x" * 64,
+        "abababababababababababababababababababababab",
+    ],
+)
+def test_production_refuses_a_weak_secret_key_and_says_how_to_make_one(tmp_path, secret):
+    from microcred.config import ConfigError, load_settings
+
+    env = {
+        "MICROCRED_ENV": "production",
+        "MICROCRED_DATA_DIR": str(tmp_path),
+        "MICROCRED_BASE_URL": "https://credentials.example.org",
+        "MICROCRED_KEK": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        "MICROCRED_SECRET_KEY": secret,
+        "MICROCRED_SMTP_URL": "smtps://mail.example.org",
+    }
+    with pytest.raises(ConfigError, match="at least 32 random bytes") as caught:
+        load_settings(env)
+    assert "secrets.token_urlsafe" in str(caught.value)
+    strong = {**env, "MICROCRED_SECRET_KEY": "kX3v9Qm2ZpL7wR4tY8nB1cD6fG0hJ5sA-_eUoIiPqWzx"}
+    assert load_settings(strong).production

@@ -96,6 +96,12 @@ def issue(
     """Sign and store one credential. With an idempotency key, a repeat returns the first one.
     The learner is emailed after the commit (``notify_learner=False``: the caller tells them)."""
     require(staff, "issue")
+    if award.idempotency_key is not None and not award.idempotency_key.strip():
+        raise DomainError(
+            "award.idempotency_key_empty",
+            "the idempotency key is empty: leave it out, or give your own id for this award",
+            "idempotency_key",
+        )
     # Lock the provider row before anything else: issuers of one provider queue here (status
     # indexes are handed out under it), and no foreign-key share lock is taken before it, which
     # would let two issuers deadlock on PostgreSQL.

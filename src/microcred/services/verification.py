@@ -298,11 +298,20 @@ class SelfFetcher(SafeFetcher):
 
     def fetch(self, url: str) -> bytes:
         parts = urlsplit(url)
-        if f"{parts.scheme}://{parts.netloc}" in self._origins and not parts.query:
-            for pattern, kind in self._PATHS:
-                match = pattern.match(parts.path)
-                if match:
-                    return self._local(kind, match.groups(), url)
+        if f"{parts.scheme}://{parts.netloc.lower()}" in self._origins:
+            if not parts.query:
+                for pattern, kind in self._PATHS:
+                    match = pattern.match(parts.path)
+                    if match:
+                        return self._local(kind, match.groups(), url)
+            # any other page of the platform's (its own /verify above all): never over HTTP,
+            # or one request could make the platform call itself again and again
+            from microcred.vc.fetch import FetchError
+
+            raise FetchError(
+                f"{url} is a page of this platform, not a document it publishes",
+                "fetch.self",
+            )
         return self._inner.fetch(url)
 
     def _local(self, kind: str, groups: tuple[str | Any, ...], url: str) -> bytes:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from microcred.domain.assessment import OutcomeResult
 from microcred.services import definitions, issuing, rpl, stacking, status
 from microcred.services.issuing import Award
-from microcred.web.deps import ApiStaff, AppDep, DbSession, provider_of
+from microcred.web.deps import ApiStaff, AppDep, BodyRowId, DbSession, RowId, provider_of
 
 router = APIRouter(prefix="/api/v1", tags=["provider API"])
 
@@ -21,14 +21,21 @@ class ResultIn(BaseModel):
 
 
 class IssueIn(BaseModel):
-    definition_id: int
+    definition_id: BodyRowId
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=320)
     results: list[ResultIn] | None = Field(
         default=None, description="per learning outcome; omitted means every outcome achieved"
     )
     grade: str | None = None
-    idempotency_key: str | None = Field(default=None, max_length=64)
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\x21-\x7e]+$",
+        description="your id for this award (printable ASCII, no spaces): a repeat returns the "
+        "credential issued the first time",
+    )
 
 
 class StatusIn(BaseModel):
@@ -107,7 +114,7 @@ def change_status(
 
 
 class PathwayIn(BaseModel):
-    definition_id: int
+    definition_id: BodyRowId
     name: str = ""
     rules: dict[str, Any]
     award_mode: str = Field(default="auto", pattern="^(auto|confirm)$")
@@ -151,7 +158,7 @@ def create_pathway(
 
 
 @router.get("/pathways/{pathway_id}/awards")
-def pathway_awards(pathway_id: int, staff: ApiStaff, session: DbSession) -> list[dict[str, Any]]:
+def pathway_awards(pathway_id: RowId, staff: ApiStaff, session: DbSession) -> list[dict[str, Any]]:
     pathway = stacking.get_pathway(session, staff.provider_id, pathway_id)
     rows = stacking.awards_of(session, pathway)
     return [
@@ -176,7 +183,7 @@ def list_rpl(staff: ApiStaff, session: DbSession) -> list[dict[str, Any]]:
 
 @router.post("/rpl/{application_id}/decision")
 def decide_rpl(
-    application_id: int, body: RplDecisionIn, app: AppDep, staff: ApiStaff, session: DbSession
+    application_id: RowId, body: RplDecisionIn, app: AppDep, staff: ApiStaff, session: DbSession
 ) -> dict[str, Any]:
     application = rpl.decide(
         app, session, staff, application_id, body.action, body.message, body.criteria

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import HTTPException as FastApiHTTPException
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -15,6 +17,7 @@ from microcred import __version__, logs
 from microcred.config import load_settings
 from microcred.domain.catalog import DefinitionInvalidError
 from microcred.domain.errors import DomainError, Forbidden, NotFound
+from microcred.i18n import _
 from microcred.services import status as status_lists
 from microcred.services.app import App
 from microcred.services.trust import prepare_platform_signer
@@ -36,6 +39,7 @@ from microcred.web import (
 )
 from microcred.web.deps import SignInRequired
 from microcred.web.health import router as health_router
+from microcred.web.limits import InputGuardMiddleware
 from microcred.web.observability import RequestContextMiddleware, unexpected_error
 from microcred.web.render import render
 
@@ -100,6 +104,7 @@ def create_app(app: App) -> FastAPI:
             response.headers.setdefault("Access-Control-Allow-Origin", "*")
         return response
 
+    web.add_middleware(InputGuardMiddleware)  # NUL and control characters: refused first
     # outermost: the request id, the access log and the HTTP metrics see every answer
     web.add_middleware(RequestContextMiddleware)
 
@@ -144,13 +149,48 @@ def create_app(app: App) -> FastAPI:
     @web.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         if _wants_json(request):
-            return _problem(request, exc.status_code, "http", str(exc.detail))
-        return render(
+            response = _problem(request, exc.status_code, "http", str(exc.detail))
+        else:
+            response = render(
+                request,
+                "error.html",
+                status_code=exc.status_code,
+                status=exc.status_code,
+                message=str(exc.detail),
+            )
+        for name, value in (exc.headers or {}).items():  # Allow on 405, WWW-Authenticate on 401
+            response.headers[name] = value
+        return response
+
+    @web.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> Response:
+        """The database refused a value the routes let through (a NUL in a form field on
+        PostgreSQL, a number past its range): the request's transaction is rolled back."""
+        logs.log_refused_value(exc)
+        return _problem(
             request,
-            "error.html",
-            status_code=exc.status_code,
-            status=exc.status_code,
-            message=str(exc.detail),
+            400,
+            "request.unstorable",
+            _(
+                "A value in the request cannot be used: it contains a NUL character or a number "
+                "out of range."
+            ),
+        )
+
+    @web.exception_handler(RequestValidationError)
+    async def _unprocessable(request: Request, exc: RequestValidationError) -> Response:
+        """Which parameter is wrong and why, without echoing the input back (it may not even
+        be encodable: a lone surrogate)."""
+        problems = [
+            {
+                "field": ".".join(str(part) for part in error.get("loc", ())),
+                "message": str(error.get("msg", "invalid")),
+            }
+            for error in exc.errors()
+        ]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+        return _problem(
+            request, 422, "request.invalid", summary or "invalid request", problems=problems
         )
 
     web.add_exception_handler(FastApiHTTPException, _http)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from microcred.domain.errors import DomainError
 from microcred.i18n import _
 from microcred.services import bulk, definitions, issuing
 from microcred.services.providers import require
-from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
+from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, RowId, provider_of
 from microcred.web.render import render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -22,7 +22,7 @@ MAX_UPLOAD = bulk.MAX_BYTES
 
 @router.get("/definitions/{definition_id}/bulk")
 def bulk_form(
-    definition_id: int, request: Request, staff: CurrentStaff, session: DbSession
+    definition_id: RowId, request: Request, staff: CurrentStaff, session: DbSession
 ) -> Response:
     require(staff, "issue")
     row = issuing.published_definition(session, provider_of(session, staff), definition_id)
@@ -52,7 +52,7 @@ def _form(
 
 @router.post("/definitions/{definition_id}/bulk", dependencies=[Csrf])
 async def bulk_upload(
-    definition_id: int,
+    definition_id: RowId,
     request: Request,
     app: AppDep,
     staff: CurrentStaff,

@@ -17,7 +17,7 @@ from microcred.domain.catalog import (
 from microcred.services import definitions
 from microcred.services.models import Definition
 from microcred.services.providers import require
-from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
+from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, RowId, provider_of
 from microcred.web.forms import definition_from_form
 from microcred.web.render import render, see_other
 
@@ -85,7 +85,7 @@ def definition_from_form_safe(form: Any) -> dict[str, Any]:
 
 @router.get("/definitions/{definition_id}")
 def definition_view(
-    definition_id: int, request: Request, staff: CurrentStaff, session: DbSession
+    definition_id: RowId, request: Request, staff: CurrentStaff, session: DbSession
 ) -> Response:
     row = definitions.get(session, provider_of(session, staff), definition_id)
     data = definitions.data_of(row)
@@ -103,7 +103,7 @@ def definition_view(
 
 @router.get("/definitions/{definition_id}/edit")
 def definition_edit(
-    definition_id: int, request: Request, staff: CurrentStaff, session: DbSession
+    definition_id: RowId, request: Request, staff: CurrentStaff, session: DbSession
 ) -> Response:
     require(staff, "define")
     row = definitions.get(session, provider_of(session, staff), definition_id)
@@ -112,7 +112,7 @@ def definition_edit(
 
 @router.post("/definitions/{definition_id}", dependencies=[Csrf])
 async def definition_update(
-    definition_id: int, request: Request, staff: CurrentStaff, session: DbSession
+    definition_id: RowId, request: Request, staff: CurrentStaff, session: DbSession
 ) -> Response:
     require(staff, "define")
     provider = provider_of(session, staff)
@@ -133,7 +133,7 @@ async def definition_update(
 
 @router.post("/definitions/{definition_id}/publish", dependencies=[Csrf])
 def definition_publish(
-    definition_id: int, app: AppDep, staff: CurrentStaff, session: DbSession
+    definition_id: RowId, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
     require(staff, "define")
     row = definitions.get(session, provider_of(session, staff), definition_id)
@@ -143,7 +143,7 @@ def definition_publish(
 
 @router.post("/definitions/{definition_id}/new-version", dependencies=[Csrf])
 def definition_new_version(
-    definition_id: int, app: AppDep, staff: CurrentStaff, session: DbSession
+    definition_id: RowId, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
     require(staff, "define")
     row = definitions.get(session, provider_of(session, staff), definition_id)

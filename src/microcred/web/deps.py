@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Form, HTTPException, Request
+from fastapi import Depends, Form, HTTPException, Path, Request
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from microcred.services import providers, unit
@@ -65,6 +66,13 @@ def get_session(request: Request, app: Annotated[App, Depends(get_app)]) -> Iter
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+# Row ids in paths and forms: the database's integer range, so an out-of-range id is a clear
+# 422 naming the parameter, not a database error.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+FormRowId = Annotated[int, Form(ge=1, le=MAX_ROW_ID)]
+BodyRowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 
 def csrf_token(request: Request) -> str:

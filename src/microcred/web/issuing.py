@@ -13,7 +13,7 @@ from microcred.domain.catalog import SUPERVISION
 from microcred.domain.errors import DomainError
 from microcred.services import definitions, issuing, status
 from microcred.services.providers import require
-from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
+from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, RowId, provider_of
 from microcred.web.render import render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -21,7 +21,7 @@ router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
 @router.get("/definitions/{definition_id}/assess")
 def assess_form(
-    definition_id: int, request: Request, staff: CurrentStaff, session: DbSession
+    definition_id: RowId, request: Request, staff: CurrentStaff, session: DbSession
 ) -> Response:
     require(staff, "assess")
     row = issuing.published_definition(session, provider_of(session, staff), definition_id)
@@ -38,7 +38,7 @@ def assess_form(
 
 @router.post("/definitions/{definition_id}/assess", dependencies=[Csrf])
 async def assess(
-    definition_id: int, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
+    definition_id: RowId, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
     require(staff, "assess")
     provider = provider_of(session, staff)
@@ -86,7 +86,7 @@ async def assess(
 
 @router.get("/assessments/{assessment_id}")
 def assessment_view(
-    assessment_id: int, request: Request, staff: CurrentStaff, session: DbSession
+    assessment_id: RowId, request: Request, staff: CurrentStaff, session: DbSession
 ) -> Response:
     assessment, learner, row = issuing.assessment_view(session, staff, assessment_id)
     return render(request, "assessment.html", assessment=assessment, learner=learner, row=row)
@@ -94,7 +94,7 @@ def assessment_view(
 
 @router.post("/assessments/{assessment_id}/award", dependencies=[Csrf])
 def assessment_award(
-    assessment_id: int, app: AppDep, staff: CurrentStaff, session: DbSession
+    assessment_id: RowId, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
     assessment = issuing.get_assessment(session, staff, assessment_id)
     credential = issuing.award_assessment(app, session, staff, assessment)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from microcred.domain.errors import DomainError
 from microcred.services import definitions
 from microcred.services import stacking as stacking_service
-from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
+from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, FormRowId, RowId, provider_of
 from microcred.web.render import refused_to, render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -42,7 +42,7 @@ def pathway_create(
     app: AppDep,
     staff: CurrentStaff,
     session: DbSession,
-    definition_id: Annotated[int, Form()],
+    definition_id: FormRowId,
     name: Annotated[str, Form()] = "",
     components: Annotated[list[str] | None, Form()] = None,
     at_least: Annotated[str, Form()] = "",
@@ -86,7 +86,7 @@ def pathway_create(
 
 @router.get("/pathways/{pathway_id}")
 def pathway_view(
-    pathway_id: int, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
+    pathway_id: RowId, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
     pathway = stacking_service.get_pathway(session, staff.provider_id, pathway_id)
     close = [
@@ -110,7 +110,7 @@ def pathway_view(
 
 @router.post("/pathways/awards/{award_id}/confirm", dependencies=[Csrf])
 def pathway_confirm(
-    award_id: int, app: AppDep, staff: CurrentStaff, session: DbSession
+    award_id: RowId, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
     record = stacking_service.get_award(session, award_id)
     stacking_service.confirm(app, session, record, staff)

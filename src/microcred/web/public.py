@@ -15,7 +15,7 @@ from microcred.services.issuing import document_of
 from microcred.services.models import Credential
 from microcred.services.providers import get_provider
 from microcred.services.verification import platform_policy, verify_document
-from microcred.web.deps import AppDep, DbSession
+from microcred.web.deps import AppDep, DbSession, RowId
 from microcred.web.render import render
 
 router = APIRouter()
@@ -31,7 +31,7 @@ def did_document(slug: str, app: AppDep, session: DbSession) -> Response:
 
 @router.get("/providers/{slug}/status/{number}/{purpose}", tags=["public"])
 def status_list_credential(
-    slug: str, number: int, purpose: str, app: AppDep, session: DbSession
+    slug: str, number: RowId, purpose: str, app: AppDep, session: DbSession
 ) -> Response:
     provider = get_provider(session, slug)
     text = status.published_list(app, session, provider, number, purpose)

@@ -11,7 +11,7 @@ from microcred.domain.errors import DomainError, NotFound
 from microcred.services import definitions
 from microcred.services import rpl as rpl_service
 from microcred.services.providers import require
-from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession
+from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, RowId
 from microcred.web.render import refused_to, render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -27,7 +27,7 @@ def rpl_list(request: Request, staff: CurrentStaff, session: DbSession) -> Respo
 
 @router.get("/rpl/{application_id}")
 def rpl_review(
-    application_id: int, request: Request, staff: CurrentStaff, session: DbSession
+    application_id: RowId, request: Request, staff: CurrentStaff, session: DbSession
 ) -> Response:
     require(staff, "assess")
     application = rpl_service.get_for_staff(session, staff, application_id)
@@ -48,7 +48,7 @@ def rpl_review(
 
 @router.get("/rpl/{application_id}/evidence/{evidence_id}")
 def rpl_evidence(
-    application_id: int, evidence_id: int, staff: CurrentStaff, session: DbSession
+    application_id: RowId, evidence_id: RowId, staff: CurrentStaff, session: DbSession
 ) -> Response:
     require(staff, "assess")
     application = rpl_service.get_for_staff(session, staff, application_id)
@@ -73,7 +73,7 @@ async def _decision_form(request: Request) -> tuple[str, str, dict[str, bool]]:
 
 @router.post("/rpl/{application_id}/decision", dependencies=[Csrf])
 def rpl_decide(
-    application_id: int,
+    application_id: RowId,
     request: Request,
     app: AppDep,
     staff: CurrentStaff,

@@ -26,6 +26,7 @@ from microcred.web.deps import (
     Csrf,
     CurrentStaff,
     DbSession,
+    RowId,
     client_address,
     keep_writes,
     provider_of,
@@ -112,7 +113,7 @@ def key_list(request: Request, app: AppDep, staff: CurrentStaff, session: DbSess
 
 
 @router.post("/tokens/{token_id}/revoke", dependencies=[Csrf])
-def token_revoke(token_id: int, app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
+def token_revoke(token_id: RowId, app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
     revoke_token(app, session, staff, token_id)
     return see_other("/keys")
 
@@ -168,7 +169,7 @@ def staff_password(
 
 @router.post("/staff/{member_id}/deactivate", dependencies=[Csrf])
 def staff_deactivate(
-    member_id: int, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
+    member_id: RowId, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
 ) -> Response:
     try:
         deactivate_staff(app, session, staff, member_id)

@@ -17,7 +17,7 @@ from microcred.services import status, vc_api
 from microcred.services.providers import require
 from microcred.vc.errors import VcError
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
-from microcred.web.deps import ApiStaff, AppDep, DbSession, provider_of
+from microcred.web.deps import ApiStaff, AppDep, DbSession, RowId, provider_of
 
 router = APIRouter()
 PROBLEM = "application/problem+json"
@@ -159,7 +159,7 @@ def update_status(raw: RawBody, app: AppDep, staff: ApiStaff, session: DbSession
 
 @router.post("/providers/{slug}/status/{number}/{purpose}/publish", tags=["W3C VC API"])
 def publish(
-    slug: str, number: int, purpose: str, app: AppDep, staff: ApiStaff, session: DbSession
+    slug: str, number: RowId, purpose: str, app: AppDep, staff: ApiStaff, session: DbSession
 ) -> Response:
     """Publish a status list now (204). Lists are recomputed and re-signed whenever they are read
     after a change, so this only signs the current bits ahead of the first reader."""

@@ -28,6 +28,8 @@ from microcred.web.deps import (
     AppDep,
     Csrf,
     DbSession,
+    FormRowId,
+    RowId,
     SignInRequired,
     client_address,
     keep_writes,
@@ -501,7 +503,7 @@ def identities_prove_did(
 
 
 @router.post("/account/identities/{identity_id}/remove", dependencies=[Csrf])
-def identities_remove(identity_id: int, account: Learner, session: DbSession) -> Response:
+def identities_remove(identity_id: RowId, account: Learner, session: DbSession) -> Response:
     wallet.remove_identity(session, account, identity_id)
     return see_other("/account/identities")
 
@@ -530,7 +532,7 @@ def wallet_share(
 
 @router.post("/wallet/shares/{share_id}/revoke", dependencies=[Csrf])
 def wallet_share_revoke(
-    share_id: int, app: AppDep, account: Learner, session: DbSession
+    share_id: RowId, app: AppDep, account: Learner, session: DbSession
 ) -> Response:
     wallet.revoke_share(app, session, account, share_id)
     return see_other("/wallet")
@@ -662,7 +664,7 @@ def wallet_pathways(
 
 @router.post("/wallet/pathways/{pathway_id}/award", dependencies=[Csrf])
 def wallet_pathway_award(
-    request: Request, pathway_id: int, app: AppDep, account: Learner, session: DbSession
+    request: Request, pathway_id: RowId, app: AppDep, account: Learner, session: DbSession
 ) -> Response:
     try:
         record = stacking_service.award(app, session, pathway_id, account)
@@ -711,7 +713,7 @@ def wallet_rpl_apply(
     app: AppDep,
     account: Learner,
     session: DbSession,
-    definition_id: Annotated[int, Form()],
+    definition_id: FormRowId,
     narrative: Annotated[str, Form()] = "",
     links: Annotated[str, Form()] = "",
     items: Annotated[list[str] | None, Form()] = None,
@@ -737,7 +739,7 @@ def wallet_rpl_apply(
 
 @router.get("/wallet/rpl/{application_id}")
 def wallet_rpl_view(
-    application_id: int, request: Request, account: Learner, session: DbSession
+    application_id: RowId, request: Request, account: Learner, session: DbSession
 ) -> Response:
     application = rpl.get_for_learner(session, account, application_id)
     definition = definitions.by_id(session, application.definition_id)
@@ -755,7 +757,7 @@ def wallet_rpl_view(
 @router.post("/wallet/rpl/{application_id}/reply", dependencies=[Csrf])
 def wallet_rpl_reply(
     request: Request,
-    application_id: int,
+    application_id: RowId,
     app: AppDep,
     account: Learner,
     session: DbSession,

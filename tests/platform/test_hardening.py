@@ -1,0 +1,156 @@
+"""Issue 12's findings, each answered with a clear 4xx instead of a 500 (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from microcred.db.session import transaction
+from microcred.db.tables import Credential, Provider
+from microcred.services.providers import create_api_token
+from microcred.web.app import create_app
+from tests.platform.conftest import BASE_URL, make_org, publish_definition, signin, staff
+
+TOO_BIG = 2**31  # one past the database's integer ids
+HUGE = 2**70  # past 64 bits: SQLite's integers too
+
+
+@pytest.fixture
+def token(platform) -> str:
+    org = make_org(platform, "acme")
+    with transaction(platform.sessions) as session:
+        return create_api_token(platform, session, staff(platform, org.owner_id), "ci")
+
+
+def _org_of(platform, slug: str):
+    """The Org record of an existing provider (made by the ``token`` fixture)."""
+    from tests.platform.conftest import Org
+
+    with transaction(platform.sessions, readonly=True) as session:
+        provider = session.scalar(select(Provider).where(Provider.slug == slug))
+        assert provider is not None
+        from microcred.db.tables import Staff
+
+        members = session.scalars(select(Staff).where(Staff.provider_id == provider.id)).all()
+        owner = next(m for m in members if m.role == "owner")
+        return Org(provider.id, slug, owner.id, owner.email, {m.role: m.id for m in members})
+
+
+def _api(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+
+@pytest.mark.parametrize("number", [TOO_BIG, HUGE, 0])
+def test_an_out_of_range_id_in_a_path_is_a_422_naming_it(platform, client, token, number):
+    org_slug = "acme"
+    answers = {
+        f"/providers/{org_slug}/status/{number}/revocation": None,
+        f"/api/v1/pathways/{number}/awards": token,
+        f"/definitions/{number}": None,
+    }
+    for path, bearer in answers.items():
+        headers = _api(bearer) if bearer else {"Accept": "application/json"}
+        response = client.get(path, headers=headers, follow_redirects=False)
+        if path.startswith("/definitions"):  # a staff page: sign-in comes first
+            assert response.status_code in (303, 401, 422), path
+            continue
+        assert response.status_code == 422, (path, response.status_code, response.text)
+        body = response.json()
+        assert body["code"] == "request.invalid"
+        assert body["problems"][0]["field"].startswith("path.")
+    decided = client.post(
+        f"/api/v1/rpl/{-HUGE}/decision", headers=_api(token), json={"action": "reject"}
+    )
+    assert decided.status_code == 422
+
+
+def test_staff_pages_refuse_out_of_range_ids_too(platform, client):
+    org = make_org(platform, "beta")
+    signin(client, org.owner_email)
+    for path in (f"/definitions/{TOO_BIG}", f"/assessments/{HUGE}", f"/pathways/{TOO_BIG}"):
+        response = client.get(path)
+        assert response.status_code == 422, (path, response.status_code)
+        assert "greater than" in response.text or "less than" in response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/credentials/%00", "/credentials/%00.json", "/providers/%00/did.json", "/s/%00", "/x%1b"],
+)
+def test_control_characters_in_a_path_are_a_400(client, path):
+    response = client.get(path, headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "request.malformed"
+    page = client.get(path, headers={"Accept": "text/html"})
+    assert page.status_code == 400
+    assert "control character" in page.text
+
+
+def test_a_nul_in_a_form_or_query_is_refused_without_a_500(platform, client):
+    assert client.get("/verify?url=%00").status_code == 400
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text)
+    assert token
+    answer = client.post(
+        "/signin", data={"email": "a\x00@example.org", "password": "x", "csrf_token": token[1]}
+    )
+    assert 400 <= answer.status_code < 500
+
+
+def test_an_empty_idempotency_key_is_refused_and_never_stored(platform, client, token):
+    with transaction(platform.sessions, readonly=True) as session:
+        acme = session.scalar(select(Provider).where(Provider.slug == "acme"))
+    assert acme is not None
+    org_row = publish_definition(platform, _org_of(platform, "acme"))
+    body = {"definition_id": org_row.id, "name": "Idem", "email": "idem@example.org"}
+    for key in ("", " ", "a b"):
+        response = client.post(
+            "/api/v1/credentials", headers=_api(token), json={**body, "idempotency_key": key}
+        )
+        assert response.status_code == 422, response.text
+        assert "idempotency_key" in response.text
+    with transaction(platform.sessions, readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Credential)) == 0
+
+
+def test_a_lone_surrogate_in_json_is_a_422_not_a_500(platform, client, token):
+    raw = b'{"definition_id": 1, "name": "Ann\\ud800Lee", "email": "a@example.org"}'
+    response = client.post(
+        "/api/v1/credentials",
+        headers={**_api(token), "Content-Type": "application/json"},
+        content=raw,
+    )
+    assert 400 <= response.status_code < 500, response.text
+    json.loads(response.text)  # a well-formed answer
+
+
+def test_a_405_names_the_allowed_methods_and_a_401_the_scheme(client):
+    response = client.request("TRACE", "/verify")
+    assert response.status_code == 405
+    assert "GET" in response.headers["allow"]
+    unauthorised = client.get("/api/v1/definitions", headers={"Accept": "application/json"})
+    assert unauthorised.status_code == 401
+    assert unauthorised.headers["www-authenticate"].lower().startswith("bearer")
+
+
+def test_verify_never_fetches_the_platforms_own_pages(platform, tmp_path):
+    inner = f"{BASE_URL}/verify?url={BASE_URL}/credentials/none.json"
+    calls: list[str] = []
+
+    def opener(url: str) -> tuple[int, bytes]:
+        calls.append(url)
+        return 200, b"{}"
+
+    from dataclasses import replace
+
+    from microcred.vc.fetch import SafeFetcher
+
+    app = replace(platform, fetcher=SafeFetcher({"testserver"}, opener=opener, ttl=0))
+    with TestClient(create_app(app), base_url=BASE_URL) as client:
+        page = client.get("/verify", params={"url": inner})
+    assert page.status_code == 200
+    assert "page of this platform" in page.text
+    assert calls == []  # nothing went over HTTP, to itself or elsewhere
