@@ -172,7 +172,7 @@ def test_loopback_in_any_spelling_is_refused_without_connecting(listener, host, 
         "100.64.0.1",  # shared address space (RFC 6598)
         "192.0.0.8",  # IETF protocol assignments
         "198.18.0.1",  # benchmarking
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104 - an address under test, nothing binds it
         "::",
         "fc00::1",
         "fe80::1%eth0",

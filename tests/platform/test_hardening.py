@@ -13,7 +13,14 @@ from microcred.db.session import transaction
 from microcred.db.tables import Credential, Provider
 from microcred.services.providers import create_api_token
 from microcred.web.app import create_app
-from tests.platform.conftest import BASE_URL, make_org, publish_definition, signin, staff
+from tests.platform.conftest import (
+    BASE_URL,
+    PASSWORD,
+    make_org,
+    publish_definition,
+    signin,
+    staff,
+)
 
 TOO_BIG = 2**31  # one past the database's integer ids
 HUGE = 2**70  # past 64 bits: SQLite's integers too
@@ -154,3 +161,79 @@ def test_verify_never_fetches_the_platforms_own_pages(platform, tmp_path):
     assert page.status_code == 200
     assert "page of this platform" in page.text
     assert calls == []  # nothing went over HTTP, to itself or elsewhere
+
+
+def _copy(client: TestClient) -> TestClient:
+    """Another device holding a copy of the same session cookie."""
+    copy = TestClient(client.app, base_url=BASE_URL)
+    copy.cookies = client.cookies
+    return copy
+
+
+def test_signing_out_ends_every_copy_of_the_cookie(platform, client):
+    org = make_org(platform, "delta")
+    token = signin(client, org.owner_email)
+    with _copy(client) as stolen:
+        assert stolen.get("/dashboard", follow_redirects=False).status_code == 200
+        client.post("/signout", data={"csrf_token": token}, follow_redirects=False)
+        assert stolen.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(platform, client):
+    org = make_org(platform, "epsilon")
+    with TestClient(client.app, base_url=BASE_URL) as laptop:
+        signin(laptop, org.owner_email)
+        token = signin(client, org.owner_email)
+        changed = client.post(
+            "/staff/password",
+            data={"csrf_token": token, "current": PASSWORD, "new": "a whole new password"},
+            follow_redirects=False,
+        )
+        assert changed.status_code == 303
+        assert client.get("/dashboard", follow_redirects=False).status_code == 200
+        assert laptop.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_removed_staff_and_sign_out_everywhere_end_all_sessions(platform, client):
+    org = make_org(platform, "zeta")
+    with TestClient(client.app, base_url=BASE_URL) as issuer:
+        signin(issuer, f"issuer@{org.slug}.example")
+        owner_token = signin(client, org.owner_email)
+        with _copy(client) as owner_elsewhere:
+            removed = client.post(
+                f"/staff/{org.staff['issuer']}/deactivate",
+                data={"csrf_token": owner_token},
+                follow_redirects=False,
+            )
+            assert removed.status_code == 303
+            assert issuer.get("/dashboard", follow_redirects=False).status_code == 303
+            client.post("/signout/everywhere", data={"csrf_token": owner_token})
+            assert owner_elsewhere.get("/dashboard", follow_redirects=False).status_code == 303
+            assert client.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_a_learner_password_reset_signs_out_every_session(platform, client):
+    from microcred.services import outbox, wallet
+    from tests.platform.conftest import csrf_from
+
+    with transaction(platform.sessions) as session:
+        account = wallet.sign_up(platform, session, "Niamh", "niamh@example.org", PASSWORD)
+        account.email_verified_at = platform.now()
+    signin(client, "niamh@example.org", learner=True)
+    with _copy(client) as other:
+        assert other.get("/wallet", follow_redirects=False).status_code == 200
+        form = client.get("/account/reset").text
+        client.post(
+            "/account/reset", data={"csrf_token": csrf_from(form), "email": "niamh@example.org"}
+        )
+        [mail] = outbox.messages(platform, "niamh@example.org", "password-reset")
+        link = re.search(r"/account/reset\?token=(\S+)", mail["body"])
+        assert link
+        page = client.get(f"/account/reset?token={link[1]}")
+        done = client.post(
+            "/account/reset",
+            data={"csrf_token": csrf_from(page.text), "token": link[1], "password": "x" * 12},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+        assert other.get("/wallet", follow_redirects=False).status_code == 303

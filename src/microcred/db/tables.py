@@ -525,3 +525,18 @@ class BulkRow(Base):
     status_index: Mapped[int | None] = mapped_column(Integer)
     credential_id: Mapped[str | None] = mapped_column(String(36))
     problem: Mapped[dict[str, str] | None] = mapped_column(JSON)
+
+
+class WebSession(Base):
+    """A signed-in browser session (``services/sessions.py``): the cookie carries a random
+    token, this row its SHA-256. Ending the row ends every copy of the cookie."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_subject", "kind", "subject_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    kind: Mapped[str] = mapped_column(String(10))  # staff | learner
+    subject_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from microcred.db.tables import Staff
+from microcred.services import sessions
 from microcred.services.app import App
 from microcred.services.mail import FileOutbox
 
@@ -65,10 +66,11 @@ def messages(app: App, to: str | None = None, purpose: str | None = None) -> lis
     ]
 
 
-def for_staff(app: App, session: Session, staff_id: object) -> list[dict[str, Any]] | None:
-    """The outbox, newest first, for the signed-in staff member ``staff_id`` if they may read it
-    (:func:`viewable`); ``None`` otherwise (the page answers 404)."""
-    staff = session.get(Staff, staff_id) if isinstance(staff_id, int) else None
+def for_session(app: App, session: Session, token: object) -> list[dict[str, Any]] | None:
+    """The outbox, newest first, for the staff member signed in with session ``token`` if they
+    may read it (:func:`viewable`); ``None`` otherwise (the page answers 404)."""
+    staff_id = sessions.subject(app, session, "staff", token)
+    staff = session.get(Staff, staff_id) if staff_id is not None else None
     if not viewable(app, staff):
         return None
     return list(reversed(messages(app)))

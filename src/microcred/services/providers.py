@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, object_session
 from microcred.db.session import transaction
 from microcred.db.tables import ApiToken, Provider, Staff
 from microcred.domain.errors import DomainError, Forbidden, NotFound
-from microcred.services import audit, notify
+from microcred.services import audit, notify, sessions
 from microcred.services.app import App
 from microcred.services.keys import add_key, provider_did
 
@@ -124,8 +124,11 @@ def set_password(staff: Staff, password: str, by: Staff | None = None) -> None:
     audit.log(session, staff.provider_id, by, "staff.password_changed", staff.id)
 
 
-def change_password(staff: Staff, current: str, new: str) -> None:
-    """A member changes their own password (an owner chose the first one)."""
+def change_password(
+    app: App, staff: Staff, current: str, new: str, *, keep_session: object = None
+) -> None:
+    """A member changes their own password (an owner chose the first one). Their other
+    sessions end; ``keep_session`` (the token of the session asking) stays signed in."""
     try:
         _hasher.verify(staff.password_hash, current)
     except (VerificationError, InvalidHashError) as exc:
@@ -135,6 +138,9 @@ def change_password(staff: Staff, current: str, new: str) -> None:
     if new == current:
         raise DomainError("staff.password_same", "choose a password you have not used", "new")
     set_password(staff, new, by=staff)
+    session = object_session(staff)
+    assert session is not None
+    sessions.end_all(app, session, "staff", staff.id, keep=keep_session)
 
 
 def authenticate(session: Session, email: str, password: str) -> Staff | None:
@@ -228,6 +234,7 @@ def deactivate_staff(app: App, session: Session, actor: Staff, staff_id: int) ->
         token.revoked_at = now
         revoked.append(token.id)
     session.flush()
+    sessions.end_all(app, session, "staff", member.id)
     audit.log(session, member.provider_id, actor, "staff.removed", member.id, {"tokens": revoked})
     return member
 

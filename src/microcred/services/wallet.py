@@ -33,7 +33,7 @@ from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, Identities, binding
 from microcred.i18n import _
-from microcred.services import audit, jobs, notify
+from microcred.services import audit, jobs, notify, sessions
 from microcred.services.app import App
 from microcred.services.verification import (
     VerifyResult,
@@ -162,6 +162,7 @@ def reset_password(app: App, session: Session, token: str, password: str) -> Lea
         raise DomainError("account.password_short", "use at least 10 characters", "password")
     account = use_token(app, session, token, "reset")
     account.password_hash = _hasher.hash(password)
+    sessions.end_all(app, session, "learner", account.id)  # whoever had it is signed out
     return account
 
 
@@ -788,6 +789,7 @@ def delete_account(app: App, session: Session, account: LearnerAccount, password
         erased["learners"] += 1
     for model in (LearnerIdentity, ShareLink, WalletItem, AccountToken):
         session.execute(delete(model).where(model.account_id == account.id))
+    sessions.end_all(app, session, "learner", account.id)
     session.delete(account)
     session.flush()
     audit.record(

@@ -11,7 +11,7 @@ from fastapi import Depends, Form, HTTPException, Path, Request
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from microcred.services import providers, unit
+from microcred.services import providers, sessions, unit
 from microcred.services.app import App
 from microcred.services.models import Provider, Staff
 from microcred.services.providers import staff_for_token
@@ -66,6 +66,7 @@ def get_session(request: Request, app: Annotated[App, Depends(get_app)]) -> Iter
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+AppDep = Annotated[App, Depends(get_app)]
 
 # Row ids in paths and forms: the database's integer range, so an out-of-range id is a clear
 # 422 naming the parameter, not a database error.
@@ -95,11 +96,16 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def current_staff(request: Request, session: DbSession) -> Staff:
-    staff_id = request.session.get("staff_id")
+STAFF_SESSION = "staff_session"
+LEARNER_SESSION = "learner_session"
+
+
+def current_staff(request: Request, app: AppDep, session: DbSession) -> Staff:
+    token = request.session.get(STAFF_SESSION)
+    staff_id = sessions.subject(app, session, "staff", token) if token else None
     staff = providers.get_staff(session, staff_id) if staff_id else None
     if staff is None or staff.deactivated_at is not None:
-        request.session.pop("staff_id", None)  # removed staff are signed out at once
+        request.session.pop(STAFF_SESSION, None)  # ended, expired or removed: signed out
         raise SignInRequired
     # A detached snapshot for templates (error pages render after the session closed).
     request.state.staff = StaffView(staff.id, staff.name, staff.role, staff.provider_id)
@@ -125,5 +131,4 @@ def provider_of(session: Session, staff: Staff) -> Provider:
 
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
 ApiStaff = Annotated[Staff, Depends(api_staff)]
-AppDep = Annotated[App, Depends(get_app)]
 Csrf = Depends(check_csrf)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from microcred.domain.errors import DomainError
-from microcred.services import definitions, issuing, keys, providers, throttle
+from microcred.services import definitions, issuing, keys, providers, sessions, throttle
 from microcred.services.models import Staff
 from microcred.services.providers import (
     ROLES,
@@ -22,6 +22,7 @@ from microcred.services.providers import (
     tokens,
 )
 from microcred.web.deps import (
+    STAFF_SESSION,
     AppDep,
     Csrf,
     CurrentStaff,
@@ -38,7 +39,7 @@ router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
 @router.get("/")
 def home(request: Request) -> Response:
-    if request.session.get("staff_id"):
+    if request.session.get(STAFF_SESSION):
         return see_other("/dashboard")
     return render(request, "home.html")
 
@@ -72,14 +73,25 @@ def signin(
         keep_writes(request)  # the failure is counted
         return page
     request.session.clear()  # a new session on sign-in: no fixation
-    request.session["staff_id"] = staff.id
+    request.session[STAFF_SESSION] = sessions.start(app, session, "staff", staff.id)
     return see_other("/dashboard")
 
 
 @router.post("/signout", dependencies=[Csrf])
-def signout(request: Request) -> Response:
+def signout(request: Request, app: AppDep, session: DbSession) -> Response:
+    sessions.end(app, session, request.session.get(STAFF_SESSION))
     request.session.clear()
     return see_other("/")
+
+
+@router.post("/signout/everywhere", dependencies=[Csrf])
+def signout_everywhere(
+    request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
+) -> Response:
+    """Every session of this member ends, on every device, this one included."""
+    sessions.end_all(app, session, "staff", staff.id)
+    request.session.clear()
+    return see_other("/signin?everywhere=1")
 
 
 @router.get("/dashboard")
@@ -155,13 +167,14 @@ def staff_list(request: Request, staff: CurrentStaff, session: DbSession) -> Res
 @router.post("/staff/password", dependencies=[Csrf])
 def staff_password(
     request: Request,
+    app: AppDep,
     staff: CurrentStaff,
     session: DbSession,
     current: Annotated[str, Form()] = "",
     new: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        change_password(staff, current, new)
+        change_password(app, staff, current, new, keep_session=request.session.get(STAFF_SESSION))
     except DomainError as exc:
         return _staff_page(request, session, staff, exc.message, 422)
     return see_other("/staff?changed=1")

@@ -17,7 +17,16 @@ from microcred.domain.holder import Binding
 from microcred.i18n import _
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
-from microcred.services import definitions, outbox, records, rpl, throttle, unit, wallet
+from microcred.services import (
+    definitions,
+    outbox,
+    records,
+    rpl,
+    sessions,
+    throttle,
+    unit,
+    wallet,
+)
 from microcred.services import stacking as stacking_service
 from microcred.services.models import LearnerAccount, WalletItem
 from microcred.services.trust import RegistryTrust
@@ -25,6 +34,8 @@ from microcred.services.verification import VerifyResult, platform_policy, verif
 from microcred.vc import baking, clr
 from microcred.vc.errors import VcError
 from microcred.web.deps import (
+    LEARNER_SESSION,
+    STAFF_SESSION,
     AppDep,
     Csrf,
     DbSession,
@@ -57,10 +68,12 @@ BINDINGS = {
 }
 
 
-def current_learner(request: Request, session: DbSession) -> LearnerAccount:
-    account_id = request.session.get("learner_id")
+def current_learner(request: Request, app: AppDep, session: DbSession) -> LearnerAccount:
+    token = request.session.get(LEARNER_SESSION)
+    account_id = sessions.subject(app, session, "learner", token) if token else None
     account = wallet.get_account(session, account_id) if account_id else None
     if account is None:
+        request.session.pop(LEARNER_SESSION, None)  # ended or expired: signed out
         raise SignInRequired
     request.state.learner = {"name": account.name, "email": account.email}
     return account
@@ -90,7 +103,7 @@ def signup(
             request, "account_signup.html", status_code=422, error=exc.message, sent=False
         )
     request.session.clear()
-    request.session["learner_id"] = account.id
+    request.session[LEARNER_SESSION] = sessions.start(app, session, "learner", account.id)
     return render(request, "account_signup.html", error=None, sent=True, email=account.email)
 
 
@@ -100,7 +113,8 @@ def confirm(request: Request, app: AppDep, session: DbSession, token: str = "") 
         account = wallet.confirm_email(app, session, token)
     except DomainError as exc:
         return render(request, "error.html", status_code=400, status=400, message=exc.message)
-    request.session["learner_id"] = account.id
+    request.session.clear()  # the link signs in: a new session
+    request.session[LEARNER_SESSION] = sessions.start(app, session, "learner", account.id)
     return see_other("/wallet?confirmed=1")
 
 
@@ -135,14 +149,25 @@ def signin(
         keep_writes(request)  # the failure is counted
         return page
     request.session.clear()
-    request.session["learner_id"] = account.id
+    request.session[LEARNER_SESSION] = sessions.start(app, session, "learner", account.id)
     return see_other("/wallet")
 
 
 @router.post("/account/signout", dependencies=[Csrf])
-def signout(request: Request) -> Response:
+def signout(request: Request, app: AppDep, session: DbSession) -> Response:
+    sessions.end(app, session, request.session.get(LEARNER_SESSION))
     request.session.clear()
     return see_other("/")
+
+
+@router.post("/account/signout/everywhere", dependencies=[Csrf])
+def signout_everywhere(
+    request: Request, app: AppDep, account: Learner, session: DbSession
+) -> Response:
+    """Every session of this learner ends, on every device, this one included."""
+    sessions.end_all(app, session, "learner", account.id)
+    request.session.clear()
+    return see_other("/account/signin?everywhere=1")
 
 
 @router.get("/account/reset")
@@ -190,7 +215,7 @@ def reset(
 @router.get("/dev/outbox")
 def dev_outbox(request: Request, app: AppDep, session: DbSession) -> Response:
     """Development only, and only for a signed-in provider owner; 404 to everyone else."""
-    found = outbox.for_staff(app, session, request.session.get("staff_id"))
+    found = outbox.for_session(app, session, request.session.get(STAFF_SESSION))
     if found is None:
         raise NotFound("page")
     return render(request, "outbox.html", messages=found)
