@@ -237,3 +237,35 @@ def test_a_learner_password_reset_signs_out_every_session(platform, client):
         )
         assert done.status_code == 303
         assert other.get("/wallet", follow_redirects=False).status_code == 303
+
+
+def test_a_body_over_its_routes_limit_is_refused_before_it_is_read(client):
+    big = b"{" + b" " * (3 * 1024 * 1024) + b"}"
+    answer = client.post(
+        "/api/verify", content=big, headers={"Content-Type": "application/json"}
+    )  # 3 MiB of JSON: /api/verify takes PDFs, so 8 MiB here; still JSON's own 2 MiB applies
+    assert answer.status_code in (400, 413)
+    huge = client.post(
+        "/api/verify",
+        content=b"x" * (9 * 1024 * 1024),
+        headers={"Content-Type": "application/pdf"},
+    )
+    assert huge.status_code == 413
+    assert huge.json()["code"] == "request.too_large"
+    form = client.post("/signin", content=b"a" * (3 * 1024 * 1024))
+    assert form.status_code == 413
+
+
+def test_a_streamed_body_is_cut_off_once_past_the_limit(client):
+    sent: list[int] = []
+
+    def chunks():
+        for n in range(64):  # 64 MiB offered, without a Content-Length
+            sent.append(n)
+            yield b"x" * (1024 * 1024)
+
+    answer = client.post(
+        "/api/verify", content=chunks(), headers={"Content-Type": "application/pdf"}
+    )
+    assert answer.status_code == 413
+    assert "larger than this address accepts" in answer.json()["title"]

@@ -39,7 +39,7 @@ from microcred.web import (
 )
 from microcred.web.deps import SignInRequired
 from microcred.web.health import router as health_router
-from microcred.web.limits import InputGuardMiddleware
+from microcred.web.limits import BodyLimitMiddleware, InputGuardMiddleware
 from microcred.web.observability import RequestContextMiddleware, unexpected_error
 from microcred.web.render import render
 
@@ -104,6 +104,7 @@ def create_app(app: App) -> FastAPI:
             response.headers.setdefault("Access-Control-Allow-Origin", "*")
         return response
 
+    web.add_middleware(BodyLimitMiddleware)  # per-route body limits, while the body streams
     web.add_middleware(InputGuardMiddleware)  # NUL and control characters: refused first
     # outermost: the request id, the access log and the HTTP metrics see every answer
     web.add_middleware(RequestContextMiddleware)

@@ -3,15 +3,20 @@
 - A path with a control character (U+0000–U+001F, U+007F) or text that is not UTF-8, and a
   query string carrying a NUL: 400, with a message naming what and where. (PostgreSQL refuses
   NUL in text, so such input would otherwise fail deep inside a query.)
+- Request bodies are limited per route while they stream in: a ``Content-Length`` over the
+  limit is refused before a byte is read, and a body that grows past it (chunked, or lying
+  about its length) is cut off with 413 the moment it does, so no body is ever buffered whole
+  beyond its route's limit.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from microcred.i18n import _
 
@@ -84,3 +89,92 @@ async def _refuse(scope: Scope, send: Send, status: int, code: str, message: str
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+MIB = 1024 * 1024
+# (path pattern, limit in bytes): the first that matches; multipart and form overhead included
+BODY_LIMITS: tuple[tuple[re.Pattern[str], int], ...] = (
+    (re.compile(r"^/definitions/\d+/bulk$"), 64 * MIB + MIB),  # services.bulk.MAX_BYTES
+    (
+        re.compile(r"^/(verify|api/verify|credentials/verify|presentations/verify|wallet/import)$"),
+        8 * MIB + MIB // 4,  # PDFs and images: vc.pdf and vc.baking take 8 MiB
+    ),
+)
+DEFAULT_BODY_LIMIT = 2 * MIB + 64 * 1024  # JSON (vc.jsonsafe: 2 MiB) and forms
+
+
+def body_limit(path: str) -> int:
+    for pattern, limit in BODY_LIMITS:
+        if pattern.match(path):
+            return limit
+    return DEFAULT_BODY_LIMIT
+
+
+def _too_large(limit: int) -> str:
+    return _("The request body is larger than this address accepts (%(mib)s MiB).") % {
+        "mib": round(limit / MIB, 1)
+    }
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope.get("path", ""))
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await _refuse(scope, send, 400, "request.malformed", _("Bad Content-Length."))
+                return
+            if int(declared) > limit:
+                await _refuse(scope, send, 413, "request.too_large", _too_large(limit))
+                return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:  # stop reading: the route's work is abandoned, rolled back
+                    raise BodyTooLargeError(limit)
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except BaseException as exc:
+            too_large = _find(exc)
+            if too_large is None or started:
+                raise
+            await _refuse(scope, send, 413, "request.too_large", _too_large(too_large.limit))
+
+
+class BodyTooLargeError(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body over {limit} bytes")
+        self.limit = limit
+
+
+def _find(exc: BaseException) -> BodyTooLargeError | None:
+    """The body-limit error, raised as is or inside exception groups (anyio task groups in
+    Starlette's middleware wrap what ``receive`` raises)."""
+    if isinstance(exc, BodyTooLargeError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find(inner)
+            if found is not None:
+                return found
+    cause = exc.__cause__ or exc.__context__
+    return _find(cause) if isinstance(cause, BodyTooLargeError) else None
