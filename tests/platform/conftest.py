@@ -61,16 +61,26 @@ def _row_counts(app: App) -> dict[str, int]:
 
 
 @pytest.fixture(autouse=True)
-def refused_requests_write_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Suite-wide guard: a request answered 4xx must not have changed any table's row count."""
+def refused_requests_write_nothing(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """Suite-wide guards: a request answered 4xx must not have changed any table's row count,
+    and no request may be answered 500 (bad input gets a 4xx) unless the test is marked
+    ``server_error_expected`` (it provokes one on purpose). 503 (not ready) is an answer."""
     original = TestClient.request
+    errors_expected = request.node.get_closest_marker("server_error_expected") is not None
 
     def guarded(self: TestClient, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
         state = getattr(getattr(self.app, "state", None), "microcred", None)
         if not isinstance(state, App):
-            return original(self, method, url, *args, **kwargs)
+            response = original(self, method, url, *args, **kwargs)
+            assert errors_expected or response.status_code != 500, f"{method} {url} gave 500"
+            return response
         before = _row_counts(state)
         response = original(self, method, url, *args, **kwargs)
+        assert errors_expected or response.status_code != 500, (
+            f"{method} {url} was answered 500: {response.text[:300]}"
+        )
         if 400 <= response.status_code < 500:
             after = _row_counts(state)
             changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}

@@ -126,6 +126,7 @@ def test_json_lines_parse_with_the_expected_keys(
     assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/verify", 200)
 
 
+@pytest.mark.server_error_expected
 def test_an_unexpected_error_is_logged_with_its_traceback_and_never_shown(
     quiet_client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:

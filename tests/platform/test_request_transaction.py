@@ -105,6 +105,7 @@ def test_a_refusal_shown_by_redirect_writes_nothing(platform, wired):
     assert _rows(platform, RplEvidence) == 0
 
 
+@pytest.mark.server_error_expected
 def test_a_failing_commit_is_never_answered_with_success(platform, monkeypatch):
     """If the commit fails, the answer is an error, never the 303 (or 201) of a success."""
     from sqlalchemy.exc import OperationalError
