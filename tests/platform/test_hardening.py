@@ -269,3 +269,22 @@ def test_a_streamed_body_is_cut_off_once_past_the_limit(client):
     )
     assert answer.status_code == 413
     assert "larger than this address accepts" in answer.json()["title"]
+
+
+def test_security_headers_and_hsts_in_production(platform):
+    from dataclasses import replace
+
+    answer_dev = TestClient(create_app(platform), base_url=BASE_URL).get("/verify")
+    csp = answer_dev.headers["content-security-policy"]
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert answer_dev.headers["referrer-policy"] == "same-origin"
+    assert answer_dev.headers["x-content-type-options"] == "nosniff"
+    assert "strict-transport-security" not in answer_dev.headers  # http: no HSTS
+    settings = replace(
+        platform.settings, env="production", base_url="https://credentials.example.org"
+    )
+    production = create_app(replace(platform, settings=settings))
+    with TestClient(production, base_url="https://credentials.example.org") as client:
+        answer = client.get("/verify")
+    assert answer.headers["strict-transport-security"].startswith("max-age=31536000")

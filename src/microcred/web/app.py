@@ -47,6 +47,7 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+HSTS = "max-age=31536000; includeSubDomains"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -95,11 +96,15 @@ def create_app(app: App) -> FastAPI:
         max_age=8 * 3600,
     )
 
+    hsts = app.settings.production and app.settings.base_url.startswith("https://")
+
     @web.middleware("http")
     async def security_headers(request: Request, call_next: object) -> Response:
         response: Response = await call_next(request)  # type: ignore[operator]
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if hsts:  # browsers keep to https for a year once they have seen the site over it
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if request.url.path.startswith(("/providers/", "/credentials/")):
             response.headers.setdefault("Access-Control-Allow-Origin", "*")
         return response
