@@ -9,7 +9,7 @@ NODE_STAMP := $(INTEROP)/node_modules/.installed
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .DEFAULT_GOAL := help
-.PHONY: help install run tour test test-postgres lint typecheck unit bench clean
+.PHONY: help install run tour test test-postgres lint typecheck unit bench bench-memory clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ unit: $(STAMP) ## Quick: tests without the database, the browser or Node.js
 
 bench: $(STAMP) ## Signing and verifying throughput against plain pyld
 	$(BIN)/python bench/sign_verify.py
+
+bench-memory: $(STAMP) ## Server memory while 8 clients send 50 MB bodies for 30 s (limit: +50 MiB)
+	$(BIN)/python bench/body_memory.py --seconds 30 --clients 8 --mb 50
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) $(INTEROP)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -53,7 +53,7 @@ from microcred.services.providers import require
 from microcred.services.status import allocate
 
 log = logging.getLogger(__name__)
-MAX_BYTES = 64 * 1024 * 1024
+MAX_BYTES = 24 * 1024 * 1024  # 200,000 rows of 120 bytes; refused as the bytes arrive (web.limits)
 MAX_ROWS = 200_000
 KNOWN_COLUMNS = ("name", "email", "outcomes", "grade", "issued_on", "valid_until", "reference")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
