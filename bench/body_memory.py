@@ -139,7 +139,8 @@ def main() -> int:
                 password = line.split("password:", 1)[1].split()[0]
             if email and password:
                 break
-        assert email and password, "the demo sign-in was not printed"
+        if not (email and password):
+            raise SystemExit("the demo sign-in was not printed")
         threading.Thread(target=server.stdout.read, daemon=True).start()  # drain its output
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
