@@ -62,6 +62,9 @@ class Settings:
     log_format: str = "text"  # "json" or "text"
     log_level: str = "INFO"
     metrics_token: str | None = field(default=None, repr=False)
+    # requests per minute to the public verify endpoints and uploads (services/ratelimit.py)
+    rate_anonymous: int = 60  # per client address
+    rate_token: int = 600  # per API token, unless the token carries its own quota
 
     @property
     def production(self) -> bool:
@@ -249,5 +252,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         conformance_contexts=conformance in ("1", "true", "yes"),
         smtp_url=smtp_url,
         mail_from=mail_from,
+        rate_anonymous=_per_minute(env_vars, "MICROCRED_RATE_ANONYMOUS", 60),
+        rate_token=_per_minute(env_vars, "MICROCRED_RATE_TOKEN", 600),
         **_observability(env_vars, production),
     )
+
+
+def _per_minute(env_vars: dict[str, str], name: str, default: int) -> int:
+    text = env_vars.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise ConfigError(f"{name} must be a number of requests per minute, 1 to 1000000")
+    return int(text)

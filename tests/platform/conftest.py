@@ -45,6 +45,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # answer leaves every table's row count unchanged).
 REFUSAL_MAY_WRITE = {
     "sign_in_failures": "a refused sign-in or reset is counted, to throttle guessing",
+    "rate_counts": "every request to a rate-limited route is counted, refused ones too",
 }
 
 
@@ -123,6 +124,8 @@ def make_settings(database_url: str, data_dir: Path, base_url: str = BASE_URL) -
         kek=bytes(range(32)),
         secret_key="test-secret-key-not-for-production",
         allow_http_hosts=frozenset({host}),
+        rate_anonymous=100_000,  # the suite verifies hundreds of documents a minute;
+        rate_token=100_000,  # test_hardening checks the limits with small quotas
     )
 
 

@@ -288,3 +288,47 @@ def test_security_headers_and_hsts_in_production(platform):
     with TestClient(production, base_url="https://credentials.example.org") as client:
         answer = client.get("/verify")
     assert answer.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+def _limited_app(platform, anonymous: int, token: int):
+    """The app with small quotas, its clock held mid-minute (no window ends during a test)."""
+    from dataclasses import replace
+
+    settings = replace(platform.settings, rate_anonymous=anonymous, rate_token=token)
+    limited = replace(platform, settings=settings)
+    moment = platform.now().replace(second=30, microsecond=0)
+    limited.now = lambda: moment  # type: ignore[method-assign]
+    return create_app(limited)
+
+
+def test_verify_is_rate_limited_per_client_address_with_retry_after(platform):
+    web = _limited_app(platform, anonymous=3, token=1000)
+    body = {"headers": {"Content-Type": "application/json"}, "content": b"{}"}
+    with TestClient(web, base_url=BASE_URL, client=("198.51.100.7", 5000)) as one:
+        answers = [one.post("/api/verify", **body).status_code for _ in range(4)]
+        assert answers[:3] == [200, 200, 200]  # each answered (a report: not a credential)
+        assert answers[3] == 429
+        refused = one.post("/api/verify", **body)
+        assert refused.headers["retry-after"] == "30"  # the rest of the minute
+        assert "at most 3 a minute" in refused.json()["title"]
+        assert one.get("/verify").status_code == 200  # the page itself is not counted
+    with TestClient(web, base_url=BASE_URL, client=("203.0.113.9", 5000)) as other:
+        assert other.post("/api/verify", **body).status_code == 200  # its own quota
+    with TestClient(web, base_url=BASE_URL, client=("127.0.0.1", 5000)) as local:
+        codes = [local.post("/api/verify", **body).status_code for _ in range(4)]
+        assert codes[-1] == 429  # loopback gets no exemption
+
+
+def test_an_api_token_carries_its_own_quota(platform, token):
+    from microcred.db.tables import ApiToken
+
+    web = _limited_app(platform, anonymous=1, token=2)
+    body = {"content": b"{}", "headers": {"Authorization": f"Bearer {token}"}}
+    with TestClient(web, base_url=BASE_URL) as integrator:
+        codes = [integrator.post("/api/verify", **body).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]  # the default token quota: 2
+        with transaction(platform.sessions) as session:
+            for row in session.scalars(select(ApiToken)):
+                row.per_minute = 5
+        codes = [integrator.post("/api/verify", **body).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]  # 3 used of this minute's 5, then 2 more, then refused

@@ -206,6 +206,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    per_minute: Mapped[int | None] = mapped_column(Integer)  # its own quota; None: the default
 
 
 class Accreditation(Base):
@@ -540,3 +541,14 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RateCount(Base):
+    """Requests counted per caller and minute (``services/ratelimit.py``); ``bucket`` is the
+    scope and a digest of the caller (an address or a token id), never the address itself."""
+
+    __tablename__ = "rate_counts"
+
+    bucket: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)

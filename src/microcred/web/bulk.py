@@ -13,7 +13,15 @@ from microcred.domain.errors import DomainError
 from microcred.i18n import _
 from microcred.services import bulk, definitions, issuing
 from microcred.services.providers import require
-from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, RowId, provider_of
+from microcred.web.deps import (
+    AppDep,
+    Csrf,
+    CurrentStaff,
+    DbSession,
+    RowId,
+    provider_of,
+    rate_limited,
+)
 from microcred.web.render import render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -50,7 +58,7 @@ def _form(
     )
 
 
-@router.post("/definitions/{definition_id}/bulk", dependencies=[Csrf])
+@router.post("/definitions/{definition_id}/bulk", dependencies=[Csrf, rate_limited("upload")])
 async def bulk_upload(
     definition_id: RowId,
     request: Request,

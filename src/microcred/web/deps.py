@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Form, HTTPException, Path, Request
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from microcred.services import providers, sessions, unit
+from microcred.i18n import _
+from microcred.services import providers, ratelimit, sessions, unit
 from microcred.services.app import App
 from microcred.services.models import Provider, Staff
 from microcred.services.providers import staff_for_token
@@ -114,7 +115,7 @@ def current_staff(request: Request, app: AppDep, session: DbSession) -> Staff:
 
 def api_staff(request: Request, session: DbSession) -> Staff:
     header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _sep, token = header.partition(" ")
     staff = staff_for_token(session, token.strip()) if scheme.lower() == "bearer" else None
     if staff is None:
         raise HTTPException(
@@ -132,3 +133,29 @@ def provider_of(session: Session, staff: Staff) -> Provider:
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
 ApiStaff = Annotated[Staff, Depends(api_staff)]
 Csrf = Depends(check_csrf)
+
+
+def rate_limited(scope: str, *, only_with_query: str | None = None) -> Any:
+    """A route dependency: count the request against its caller's quota for ``scope`` (an
+    API token's, else the client address's) and answer 429 with ``Retry-After`` past it.
+    ``only_with_query``: count only requests carrying that query parameter."""
+
+    def check(request: Request, app: AppDep) -> None:
+        if only_with_query and not request.query_params.get(only_with_query):
+            return
+        scheme, _sep, token = request.headers.get("authorization", "").partition(" ")
+        bearer = token.strip() if scheme.lower() == "bearer" else None
+        bucket, limit = ratelimit.caller(app, bearer, client_address(request))
+        decision = ratelimit.hit(app, scope, bucket, limit)
+        if not decision.allowed:
+            raise HTTPException(
+                status_code=429,
+                detail=_(
+                    "Too many requests: at most %(limit)s a minute here. "
+                    "Try again in %(seconds)s seconds."
+                )
+                % {"limit": limit, "seconds": decision.retry_after},
+                headers={"Retry-After": str(decision.retry_after)},
+            )
+
+    return Depends(check)

@@ -24,9 +24,10 @@ from microcred.vc.errors import VcError
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
 from microcred.vc.presentation import verify_presentation
 from microcred.vc.report import Outcome
-from microcred.web.deps import AppDep, Csrf, DbSession
+from microcred.web.deps import AppDep, Csrf, DbSession, rate_limited
 from microcred.web.render import render
 
+VERIFY_LIMIT = rate_limited("verify")
 router = APIRouter()
 MAX_UPLOAD = 8 * 1024 * 1024
 PROBLEM = "application/problem+json"
@@ -98,7 +99,12 @@ def _content(result: VerifyResult) -> dict[str, Any]:
     }
 
 
-@router.get("/verify", response_class=HTMLResponse, tags=["verify"])
+@router.get(
+    "/verify",
+    response_class=HTMLResponse,
+    tags=["verify"],
+    dependencies=[rate_limited("verify", only_with_query="url")],
+)
 def verify_page(request: Request, app: AppDep, url: str | None = None) -> Response:
     """The verification page; ``?url=`` verifies a credential hosted elsewhere."""
     if not url:
@@ -110,7 +116,9 @@ def verify_page(request: Request, app: AppDep, url: str | None = None) -> Respon
     return _page(request, verify_bytes(data, platform_policy(app)), url=url)
 
 
-@router.post("/verify", response_class=HTMLResponse, dependencies=[Csrf], tags=["verify"])
+@router.post(
+    "/verify", response_class=HTMLResponse, dependencies=[Csrf, VERIFY_LIMIT], tags=["verify"]
+)
 def verify_upload(
     request: Request,
     app: AppDep,
@@ -148,7 +156,7 @@ def _problem(status: int, code: str, title: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
-@router.post("/api/verify", tags=["verify"])
+@router.post("/api/verify", tags=["verify"], dependencies=[VERIFY_LIMIT])
 def api_verify(raw: RawBody, app: AppDep) -> Response:
     """Verify a credential (the body, or ``{"verifiableCredential": ...}``), a baked badge or a
     PDF certificate (the file as the body); the full report."""
@@ -221,7 +229,7 @@ def _vc_api_request(raw: bytes, field: str) -> tuple[dict[str, Any], dict[str, A
     return value, options
 
 
-@router.post("/credentials/verify", tags=["W3C VC API"])
+@router.post("/credentials/verify", tags=["W3C VC API"], dependencies=[VERIFY_LIMIT])
 def vc_api_verify_credential(raw: RawBody, app: AppDep) -> Response:
     parsed = _vc_api_request(raw, "verifiableCredential")
     if isinstance(parsed, JSONResponse):
@@ -232,7 +240,7 @@ def vc_api_verify_credential(raw: RawBody, app: AppDep) -> Response:
     return _vc_api_response(result.report.verified, data, data["steps"])
 
 
-@router.post("/presentations/verify", tags=["W3C VC API"])
+@router.post("/presentations/verify", tags=["W3C VC API"], dependencies=[VERIFY_LIMIT])
 def vc_api_verify_presentation(raw: RawBody, app: AppDep) -> Response:
     parsed = _vc_api_request(raw, "verifiablePresentation")
     if isinstance(parsed, JSONResponse):

@@ -44,6 +44,7 @@ from microcred.web.deps import (
     SignInRequired,
     client_address,
     keep_writes,
+    rate_limited,
 )
 from microcred.web.render import refused_to, render, see_other, too_many
 
@@ -288,7 +289,7 @@ def _title(entry: WalletItem) -> str:
         return "Credential"
 
 
-@router.post("/wallet/import", dependencies=[Csrf])
+@router.post("/wallet/import", dependencies=[Csrf, rate_limited("upload")])
 def wallet_import(
     request: Request,
     app: AppDep,
