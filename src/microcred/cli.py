@@ -38,6 +38,8 @@ keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+status_app = typer.Typer(help="Status lists.", no_args_is_help=True)
+app.add_typer(status_app, name="status")
 
 out = Console(highlight=False, soft_wrap=True, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
@@ -908,6 +910,72 @@ def audit_verify() -> None:
     out.print(f"[green]✔[/green] audit log intact: {summary}")
     for chain, count in sorted(result.chains.items()):
         out.print(f"  {chain}: {count} event(s)")
+
+
+@app.command("backup")
+def backup_command(
+    destination: Annotated[Path, typer.Argument(metavar="FILE", help="A new file.")],
+) -> None:
+    """Back up the database (SQLite: a consistent online copy; PostgreSQL: pg_dump's custom
+    format). Signing keys stay sealed; the KEK is not in the backup: keep it apart."""
+    from microcred.domain.errors import DomainError
+    from microcred.services import backup
+
+    platform = _platform()
+    try:
+        written = backup.backup(platform, destination)
+    except DomainError as exc:
+        raise _fail(f"{exc.message} [{exc.code}]", 1) from exc
+    finally:
+        platform.engine.dispose()
+    out.print(f"[green]✔[/green] backup written: {written} ({written.stat().st_size} bytes)")
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(metavar="FILE", help="A file made by `backup`.")],
+    used: Annotated[
+        Path | None,
+        typer.Option(
+            help="Status indexes in use, from `microcred status used` (when the "
+            "database being replaced is gone)."
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Replace the database without asking.")
+    ] = False,
+) -> None:
+    """Replace the database with a backup (stop the platform first). Every status index in use
+    in the database being replaced (and in --used) is reserved, so credentials issued after the
+    backup never share a bit with new ones."""
+    from microcred.domain.errors import DomainError
+    from microcred.services import backup
+
+    if not yes:
+        typer.confirm(f"Replace the database with {source}?", abort=True)
+    platform = _platform()
+    try:
+        extra = backup.read_used(used) if used else []
+        reserved = backup.restore(platform, source, extra)
+    except DomainError as exc:
+        raise _fail(f"{exc.message} [{exc.code}]", 1) from exc
+    finally:
+        platform.engine.dispose()
+    out.print(f"[green]✔[/green] restored from {source}; {reserved} status index(es) reserved")
+
+
+@status_app.command("used")
+def status_used() -> None:
+    """Print every status index in use, one JSON object a line (keep it with the backups:
+    `restore --used` needs it when the database being replaced is lost)."""
+    from microcred.services import backup
+
+    platform = _platform()
+    try:
+        for item in backup.used_indexes(platform.engine):
+            sys.stdout.write(json.dumps(item.to_json()) + "\n")
+    finally:
+        platform.engine.dispose()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -552,3 +552,15 @@ class RateCount(Base):
     bucket: Mapped[str] = mapped_column(String(100), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class StatusReserved(Base):
+    """A status index known to be in use outside this database's credentials: carried over by
+    ``microcred restore`` from the database it replaced (or from an export of used indexes),
+    so credentials issued after a backup keep their bits to themselves (``services/backup.py``)."""
+
+    __tablename__ = "status_reserved"
+
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    list_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status_index: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -17,7 +17,7 @@ import logging
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from microcred import metrics
@@ -30,6 +30,7 @@ from microcred.db.tables import (
     PublishedStatusList,
     Staff,
     StatusList,
+    StatusReserved,
 )
 from microcred.domain.award import status_purposes
 from microcred.domain.errors import DomainError, NotFound
@@ -62,8 +63,14 @@ def allocate(app: App, session: Session, provider: Provider) -> tuple[StatusList
         .limit(1)
         .with_for_update()
     ).first()
+    # a restore may know of lists this database never saw (issued after its backup)
+    reserved_top = session.scalar(
+        select(func.max(StatusReserved.list_number)).where(
+            StatusReserved.provider_id == provider.id
+        )
+    )
     if current is None or current.allocated >= FILL_LIMIT:
-        number = (current.number + 1) if current else 1
+        number = max(current.number if current else 0, reserved_top or 0) + 1
         current = StatusList(
             provider_id=provider.id,
             number=number,
@@ -87,7 +94,14 @@ def allocate(app: App, session: Session, provider: Provider) -> tuple[StatusList
                 BulkRow.status_list_id == current.id, BulkRow.status_index == index
             )
         )
-        if taken is None and held is None:
+        reserved = session.scalar(  # in use by a credential this database lost (a restore)
+            select(StatusReserved.status_index).where(
+                StatusReserved.provider_id == provider.id,
+                StatusReserved.list_number == current.number,
+                StatusReserved.status_index == index,
+            )
+        )
+        if taken is None and held is None and reserved is None:
             current.allocated += 1
             return current, index
     raise DomainError("status.list_full", "could not find a free status index")  # pragma: no cover
