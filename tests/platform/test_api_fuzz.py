@@ -9,6 +9,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
 from microcred.db.session import transaction
 from microcred.services.providers import create_api_token
@@ -46,6 +47,9 @@ def _fuzz(operation: Any, headers: dict[str, str], tried: dict[str, int]) -> Non
     def run(case: Any) -> None:
         response = case.call(headers=headers)
         tried[operation.label] = tried.get(operation.label, 0) + 1
-        case.validate_response(response, checks=[not_a_server_error])
+        case.validate_response(
+            response,
+            checks=[not_a_server_error, status_code_conformance, content_type_conformance],
+        )
 
     run()

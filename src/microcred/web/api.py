@@ -11,8 +11,9 @@ from microcred.domain.assessment import OutcomeResult
 from microcred.services import definitions, issuing, rpl, stacking, status
 from microcred.services.issuing import Award
 from microcred.web.deps import ApiStaff, AppDep, BodyRowId, DbSession, RowId, provider_of
+from microcred.web.problems import problem_responses
 
-router = APIRouter(prefix="/api/v1", tags=["provider API"])
+router = APIRouter(prefix="/api/v1", tags=["provider API"], responses=problem_responses())
 
 
 class ResultIn(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -56,9 +57,16 @@ SECURITY_HEADERS = {
 }
 
 
+_MACHINE_PATHS = re.compile(
+    r"^/(providers/[^/]+/(did\.json|status/.*)|credentials/[^/]+\.json|registry(\.json|/.*)"
+    r"|accreditations/.*)$"
+)
+
+
 def _wants_json(request: Request) -> bool:
     return (
         request.url.path.startswith("/api/")
+        or bool(_MACHINE_PATHS.match(request.url.path))
         or vc_api.wants_json(request.url.path)
         or "application/json" in request.headers.get("accept", "").split(",")[0]
     )

@@ -16,9 +16,10 @@ from microcred.services.models import Credential
 from microcred.services.providers import get_provider
 from microcred.services.verification import platform_policy, verify_document
 from microcred.web.deps import AppDep, DbSession, RowId
+from microcred.web.problems import problem_responses
 from microcred.web.render import render
 
-router = APIRouter()
+router = APIRouter(responses=problem_responses())
 JSON_LD = "application/ld+json"
 
 
@@ -60,7 +61,7 @@ def credential_json(credential_id: str, session: DbSession) -> Response:
     )
 
 
-@router.get("/credentials/{credential_id}", response_class=HTMLResponse, tags=["public"])
+@router.get("/credentials/{credential_id}", response_class=HTMLResponse, include_in_schema=False)
 def credential_page(
     credential_id: str, request: Request, app: AppDep, session: DbSession
 ) -> Response:

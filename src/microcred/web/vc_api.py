@@ -18,8 +18,9 @@ from microcred.services.providers import require
 from microcred.vc.errors import VcError
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
 from microcred.web.deps import ApiStaff, AppDep, DbSession, RowId, provider_of
+from microcred.web.problems import problem_responses
 
-router = APIRouter()
+router = APIRouter(responses=problem_responses())
 PROBLEM = "application/problem+json"
 JSON_PATHS = ("/credentials/issue", "/credentials/status")
 

@@ -25,10 +25,11 @@ from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
 from microcred.vc.presentation import verify_presentation
 from microcred.vc.report import Outcome
 from microcred.web.deps import AppDep, Csrf, DbSession, rate_limited
+from microcred.web.problems import problem_responses
 from microcred.web.render import render
 
 VERIFY_LIMIT = rate_limited("verify")
-router = APIRouter()
+router = APIRouter(responses=problem_responses())
 MAX_UPLOAD = 8 * 1024 * 1024
 PROBLEM = "application/problem+json"
 
@@ -102,7 +103,7 @@ def _content(result: VerifyResult) -> dict[str, Any]:
 @router.get(
     "/verify",
     response_class=HTMLResponse,
-    tags=["verify"],
+    include_in_schema=False,  # a page; /api/verify is the API
     dependencies=[rate_limited("verify", only_with_query="url")],
 )
 def verify_page(request: Request, app: AppDep, url: str | None = None) -> Response:
@@ -117,7 +118,10 @@ def verify_page(request: Request, app: AppDep, url: str | None = None) -> Respon
 
 
 @router.post(
-    "/verify", response_class=HTMLResponse, dependencies=[Csrf, VERIFY_LIMIT], tags=["verify"]
+    "/verify",
+    response_class=HTMLResponse,
+    dependencies=[Csrf, VERIFY_LIMIT],
+    include_in_schema=False,  # a page's form
 )
 def verify_upload(
     request: Request,
