@@ -74,11 +74,19 @@ def sign_in(port: int, email: str, password: str) -> tuple[str, str, int]:
     return cookie, token[1], int(definition[1])
 
 
-def send(port: int, path: str, size: int, headers: dict[str, str], chunked: bool) -> int:
-    """Send ``size`` bytes (zeros after a small head) and return the status, or 0 when the
+def send(
+    port: int,
+    path: str,
+    size: int,
+    headers: dict[str, str],
+    chunked: bool,
+    head: bytes = b"",
+) -> int:
+    """Send ``head`` then CSV-like rows up to ``size`` bytes and return the status, or 0 when the
     server closed the connection while we were still sending (it refused the rest)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    piece = b"0" * (256 * 1024)
+    row = b"Learner Name,learner@example.org\n"
+    piece = head + row * ((256 * 1024) // len(row))
     try:
         conn.putrequest("POST", path)
         for name, value in headers.items():
@@ -91,6 +99,7 @@ def send(port: int, path: str, size: int, headers: dict[str, str], chunked: bool
         sent = 0
         while sent < size:
             chunk = piece[: min(len(piece), size - sent)]
+            piece = piece[len(head) :] if sent == 0 and head else piece
             conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
             sent += len(chunk)
         if chunked:
@@ -122,6 +131,7 @@ def main() -> int:
             "MICROCRED_DATA_DIR": data,
             "MICROCRED_ENV": "development",
             "MICROCRED_LOG_LEVEL": "WARNING",
+            "MICROCRED_RATE_ANONYMOUS": "1000000",  # measure the body limits, not the rate limit
         }
         server = subprocess.Popen(
             [sys.executable, "-m", "microcred.cli", "serve", "--demo", "--port", str(port)],
@@ -167,11 +177,20 @@ def main() -> int:
                 else {
                     "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
                     "Cookie": cookie,
-                    "X-CSRF-Token": token,
                 }
             )
+            # the bulk form as a browser sends it: the CSRF field, then the file part
+            head = (
+                b""
+                if verify
+                else (
+                    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+                    f'{token}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+                    f'filename="cohort.csv"\r\nContent-Type: text/csv\r\n\r\nname,email\n'
+                ).encode()
+            )
             while time.monotonic() < stop:
-                status = send(port, path, size, headers, chunked)
+                status = send(port, path, size, headers, chunked, head)
                 with lock:
                     answers[
                         f"{path.split('/')[-1]} {'chunked' if chunked else 'length'} {status}"

@@ -40,7 +40,12 @@ from microcred.web import (
 )
 from microcred.web.deps import SignInRequired
 from microcred.web.health import router as health_router
-from microcred.web.limits import BodyLimitMiddleware, InputGuardMiddleware
+from microcred.web.limits import (
+    BodyLimitMiddleware,
+    InputGuardMiddleware,
+    too_large_cause,
+    too_large_message,
+)
 from microcred.web.observability import RequestContextMiddleware, unexpected_error
 from microcred.web.render import render
 
@@ -162,6 +167,9 @@ def create_app(app: App) -> FastAPI:
 
     @web.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
+        cut_off = too_large_cause(exc)  # FastAPI reports a body it could not finish as a 400
+        if cut_off is not None:
+            exc = HTTPException(413, too_large_message(cut_off.limit), {"Connection": "close"})
         if _wants_json(request):
             response = _problem(request, exc.status_code, "http", str(exc.detail))
         else:

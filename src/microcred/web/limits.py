@@ -107,11 +107,34 @@ BODY_LIMITS: tuple[tuple[re.Pattern[str], int], ...] = (
 DEFAULT_BODY_LIMIT = 2 * MIB + 64 * 1024  # JSON (vc.jsonsafe: 2 MiB) and forms
 
 
-def body_limit(path: str) -> int:
+_JSON_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json")
+
+
+def body_limit(path: str, content_type: str = "") -> int:
+    """The route's limit; a JSON body gets JSON's (a PDF or an image may be larger)."""
+    if content_type.split(";", 1)[0].strip().lower() in _JSON_TYPES:
+        return DEFAULT_BODY_LIMIT
     for pattern, limit in BODY_LIMITS:
         if pattern.match(path):
             return limit
     return DEFAULT_BODY_LIMIT
+
+
+def too_large_cause(exc: BaseException) -> BodyTooLargeError | None:
+    """The body-limit error behind ``exc`` (an error FastAPI raised while reading the body)."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 10:
+        if isinstance(current, BodyTooLargeError):
+            _release(exc)  # the partial body sits in the frames it passed through
+            return current
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
+
+
+def too_large_message(limit: int) -> str:
+    return _too_large(limit)
 
 
 def _too_large(limit: int) -> str:
@@ -128,8 +151,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = body_limit(scope.get("path", ""))
-        declared = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        limit = body_limit(scope.get("path", ""), headers.get("content-type", ""))
+        declared = headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
                 await _refuse(scope, send, 400, "request.malformed", _("Bad Content-Length."))
