@@ -332,3 +332,20 @@ def test_an_api_token_carries_its_own_quota(platform, token):
                 row.per_minute = 5
         codes = [integrator.post("/api/verify", **body).status_code for _ in range(3)]
         assert codes == [200, 200, 429]  # 3 used of this minute's 5, then 2 more, then refused
+
+
+def test_importing_by_link_never_fetches_the_platforms_own_pages(platform, client):
+    from microcred.services import wallet
+    from tests.platform.conftest import csrf_from
+
+    with transaction(platform.sessions) as session:
+        account = wallet.sign_up(platform, session, "Niamh", "niamh@example.org", PASSWORD)
+        account.email_verified_at = platform.now()
+    signin(client, "niamh@example.org", learner=True)
+    token = csrf_from(client.get("/wallet").text)
+    answer = client.post(
+        "/wallet/import",
+        data={"csrf_token": token, "url": f"{BASE_URL}/verify?url={BASE_URL}/verify"},
+        follow_redirects=True,
+    )
+    assert "page of this platform" in answer.text

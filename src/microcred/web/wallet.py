@@ -30,7 +30,12 @@ from microcred.services import (
 from microcred.services import stacking as stacking_service
 from microcred.services.models import LearnerAccount, WalletItem
 from microcred.services.trust import RegistryTrust
-from microcred.services.verification import VerifyResult, platform_policy, verify_document
+from microcred.services.verification import (
+    SelfFetcher,
+    VerifyResult,
+    platform_policy,
+    verify_document,
+)
 from microcred.vc import baking, clr
 from microcred.vc.errors import VcError
 from microcred.web.deps import (
@@ -307,7 +312,7 @@ def wallet_import(
         elif text.strip():
             data = text.encode("utf-8")
         elif url.strip():
-            data = app.fetcher.fetch(url.strip())
+            data = SelfFetcher(app).fetch(url.strip())  # its own pages: never over HTTP
         else:
             raise DomainError("import.empty", "choose a file, paste a credential or give a link")
         entries, result = wallet.import_any(app, session, account, data)
