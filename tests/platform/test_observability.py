@@ -224,6 +224,7 @@ def test_metrics_and_readiness_show_the_job_queue(platform: App, web: FastAPI) -
     assert not jobs.pending(platform)
 
 
+@pytest.mark.server_error_expected
 def test_readyz_503_when_the_database_is_unreachable(
     platform: App, client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
