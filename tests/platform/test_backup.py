@@ -97,3 +97,37 @@ def test_a_backup_never_overwrites_and_a_bad_file_is_refused(platform, tmp_path)
     with pytest.raises(DomainError) as caught:
         backup.restore(platform, junk)
     assert caught.value.code in ("restore.corrupt", "backup.failed")
+
+
+def test_a_restore_ends_every_session_in_the_backup(platform, database_url, tmp_path):
+    from microcred.services import sessions
+
+    make_org(platform, "acme")
+    with transaction(platform.sessions) as session:
+        token = sessions.start(platform, session, "staff", 1)
+    saved = backup.backup(platform, tmp_path / "s.backup")
+    with transaction(platform.sessions) as session:
+        sessions.end(platform, session, token)  # signed out after the backup was taken
+    backup.restore(platform, saved)
+    restored = App.start(make_settings(database_url, tmp_path))
+    try:
+        with transaction(restored.sessions, readonly=True) as session:
+            assert sessions.subject(restored, session, "staff", token) is None
+    finally:
+        restored.engine.dispose()
+
+
+def test_a_restore_without_the_replaced_database_needs_the_used_indexes(
+    platform, database_url, tmp_path
+):
+    from microcred.domain.errors import DomainError
+
+    saved = backup.backup(platform, tmp_path / "u.backup")
+    _wipe(platform, database_url)
+    if database_url.startswith("sqlite"):  # a directory where the database file was
+        backup._sqlite_path(database_url).mkdir()
+    else:
+        pytest.skip("an empty PostgreSQL schema reads as no indexes in use")
+    with pytest.raises(DomainError) as caught:
+        backup.restore(platform, saved)
+    assert caught.value.code == "restore.used_unknown"

@@ -349,3 +349,41 @@ def test_importing_by_link_never_fetches_the_platforms_own_pages(platform, clien
         follow_redirects=True,
     )
     assert "page of this platform" in answer.text
+
+
+def test_signing_in_ends_the_previous_session_in_that_browser(platform, client):
+    org = make_org(platform, "eta")
+    signin(client, org.owner_email)
+    with _copy(client) as left_behind:
+        assert left_behind.get("/dashboard", follow_redirects=False).status_code == 200
+        from tests.platform.conftest import csrf_from
+
+        form = client.get("/signin").text  # the next person, at the same browser (same cookie)
+        client.post(
+            "/signin",
+            data={
+                "email": f"issuer@{org.slug}.example",
+                "password": PASSWORD,
+                "csrf_token": csrf_from(form),
+            },
+            follow_redirects=False,
+        )
+        assert client.get("/dashboard", follow_redirects=False).status_code == 200
+        assert left_behind.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_a_removed_uploaders_queued_chunks_are_refused(platform):
+    from microcred.services import bulk, jobs
+    from microcred.services.providers import deactivate_staff
+
+    org = make_org(platform, "theta")
+    row = publish_definition(platform, org)
+    upload_id = bulk.upload_as(
+        platform, org.staff["issuer"], row.id, b"name,email\nAda,ada@example.org\n", "a.csv"
+    )
+    with transaction(platform.sessions) as session:
+        deactivate_staff(platform, session, staff(platform, org.owner_id), org.staff["issuer"])
+    jobs.drain(platform)
+    report = bulk.progress_of(platform, upload_id)
+    assert (report.issued, report.done) == (0, True)
+    assert "removed" in report.problems[0].reason

@@ -30,7 +30,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from microcred.db.session import make_engine, migrate, transaction
-from microcred.db.tables import BulkRow, Credential, Provider, StatusList, StatusReserved
+from microcred.db.tables import (
+    BulkRow,
+    Credential,
+    Provider,
+    StatusList,
+    StatusReserved,
+    WebSession,
+)
 from microcred.domain.errors import DomainError
 from microcred.services.app import App
 
@@ -144,9 +151,16 @@ def restore(app: App, source: Path, extra_used: Iterable[UsedIndex] = ()) -> int
     if not source.is_file():
         raise DomainError("restore.missing", f"no backup at {source}")
     url = app.settings.database_url
+    extra = list(extra_used)
     try:
         before = used_indexes(app.engine)
-    except Exception:  # noqa: BLE001 - nothing readable to carry over (a wiped database)
+    except Exception as exc:
+        if not extra:  # refuse to restore blind: lost credentials' bits could be handed out
+            raise DomainError(
+                "restore.used_unknown",
+                "cannot read the status indexes in use from the database being replaced "
+                f"({type(exc).__name__}); give them with --used (from `microcred status used`)",
+            ) from exc
         before = []
     app.engine.dispose()
     if url.startswith("sqlite"):
@@ -160,9 +174,21 @@ def restore(app: App, source: Path, extra_used: Iterable[UsedIndex] = ()) -> int
     engine = make_engine(url)
     try:
         migrate(engine)
-        return _reserve(app, engine, [*before, *extra_used])
+        _end_sessions(app, engine)
+        return _reserve(app, engine, [*before, *extra])
     finally:
         engine.dispose()
+
+
+def _end_sessions(app: App, engine: Engine) -> None:
+    """Every session in the backup ends: sign-outs made since it was taken must hold."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import sessionmaker
+
+    with transaction(sessionmaker(engine)) as session:
+        session.execute(
+            update(WebSession).where(WebSession.ended_at.is_(None)).values(ended_at=app.now())
+        )
 
 
 def _restore_sqlite(database: Path, source: Path) -> None:

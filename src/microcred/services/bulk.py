@@ -356,6 +356,8 @@ def _reserve(app: App, upload_id: str, chunk: int) -> _Prepared | None:
         staff = session.get(Staff, upload.staff_id)
         assert staff is not None
         try:
+            if staff.deactivated_at is not None:
+                raise DomainError("staff.removed", "the uploader was removed from the provider")
             require(staff, "issue")
             definition = published_definition(session, provider, upload.definition_id)
         except DomainError as exc:  # the uploader lost the right, or the definition was withdrawn
@@ -508,6 +510,9 @@ def _finish_if_done(app: App, session: Session, upload: BulkUpload) -> None:
     """The last chunk closes the upload, and drops the rows' names and emails (the
     credentials keep them; the rows keep their key, state and credential id)."""
     session.flush()
+    # the upload's row first: two last chunks committing together then count one after the other
+    locked = session.get(BulkUpload, upload.id, with_for_update=True, populate_existing=True)
+    assert locked is not None
     left = session.scalar(
         select(func.count())
         .select_from(BulkRow)
@@ -515,8 +520,6 @@ def _finish_if_done(app: App, session: Session, upload: BulkUpload) -> None:
     )
     if left:
         return
-    locked = session.get(BulkUpload, upload.id, with_for_update=True, populate_existing=True)
-    assert locked is not None
     if locked.state != "done":
         locked.state, locked.finished_at = "done", app.now()
         session.execute(update(BulkRow).where(BulkRow.upload_id == upload.id).values(award={}))

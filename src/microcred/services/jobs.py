@@ -23,6 +23,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -169,6 +170,23 @@ def enqueue(
     return True
 
 
+def _superseded(session: Session, job: Job) -> bool:
+    """Whether a waiting job with the same queueing lock will do this job's work (then this
+    one is dropped rather than queued twice against the lock)."""
+    if job.queueing_lock is None:
+        return False
+    waiting = session.scalar(
+        select(Job.id).where(
+            Job.queueing_lock == job.queueing_lock, Job.status == "todo", Job.id != job.id
+        )
+    )
+    if waiting is None:
+        return False
+    log.info("job %s (%s) superseded by job %s", job.id, job.task, waiting)
+    session.execute(delete(Job).where(Job.id == job.id))
+    return True
+
+
 _RUNNERS: set[LocalRunner] = set()  # started in this process: woken when a job commits here
 _WAKE_HOOKED = "microcred_jobs_wake"
 
@@ -232,7 +250,9 @@ class LocalRunner:
         self.concurrency = concurrency
         self.poll = poll
         self.stalled_after = stalled_after
-        self.me = f"{socket.gethostname()}:{os.getpid()}"
+        # host:pid finds a dead process on this host; the random part tells a restarted
+        # process (same host name, same pid in a container) from the one that died
+        self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -290,6 +310,8 @@ class LocalRunner:
             values: dict[str, Any] = {"last_error": error, "locked_by": None}
             if again:
                 assert spec is not None
+                if _superseded(session, job):
+                    return
                 values |= {
                     "status": "todo",
                     "run_after": self.app.now() + timedelta(seconds=spec.delay_after(job.attempts)),
@@ -301,26 +323,41 @@ class LocalRunner:
     # recovery
 
     def reclaim_stalled(self) -> int:
-        """Put back the jobs of dead processes and silent runners; returns how many."""
+        """Put back the jobs of dead processes and silent runners (or give up on those out of
+        attempts); returns how many were put back."""
         now = self.app.now()
         host = socket.gethostname()
         with transaction(self.app.sessions) as session:
             doing = session.scalars(select(Job).where(Job.status == "doing")).all()
             stalled = []
             for job in doing:
-                owner_host, _, pid = (job.locked_by or "").rpartition(":")
-                dead = owner_host == host and pid.isdigit() and not _alive(int(pid))
+                parts = (job.locked_by or "").split(":")
+                owner_host, owner_pid = (parts[0], parts[1]) if len(parts) >= 2 else ("", "")
+                dead = owner_host == host and owner_pid.isdigit() and not _alive(int(owner_pid))
                 silent = job.heartbeat_at is None or (
                     (now - job.heartbeat_at).total_seconds() > self.stalled_after
                 )
                 if job.locked_by != self.me and (dead or silent):
                     stalled.append(job)
+            put_back = 0
             for job in stalled:
+                spec = TASKS.get(job.task)
+                if spec is None or job.attempts >= spec.max_attempts:
+                    log.error(
+                        "job %s (%s) stalled after its last attempt: gave up", job.id, job.task
+                    )
+                    job.status, job.locked_by, job.finished_at = "failed", None, now
+                    job.last_error = "the process running it stopped"
+                    continue
+                if _superseded(session, job):
+                    continue
                 log.warning(
                     "job %s (%s) stalled under %s: queued again", job.id, job.task, job.locked_by
                 )
                 job.status, job.locked_by, job.run_after = "todo", None, now
-            return len(stalled)
+                session.flush()
+                put_back += 1
+            return put_back
 
     def _beat(self) -> None:
         with transaction(self.app.sessions) as session:
@@ -342,7 +379,10 @@ class LocalRunner:
     # threads
 
     def start(self) -> None:
-        self.reclaim_stalled()
+        try:
+            self.reclaim_stalled()
+        except Exception:
+            log.exception("job runner: could not take up stalled jobs at start")
         for n in range(self.concurrency):
             thread = threading.Thread(target=self._work, name=f"jobs-{n}", daemon=True)
             thread.start()

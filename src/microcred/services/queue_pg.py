@@ -136,8 +136,22 @@ async def _reap(queue_app: procrastinate.App, stalled_after: float, stop: asynci
                 seconds_since_heartbeat=stalled_after
             )
             for job in stalled:
-                log.warning("job %s (%s) stalled: queued again", job.id, job.task_name)
-                await queue_app.job_manager.retry_job(job)
+                spec = jobs.TASKS.get(job.task_name)
+                try:
+                    if spec is not None and job.attempts + 1 >= spec.max_attempts:
+                        log.error(
+                            "job %s (%s) stalled on its last attempt: gave up",
+                            job.id,
+                            job.task_name,
+                        )
+                        await queue_app.job_manager.finish_job(
+                            job, status=procrastinate.jobs.Status.FAILED, delete_job=False
+                        )
+                        continue
+                    log.warning("job %s (%s) stalled: queued again", job.id, job.task_name)
+                    await queue_app.job_manager.retry_job(job)
+                except procrastinate_errors.ConnectorException:  # a waiting twin holds its lock
+                    log.warning("job %s (%s) stalled, left: %s", job.id, job.task_name, "twin")
         except Exception:
             log.exception("job reaper: could not look for stalled jobs")
         with contextlib.suppress(TimeoutError):

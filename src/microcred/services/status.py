@@ -69,7 +69,19 @@ def allocate(app: App, session: Session, provider: Provider) -> tuple[StatusList
             StatusReserved.provider_id == provider.id
         )
     )
-    if current is None or current.allocated >= FILL_LIMIT:
+    reserved_here = (
+        session.scalar(
+            select(func.count())
+            .select_from(StatusReserved)
+            .where(
+                StatusReserved.provider_id == provider.id,
+                StatusReserved.list_number == current.number,
+            )
+        )
+        if current is not None and reserved_top is not None
+        else 0
+    ) or 0
+    if current is None or current.allocated + reserved_here >= FILL_LIMIT:
         number = max(current.number if current else 0, reserved_top or 0) + 1
         current = StatusList(
             provider_id=provider.id,

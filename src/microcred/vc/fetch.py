@@ -63,6 +63,8 @@ _NOT_PUBLIC = tuple(
         "240.0.0.0/4",
         "::/128",
         "::1/128",
+        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765)
+        "fec0::/10",  # site-local (deprecated, still routed on some networks)
         "64:ff9b:1::/48",
         "100::/64",
         "2001::/23",

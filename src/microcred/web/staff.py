@@ -72,6 +72,7 @@ def signin(
         page = render(request, "signin.html", status_code=401, error="Wrong email or password.")
         keep_writes(request)  # the failure is counted
         return page
+    sessions.end(app, session, request.session.get(STAFF_SESSION))  # whoever was signed in
     request.session.clear()  # a new session on sign-in: no fixation
     request.session[STAFF_SESSION] = sessions.start(app, session, "staff", staff.id)
     return see_other("/dashboard")

@@ -108,6 +108,7 @@ def signup(
         return render(
             request, "account_signup.html", status_code=422, error=exc.message, sent=False
         )
+    sessions.end(app, session, request.session.get(LEARNER_SESSION))  # whoever was signed in
     request.session.clear()
     request.session[LEARNER_SESSION] = sessions.start(app, session, "learner", account.id)
     return render(request, "account_signup.html", error=None, sent=True, email=account.email)
@@ -119,6 +120,7 @@ def confirm(request: Request, app: AppDep, session: DbSession, token: str = "") 
         account = wallet.confirm_email(app, session, token)
     except DomainError as exc:
         return render(request, "error.html", status_code=400, status=400, message=exc.message)
+    sessions.end(app, session, request.session.get(LEARNER_SESSION))
     request.session.clear()  # the link signs in: a new session
     request.session[LEARNER_SESSION] = sessions.start(app, session, "learner", account.id)
     return see_other("/wallet?confirmed=1")
@@ -154,6 +156,7 @@ def signin(
         )
         keep_writes(request)  # the failure is counted
         return page
+    sessions.end(app, session, request.session.get(LEARNER_SESSION))  # whoever was signed in
     request.session.clear()
     request.session[LEARNER_SESSION] = sessions.start(app, session, "learner", account.id)
     return see_other("/wallet")
