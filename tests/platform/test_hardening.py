@@ -387,3 +387,30 @@ def test_a_removed_uploaders_queued_chunks_are_refused(platform):
     report = bulk.progress_of(platform, upload_id)
     assert (report.issued, report.done) == (0, True)
     assert "removed" in report.problems[0].reason
+
+
+def test_old_rate_counts_and_old_sessions_are_purged(platform, client):
+    from datetime import timedelta
+
+    from microcred.db.tables import RateCount, WebSession
+
+    long_ago = platform.now() - timedelta(days=3)
+    with transaction(platform.sessions) as session:
+        session.add(RateCount(bucket="verify:address:old", window_start=long_ago, count=9))
+        session.add(
+            WebSession(
+                id="0" * 64,
+                kind="staff",
+                subject_id=1,
+                created_at=long_ago,
+                expires_at=long_ago + timedelta(hours=8),
+            )
+        )
+    web = _limited_app(platform, anonymous=100, token=100)
+    with TestClient(web, base_url=BASE_URL) as fresh:
+        fresh.post("/api/verify", content=b"{}")
+    org = make_org(platform, "iota")
+    signin(client, org.owner_email)
+    with transaction(platform.sessions, readonly=True) as session:
+        assert session.get(RateCount, ("verify:address:old", long_ago)) is None
+        assert session.get(WebSession, "0" * 64) is None

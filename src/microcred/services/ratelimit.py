@@ -70,9 +70,7 @@ def hit(app: App, scope: str, bucket: str, limit: int) -> Decision:
     )
     with transaction(app.sessions) as session:
         count = int(session.execute(statement).scalar_one())
-        if count == 1:  # the first of a window: clear the caller's past windows
-            session.execute(
-                delete(RateCount).where(RateCount.bucket == key, RateCount.window_start < window)
-            )
+        if count == 1:  # a caller's first request of a minute: clear past windows, everyone's
+            session.execute(delete(RateCount).where(RateCount.window_start < window))
     retry_after = max(1, int((window + WINDOW - now).total_seconds()))
     return Decision(count <= limit, limit, max(0, limit - count), retry_after)

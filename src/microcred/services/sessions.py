@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from microcred.db.tables import WebSession
@@ -31,6 +31,12 @@ def start(app: App, session: Session, kind: str, subject_id: int) -> str:
     assert kind in KINDS
     token = secrets.token_urlsafe(32)
     now = app.now()
+    session.execute(  # rows of sessions that ended or expired a day ago tell nothing more
+        delete(WebSession).where(
+            (WebSession.expires_at < now - timedelta(days=1))
+            | (WebSession.ended_at < now - timedelta(days=1))
+        )
+    )
     session.add(
         WebSession(
             id=_key(token),
