@@ -7,6 +7,9 @@
 //   {"op": "verify", "verifier": "digitalbazaar" | "dcc", "credential": {...}, "now": ISO?}
 //   {"op": "sign", "suite": "eddsa-rdfc-2022" | "eddsa-jcs-2022" | "Ed25519Signature2020",
 //    "credential": {...}, "seedHex": HEX, "created": ISO}
+//   {"op": "canonize", "documents": [...]}: jsonld.js RDFC-1.0 N-Quads (safe mode) of each
+//   {"op": "bench-verify" | "bench-sign", "credentials": [...], "seedHex": HEX?, "suite": S?}:
+//    credentials per second through Digital Bazaar (for bench/, in the same run as microcred)
 // The network is cut off: fetch() throws, and the Digital Bazaar document loader serves only
 // microcred's vendored contexts (and test-only ones), checked against their SHA-256, plus did:key.
 import {createHash} from 'node:crypto';
@@ -15,6 +18,7 @@ import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 import * as vc from '@digitalbazaar/vc';
+import jsonld from 'jsonld';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as rdfcSuite} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import {
@@ -267,8 +271,57 @@ async function sign({suite, credential, seedHex, created, did: didOption, keyId}
   return {signed, did};
 }
 
+async function canonize({documents}) {
+  const nquads = [];
+  for(const document of documents) {
+    try {
+      nquads.push(await jsonld.canonize(document, {
+        algorithm: 'RDFC-1.0', format: 'application/n-quads', documentLoader, safe: true
+      }));
+    } catch(e) {
+      nquads.push({error: `${e.name}: ${e.message}`});
+    }
+  }
+  return {nquads};
+}
+
+// Credentials per second, one at a time as a verifier serves them (no status check: the
+// benchmark compares the cryptographic path).
+async function benchVerify({credentials}) {
+  const start = process.hrtime.bigint();
+  let verified = 0;
+  for(const credential of credentials) {
+    const result = await vc.verifyCredential({credential, suite: verifySuites, documentLoader});
+    verified += result.verified === true ? 1 : 0;
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return {rate: credentials.length / seconds, verified};
+}
+
+async function benchSign({credentials, seedHex, suite}) {
+  const {keyPair} = await signerKey({seedHex});
+  const signer = keyPair.signer();
+  const start = process.hrtime.bigint();
+  for(const credential of credentials) {
+    const cryptosuite = suite === 'eddsa-jcs-2022' ? jcsSignSuite() : rdfcSuite;
+    const signingSuite = new DataIntegrityProof({signer, cryptosuite});
+    await vc.issue({credential, suite: signingSuite, documentLoader});
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return {rate: credentials.length / seconds};
+}
+
 async function run(task) {
   try {
+    if(task.op === 'canonize') {
+      return await canonize(task);
+    }
+    if(task.op === 'bench-verify') {
+      return await benchVerify(task);
+    }
+    if(task.op === 'bench-sign') {
+      return await benchSign(task);
+    }
     if(task.op === 'verify' && task.verifier === 'digitalbazaar') {
       return await verifyDigitalBazaar(task);
     }

@@ -36,6 +36,10 @@ _BAD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def find_control_characters(document: Any, path: str = "$") -> str | None:
     """The JSON path of the first string (key or value) holding an unsafe control character."""
+    texts: list[str] = []
+    _texts(document, texts)
+    if not _BAD_CONTROL.search(" ".join(texts)):
+        return None  # the common case, in one pass: the paths are only worked out for a find
     for where, text in _strings(document, path):
         match = _BAD_CONTROL.search(text)
         if match:
@@ -51,6 +55,28 @@ def refuse_control_characters(document: Any) -> None:
             "(canonical forms differ between implementations for such characters)",
             "text.control_character",
         )
+
+
+def _texts(value: Any, out: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(value)
+    elif kind is dict:
+        for key, child in value.items():
+            out.append(key)
+            _texts(child, out)
+    elif kind is list:
+        for child in value:
+            _texts(child, out)
+    elif isinstance(value, str):
+        out.append(str(value))
+    elif isinstance(value, Mapping):
+        for key, child in value.items():
+            out.append(str(key))
+            _texts(child, out)
+    elif isinstance(value, list):
+        for child in value:
+            _texts(child, out)
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -105,7 +131,7 @@ def expand_strict(
     except RecursionError as exc:
         raise DocumentError("the document is nested too deeply", "json.too_deep") from exc
     if checked:
-        _check_expanded(expanded)
+        check_expanded(expanded)
     return list(expanded)
 
 
@@ -178,7 +204,7 @@ def rdfc(document: Mapping[str, Any], loader: DocumentLoader) -> str:
     return canonize_dataset(to_dataset(expand_strict(document, loader), loader))
 
 
-def _check_expanded(expanded: Any) -> None:
+def check_expanded(expanded: Any) -> None:
     stack: list[Any] = [expanded]
     while stack:
         node = stack.pop()

@@ -7,13 +7,13 @@ would fail every verifier's issuer check, so it is stopped here with a clear mes
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from microcred.vc import fastcanon
 from microcred.vc.errors import SigningError
+from microcred.vc.jsonsafe import copy_json
 from microcred.vc.loader import DATA_INTEGRITY_V2, VC_V1, DocumentLoader, default_loader
 from microcred.vc.multikey import KeyPair
 from microcred.vc.proofs import EDDSA_RDFC_2022, SIGNING_SUITES, Canonicalize, create_proof
@@ -21,7 +21,7 @@ from microcred.vc.proofs import EDDSA_RDFC_2022, SIGNING_SUITES, Canonicalize, c
 
 def bind_issuer(document: Mapping[str, Any], controller: str) -> dict[str, Any]:
     """A copy of ``document`` whose issuer is ``controller``; refuses any other issuer."""
-    result = copy.deepcopy(dict(document))
+    result: dict[str, Any] = copy_json(dict(document))
     issuer = result.get("issuer")
     if issuer is None:
         result["issuer"] = controller

@@ -20,7 +20,6 @@ equal to this one.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import threading
@@ -31,12 +30,14 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from microcred.vc import canon
+from microcred.vc import canon, rdfc
+from microcred.vc.errors import ContextError
 from microcred.vc.loader import DocumentLoader
 
 _IRI = re.compile(r"^(did|urn|https?):(//)?[^\s<>\"{}|\\^`]+$", re.ASCII)
 _STRUCTURAL_KEYS = frozenset({"@context", "type", "@type"})
 _MAX_DEPTH = 48
+_SMALL = 12  # documents with at most this many strings have their canonical form kept
 
 
 class _UnsupportedError(Exception):
@@ -55,6 +56,8 @@ class _Template:
     dataset: dict[str, list[dict[str, Any]]]
     # (graph, triple index, component, slot index)
     holes: list[tuple[str, int, str, int]]
+    # the same quads compiled for ``rdfc.serialize`` (None: a shape only pyld canonicalises)
+    compiled: rdfc.Compiled | None = None
 
 
 class FastCanonicalizer:
@@ -62,50 +65,73 @@ class FastCanonicalizer:
 
     def __init__(self, max_shapes: int = 512) -> None:
         self._max_shapes = max_shapes
-        self._caches: weakref.WeakKeyDictionary[DocumentLoader, LRUCache[Any, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._caches: weakref.WeakKeyDictionary[
+            DocumentLoader, tuple[LRUCache[Any, Any], LRUCache[Any, Any]]
+        ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._nonce = secrets.token_hex(6)
-        self.stats = {"template": 0, "built": 0, "fallback": 0}
+        # template: filled from a template (tied: blank nodes only pyld's full step tells apart);
+        # built: templates made; fallback: documents canonicalised by pyld from the start
+        self.stats = {"template": 0, "tied": 0, "built": 0, "fallback": 0}
 
     def __call__(self, document: Mapping[str, Any], loader: DocumentLoader) -> str:
         try:
-            shape, values, slots = _describe(document)
+            shape, values, schemes = _describe(document)
         except _UnsupportedError:
             return self._fallback(document, loader)
-        cache = self._cache_for(loader)
+        cache, small = self._cache_for(loader)
+        whole = None
+        if len(values) <= _SMALL:  # proof configurations: few values, repeated across documents
+            whole = (shape, tuple(values))
+            with self._lock:
+                known = small.get(whole)
+            if known is not None:
+                return known  # type: ignore[no-any-return]
         with self._lock:
             structural = cache.get(("structural", shape))
+        slots: list[_Slot] = []  # made only when a new shape is compiled
         if structural is None:
-            structural = self._find_structural(document, slots, values, loader)
+            slots = [_Slot(i, scheme) for i, scheme in enumerate(schemes)]
+            structural, ready = self._find_structural(document, slots, values, loader)
             with self._lock:
                 cache[("structural", shape)] = structural
+                if ready is not None:
+                    cache[(shape, ())] = ready
+                    self.stats["built"] += 1
         key = (shape, tuple(values[i] for i in sorted(structural)))
         with self._lock:
             template = cache.get(key)
         if template is None:
+            slots = slots or [_Slot(i, scheme) for i, scheme in enumerate(schemes)]
             template = self._build(document, slots, values, structural, loader)
             with self._lock:
                 cache[key] = template
             self.stats["built"] += 1
         if not isinstance(template, _Template):  # False: this shape always falls back
             return self._fallback(document, loader)
-        dataset = _fill(template, values)
         self.stats["template"] += 1
-        return canon.canonize_dataset(dataset)
+        nquads = rdfc.serialize(template.compiled, values) if template.compiled else None
+        if nquads is None:
+            # blank nodes that first-degree hashes cannot tell apart: pyld's full RDFC-1.0 step
+            self.stats["tied"] += 1
+            nquads = canon.canonize_dataset(_fill(template, values))
+        if whole is not None:
+            with self._lock:
+                small[whole] = nquads
+        return nquads
 
     def _fallback(self, document: Mapping[str, Any], loader: DocumentLoader) -> str:
         self.stats["fallback"] += 1
         return canon.rdfc(document, loader)
 
-    def _cache_for(self, loader: DocumentLoader) -> LRUCache[Any, Any]:
+    def _cache_for(self, loader: DocumentLoader) -> tuple[LRUCache[Any, Any], LRUCache[Any, Any]]:
+        """The loader's templates, and its canonical forms of small documents."""
         with self._lock:
-            cache = self._caches.get(loader)
-            if cache is None:
-                cache = LRUCache(maxsize=self._max_shapes)
-                self._caches[loader] = cache
-            return cache
+            caches = self._caches.get(loader)
+            if caches is None:
+                caches = (LRUCache(maxsize=self._max_shapes), LRUCache(maxsize=4096))
+                self._caches[loader] = caches
+            return caches
 
     def _placeholder(self, slot: _Slot) -> str:
         token = f"mcslot{self._nonce}n{slot.index}"
@@ -120,16 +146,31 @@ class FastCanonicalizer:
         slots: list[_Slot],
         values: list[str],
         loader: DocumentLoader,
-    ) -> frozenset[int]:
-        """Slots whose placeholder does not come out whole; their values join the shape."""
+    ) -> tuple[frozenset[int], _Template | None]:
+        """Slots whose placeholder does not come out whole; their values join the shape.
+
+        When every slot comes out whole and the strict checks pass, this pass's dataset is the
+        template already (a second pass would substitute the same placeholders)."""
         placeholders = {self._placeholder(s): s for s in slots}
         probe = _substitute(document, slots, values, placeholders, structural=frozenset())
         try:
-            dataset = canon.to_dataset(canon.expand_strict(probe, loader, checked=False), loader)
+            expanded = canon.expand_strict(probe, loader, checked=False)
+            try:
+                canon.check_expanded(expanded)
+                strict = True
+            except ContextError:
+                strict = False  # _build reports it, on the document's own values
+            dataset = canon.to_dataset(expanded, loader)
         except Exception:  # noqa: BLE001 - any failure: treat every slot as structural
-            return frozenset(s.index for s in slots)
+            return frozenset(s.index for s in slots), None
         clean, dirty = _locate(dataset, placeholders, self._nonce)
-        return frozenset(s.index for s in slots if s.index in dirty or s.index not in clean)
+        structural = frozenset(s.index for s in slots if s.index in dirty or s.index not in clean)
+        if structural or not strict:
+            return structural, None
+        holes = [hole for holes in clean.values() for hole in holes]
+        return structural, _Template(
+            dataset, holes, rdfc.compile_dataset(dataset, holes, len(values))
+        )
 
     def _build(
         self,
@@ -150,35 +191,111 @@ class FastCanonicalizer:
         if dirty or clean.keys() != wanted:
             return False
         holes = [hole for holes in clean.values() for hole in holes]
-        return _Template(dataset, holes)
+        return _Template(dataset, holes, rdfc.compile_dataset(dataset, holes, len(values)))
 
 
-def _describe(document: Mapping[str, Any]) -> tuple[str, list[str], list[_Slot]]:
-    """The shape key, the string values in slot order, and the slots."""
+# Token tags: sentinels that no key or value can equal, so a shape key is unambiguous.
+_DICT, _LIST, _END, _STR, _SLOT, _INT, _FLOAT, _BOOL, _NULL = (object() for _ in range(9))
+
+
+def _describe(
+    document: Mapping[str, Any],
+) -> tuple[tuple[Any, ...], list[str], list[str | None]]:
+    """The shape key, the string values in slot order, and each slot's IRI scheme (or None).
+
+    The key is a flat tuple of tags, keys and structural values; slots appear in it with their
+    class, their text goes to ``values``. Every value is tagged with its JSON type (``1``,
+    ``1.0`` and ``true`` are different shapes), so equal keys mean equal shapes.
+    """
+    tokens: list[Any] = []
     values: list[str] = []
-    slots: list[_Slot] = []
+    schemes: list[str | None] = []
+    emit = tokens.append
+    keep = values.append
+    classify = _IRI.match
+    structural_keys = _STRUCTURAL_KEYS
+    value_keys = _VALUE_KEYS
 
-    def walk(value: Any, depth: int, structural: bool) -> Any:
-        if depth > _MAX_DEPTH:
+    def text(value: str) -> None:
+        match = classify(value)
+        scheme = (match.group(1) + (match.group(2) or "")) if match else None
+        schemes.append(scheme)
+        keep(value)
+        emit(_SLOT)
+        emit(scheme)
+
+    def walk(value: Any, depth: int, structural: bool) -> None:
+        # strings are handled in place (most values are strings): one call per container
+        kind = type(value)
+        if kind is dict:
+            if depth >= _MAX_DEPTH:
+                raise _UnsupportedError
+            emit(_DICT)
+            for key in sorted(value):
+                if type(key) is not str:
+                    raise _UnsupportedError
+                emit(key)
+                child = value[key]
+                fixed = (
+                    structural
+                    or key in structural_keys
+                    or (key[:1] == "@" and key not in value_keys)  # _is_keyword, inlined
+                )
+                if type(child) is str:
+                    if fixed or not child or child[0] == "@":
+                        emit(_STR)
+                        emit(child)
+                    else:  # text(child), inlined: most values take this branch
+                        match = classify(child)
+                        scheme = (match.group(1) + (match.group(2) or "")) if match else None
+                        schemes.append(scheme)
+                        keep(child)
+                        emit(_SLOT)
+                        emit(scheme)
+                else:
+                    walk(child, depth + 1, fixed)
+            emit(_END)
+        elif kind is list:
+            if depth >= _MAX_DEPTH:
+                raise _UnsupportedError
+            emit(_LIST)
+            for item in value:
+                if type(item) is str:
+                    if structural or not item or item[0] == "@":
+                        emit(_STR)
+                        emit(item)
+                    else:
+                        text(item)
+                else:
+                    walk(item, depth + 1, structural)
+            emit(_END)
+        elif kind is str:
+            if structural or not value or value[0] == "@":
+                emit(_STR)
+                emit(value)
+            else:
+                text(value)
+        elif kind is bool:
+            emit(_BOOL)
+            emit(value)
+        elif kind is int:
+            emit(_INT)
+            emit(value)
+        elif kind is float:
+            emit(_FLOAT)
+            emit(repr(value))  # -0.0 and 0.0 are equal floats but different literals
+        elif value is None:
+            emit(_NULL)
+        else:
             raise _UnsupportedError
-        if isinstance(value, dict):
-            return {
-                k: walk(v, depth + 1, structural or k in _STRUCTURAL_KEYS or _is_keyword(k))
-                for k, v in sorted(value.items())
-            }
-        if isinstance(value, list):
-            return [walk(v, depth + 1, structural) for v in value]
-        if _is_slot(value, structural):
-            match = _IRI.match(value)
-            scheme = (match.group(1) + (match.group(2) or "")) if match else None
-            slot = _Slot(len(slots), scheme)
-            slots.append(slot)
-            values.append(value)
-            return {"\u0000slot": scheme or ""}
-        return value
 
-    skeleton = walk(document, 0, False)
-    return json.dumps(skeleton, sort_keys=True, ensure_ascii=False), values, slots
+    if type(document) is not dict:
+        document = dict(document)
+    try:
+        walk(document, 0, False)
+    except TypeError as exc:  # keys that cannot be sorted
+        raise _UnsupportedError from exc
+    return tuple(tokens), values, schemes
 
 
 def _is_slot(value: Any, structural: bool) -> bool:
@@ -186,8 +303,11 @@ def _is_slot(value: Any, structural: bool) -> bool:
     return isinstance(value, str) and not structural and bool(value) and value[0] != "@"
 
 
+_VALUE_KEYS = frozenset({"@id", "@value"})
+
+
 def _is_keyword(key: str) -> bool:
-    return key.startswith("@") and key not in ("@id", "@value")
+    return key.startswith("@") and key not in _VALUE_KEYS
 
 
 def _substitute(

@@ -14,6 +14,7 @@ verification method id is ``did:key:MB#MB``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import base58
@@ -58,6 +59,7 @@ def multibase_decode(value: str) -> bytes:
         ) from exc
 
 
+@lru_cache(maxsize=4096)  # pure, and base58 in Python is slow: keys repeat across credentials
 def decode_public_multibase(value: str) -> bytes:
     """The 32 raw bytes of an Ed25519 public key in Multikey form (``z6Mk...``)."""
     raw = multibase_decode(value)
@@ -67,6 +69,11 @@ def decode_public_multibase(value: str) -> bytes:
             "key.not_ed25519",
         )
     return raw[2:]
+
+
+@lru_cache(maxsize=4096)
+def _public_multibase(raw: bytes) -> str:
+    return multibase_encode(ED25519_PUB_HEADER + raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +92,7 @@ class PublicKey:
 
     @property
     def multibase(self) -> str:
-        return multibase_encode(ED25519_PUB_HEADER + self.raw)
+        return _public_multibase(self.raw)
 
     @property
     def did_key(self) -> str:

@@ -4,6 +4,12 @@ Source: 1EdTech/openbadges-specification, ``docs/schema/`` (vendored in ``vc/sch
 The published schemas describe VC 2.0 credentials and want ``proof`` as an array; JSON-LD reads a
 single proof object the same way, so a single object is wrapped before validation, at any depth
 (nested endorsements too; see ADR 0004).
+Speed (ADR 0021): ``jsonschema_rs`` (Rust) answers "valid?" first, with the same format checks
+as ``jsonschema`` (its Python functions, passed in); only a document it finds invalid is validated
+again by ``jsonschema``, whose findings are the answer. A difference between the two can only
+cost time, never pass a document ``jsonschema`` would refuse, unless ``jsonschema_rs`` accepted
+something ``jsonschema`` refuses: ``tests/unit/test_schema_fast.py`` looks for that.
+
 They also allow one ``credentialStatus`` object, where VC 2.0 allows several. microcred issues one
 by default (ADR 0015); a list (revocation and suspension, where a provider enables suspension, and
 third-party credentials) is checked entry by entry against the schema's own ``CredentialStatus``
@@ -19,6 +25,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft201909Validator, FormatChecker
 
 ACHIEVEMENT_CREDENTIAL = "achievementcredential.json"
@@ -52,6 +59,21 @@ def _validator(name: str, definition: str | None = None) -> Draft201909Validator
     return Draft201909Validator(schema, format_checker=FormatChecker())
 
 
+@cache
+def _fast(name: str, definition: str | None = None) -> Any:
+    schema = _schema(name)
+    if definition is not None:
+        schema = {"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
+    checker = FormatChecker()
+    formats = {
+        fmt: (lambda value, fmt=fmt: checker.conforms(value, fmt))
+        for fmt in ("date-time", "date", "email", "uri", "uri-reference", "uuid", "time")
+    }
+    return jsonschema_rs.Draft201909Validator(
+        schema, formats=formats, validate_formats=True, offline=True
+    )
+
+
 def schema_for(document: Mapping[str, Any]) -> str | None:
     """The schema that applies to a credential by its type, or None."""
     types = document.get("type")
@@ -71,6 +93,10 @@ def validate(document: Mapping[str, Any], name: str, limit: int = 10) -> list[Sc
     if isinstance(statuses, list) and statuses:
         candidate["credentialStatus"] = statuses[0]
         extra = [(f"$.credentialStatus[{i}]", entry) for i, entry in enumerate(statuses)]
+    if _fast(name).is_valid(candidate) and all(
+        _fast(name, "CredentialStatus").is_valid(entry) for _, entry in extra
+    ):
+        return []
     problems = _problems(_validator(name), candidate, "$")
     for where, entry in extra:
         problems.extend(_problems(_validator(name, "CredentialStatus"), entry, where))
@@ -80,13 +106,16 @@ def validate(document: Mapping[str, Any], name: str, limit: int = 10) -> list[Sc
 def _proofs_as_lists(value: Any) -> Any:
     """A copy with every single ``proof`` object wrapped in a list, at any depth: endorsements
     nested in the issuer or the achievement carry their own proofs (ADR 0004)."""
-    if isinstance(value, Mapping):
-        copy = {k: _proofs_as_lists(v) for k, v in value.items()}
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        copy = {k: v if type(v) is str else _proofs_as_lists(v) for k, v in value.items()}
         if isinstance(copy.get("proof"), dict):
             copy["proof"] = [copy["proof"]]
         return copy
-    if isinstance(value, list):
-        return [_proofs_as_lists(v) for v in value]
+    if kind is list or isinstance(value, list):
+        return [v if type(v) is str else _proofs_as_lists(v) for v in value]
     return value
 
 

@@ -241,15 +241,19 @@ def _count_named(document: Mapping[str, Any]) -> dict[str, int]:
     stack: list[Any] = [document]
     while stack:
         item = stack.pop()
-        if isinstance(item, list):
+        kind = type(item)
+        if kind is str:
+            continue
+        if kind is list or (kind is not dict and isinstance(item, list)):
             stack.extend(item)
-        elif isinstance(item, Mapping):
+        elif kind is dict or isinstance(item, Mapping):
             for key, value in item.items():
                 if key == "@context":
                     continue
                 if key in _READ_BY_NAME:
                     counts[key] = counts.get(key, 0) + len(_as_list(value))
-                stack.append(value)
+                if type(value) is not str:
+                    stack.append(value)
     return counts
 
 
