@@ -87,12 +87,7 @@ def schema_for(document: Mapping[str, Any]) -> str | None:
 
 def validate(document: Mapping[str, Any], name: str, limit: int = 10) -> list[SchemaProblem]:
     """Problems found validating ``document`` against schema ``name`` (empty when valid)."""
-    candidate = _proofs_as_lists(document)
-    statuses = candidate.get("credentialStatus")
-    extra: list[tuple[str, Any]] = []
-    if isinstance(statuses, list) and statuses:
-        candidate["credentialStatus"] = statuses[0]
-        extra = [(f"$.credentialStatus[{i}]", entry) for i, entry in enumerate(statuses)]
+    candidate, extra = prepare(document)
     if _fast(name).is_valid(candidate) and all(
         _fast(name, "CredentialStatus").is_valid(entry) for _, entry in extra
     ):
@@ -101,6 +96,18 @@ def validate(document: Mapping[str, Any], name: str, limit: int = 10) -> list[Sc
     for where, entry in extra:
         problems.extend(_problems(_validator(name, "CredentialStatus"), entry, where))
     return problems[:limit]
+
+
+def prepare(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """What the published schema validates (proofs as lists, the first status entry), and the
+    status entries checked one by one against its ``CredentialStatus``."""
+    candidate = _proofs_as_lists(document)
+    statuses = candidate.get("credentialStatus")
+    extra: list[tuple[str, Any]] = []
+    if isinstance(statuses, list) and statuses:
+        candidate["credentialStatus"] = statuses[0]
+        extra = [(f"$.credentialStatus[{i}]", entry) for i, entry in enumerate(statuses)]
+    return candidate, extra
 
 
 def _proofs_as_lists(value: Any) -> Any:
