@@ -285,17 +285,21 @@ async function canonize({documents}) {
   return {nquads};
 }
 
-// Credentials per second, one at a time as a verifier serves them (no status check: the
-// benchmark compares the cryptographic path).
+// Credentials per second, one at a time as a verifier serves them (the status check answers at
+// once: the benchmark compares the rest of the path).
 async function benchVerify({credentials}) {
   const start = process.hrtime.bigint();
   let verified = 0;
+  let error;
   for(const credential of credentials) {
-    const result = await vc.verifyCredential({credential, suite: verifySuites, documentLoader});
+    const result = await vc.verifyCredential({
+      credential, suite: verifySuites, documentLoader, checkStatus: async () => ({verified: true})
+    });
     verified += result.verified === true ? 1 : 0;
+    error ??= summarise(result.error);
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return {rate: credentials.length / seconds, verified};
+  return {rate: credentials.length / seconds, verified, error};
 }
 
 async function benchSign({credentials, seedHex, suite}) {

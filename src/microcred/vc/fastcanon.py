@@ -57,7 +57,9 @@ class _Template:
     # (graph, triple index, component, slot index)
     holes: list[tuple[str, int, str, int]]
     # the same quads compiled for ``rdfc.serialize`` (None: a shape only pyld canonicalises)
-    compiled: rdfc.Compiled | None = None
+    compiled: rdfc.Compiled | None
+    # "<predicate IRI>" -> statements using it
+    predicates: dict[str, int]
 
 
 class FastCanonicalizer:
@@ -87,6 +89,51 @@ class FastCanonicalizer:
                 known = small.get(whole)
             if known is not None:
                 return known  # type: ignore[no-any-return]
+        template = self._template(document, shape, values, schemes, cache, loader)
+        if template is None:
+            return self._fallback(document, loader)
+        self.stats["template"] += 1
+        nquads = rdfc.serialize(template.compiled, values) if template.compiled else None
+        if nquads is None:
+            # blank nodes that first-degree hashes cannot tell apart: pyld's full RDFC-1.0 step
+            self.stats["tied"] += 1
+            nquads = canon.canonize_dataset(_fill(template, values))
+        if whole is not None:
+            with self._lock:
+                small[whole] = nquads
+        return nquads
+
+    def predicates(self, document: Mapping[str, Any], loader: DocumentLoader) -> dict[str, int]:
+        """How many statements use each predicate in ``document``'s RDF, read from its shape's
+        template: the strict JSON-LD checks without canonicalising (for eddsa-jcs-2022, whose
+        signature is over the JSON). A shape without a template gets the full pipeline, which
+        raises the error that the strict checks find."""
+        try:
+            shape, values, schemes = _describe(document)
+            template = self._template(
+                document, shape, values, schemes, self._cache_for(loader)[0], loader
+            )
+        except _UnsupportedError:
+            template = None
+        if template is None:
+            counts: dict[str, int] = {}
+            for line in self._fallback(document, loader).splitlines():
+                predicate = line.split(" ", 2)[1] if line.count(" ") >= 2 else ""
+                counts[predicate] = counts.get(predicate, 0) + 1
+            return counts
+        return template.predicates
+
+    def _template(
+        self,
+        document: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        values: list[str],
+        schemes: list[str | None],
+        cache: LRUCache[Any, Any],
+        loader: DocumentLoader,
+    ) -> _Template | None:
+        """The compiled template of ``document``'s shape, built on first sight; None when the
+        shape is one only the reference path handles."""
         with self._lock:
             structural = cache.get(("structural", shape))
         slots: list[_Slot] = []  # made only when a new shape is compiled
@@ -107,18 +154,7 @@ class FastCanonicalizer:
             with self._lock:
                 cache[key] = template
             self.stats["built"] += 1
-        if not isinstance(template, _Template):  # False: this shape always falls back
-            return self._fallback(document, loader)
-        self.stats["template"] += 1
-        nquads = rdfc.serialize(template.compiled, values) if template.compiled else None
-        if nquads is None:
-            # blank nodes that first-degree hashes cannot tell apart: pyld's full RDFC-1.0 step
-            self.stats["tied"] += 1
-            nquads = canon.canonize_dataset(_fill(template, values))
-        if whole is not None:
-            with self._lock:
-                small[whole] = nquads
-        return nquads
+        return template if isinstance(template, _Template) else None  # False: never templated
 
     def _fallback(self, document: Mapping[str, Any], loader: DocumentLoader) -> str:
         self.stats["fallback"] += 1
@@ -160,7 +196,7 @@ class FastCanonicalizer:
                 strict = True
             except ContextError:
                 strict = False  # _build reports it, on the document's own values
-            dataset = canon.to_dataset(expanded, loader)
+            dataset = canon.dataset_of_expanded(expanded)
         except Exception:  # noqa: BLE001 - any failure: treat every slot as structural
             return frozenset(s.index for s in slots), None
         clean, dirty = _locate(dataset, placeholders, self._nonce)
@@ -168,9 +204,7 @@ class FastCanonicalizer:
         if structural or not strict:
             return structural, None
         holes = [hole for holes in clean.values() for hole in holes]
-        return structural, _Template(
-            dataset, holes, rdfc.compile_dataset(dataset, holes, len(values))
-        )
+        return structural, _new_template(dataset, holes, len(values))
 
     def _build(
         self,
@@ -183,7 +217,7 @@ class FastCanonicalizer:
         placeholders = {self._placeholder(s): s for s in slots if s.index not in structural}
         probe = _substitute(document, slots, values, placeholders, structural)
         try:
-            dataset = canon.to_dataset(canon.expand_strict(probe, loader), loader)
+            dataset = canon.dataset_of_expanded(canon.expand_strict(probe, loader))
         except Exception:  # noqa: BLE001 - the reference path reports the real error
             return False
         clean, dirty = _locate(dataset, placeholders, self._nonce)
@@ -191,7 +225,18 @@ class FastCanonicalizer:
         if dirty or clean.keys() != wanted:
             return False
         holes = [hole for holes in clean.values() for hole in holes]
-        return _Template(dataset, holes, rdfc.compile_dataset(dataset, holes, len(values)))
+        return _new_template(dataset, holes, len(values))
+
+
+def _new_template(
+    dataset: dict[str, list[dict[str, Any]]], holes: list[tuple[str, int, str, int]], slots: int
+) -> _Template:
+    predicates: dict[str, int] = {}
+    for triples in dataset.values():
+        for triple in triples:
+            name = f"<{triple['predicate']['value']}>"
+            predicates[name] = predicates.get(name, 0) + 1
+    return _Template(dataset, holes, rdfc.compile_dataset(dataset, holes, slots), predicates)
 
 
 # Token tags: sentinels that no key or value can equal, so a shape key is unambiguous.
@@ -231,11 +276,10 @@ def _describe(
             if depth >= _MAX_DEPTH:
                 raise _UnsupportedError
             emit(_DICT)
-            for key in sorted(value):
+            for key, child in value.items():  # in the document's order: part of the shape
                 if type(key) is not str:
                     raise _UnsupportedError
                 emit(key)
-                child = value[key]
                 fixed = (
                     structural
                     or key in structural_keys
@@ -293,7 +337,7 @@ def _describe(
         document = dict(document)
     try:
         walk(document, 0, False)
-    except TypeError as exc:  # keys that cannot be sorted
+    except TypeError as exc:  # a value Python cannot compare or hash
         raise _UnsupportedError from exc
     return tuple(tokens), values, schemes
 
@@ -324,7 +368,7 @@ def _substitute(
         if isinstance(value, dict):
             return {
                 k: walk(v, is_structural or k in _STRUCTURAL_KEYS or _is_keyword(k))
-                for k, v in sorted(value.items())
+                for k, v in value.items()  # the order _describe numbers the slots in
             }
         if isinstance(value, list):
             return [walk(v, is_structural) for v in value]

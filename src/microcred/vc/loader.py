@@ -17,9 +17,13 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
+from c14n.Canonicalize import canonicalize  # pyld's own dependency
 from cachetools import LRUCache  # pyld's own dependency
+from frozendict import frozendict  # pyld's own dependency
+from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 from pyld.jsonld import JsonLdError
+from pyld.resolved_context import ResolvedContext
 
 from microcred.vc.errors import ContextError
 
@@ -48,6 +52,17 @@ class DocumentLoader:
     def __init__(self, documents: Mapping[str, Any]) -> None:
         self._documents = dict(documents)
         self._cache: LRUCache[Any, Any] = LRUCache(maxsize=256)
+        # the objects inside these documents, by id: pyld keys an embedded (type-scoped)
+        # context by its JCS form, which is slow to compute; ours never change, so once is enough
+        self._static: dict[int, str | None] = {}
+        stack: list[Any] = list(self._documents.values())
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                self._static[id(item)] = None
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
 
     def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         document = self._documents.get(url)
@@ -75,12 +90,66 @@ class DocumentLoader:
 
     def context_resolver(self) -> ContextResolver:
         """A pyld context resolver bound to this loader and its own cache."""
-        return ContextResolver(self._cache, self)
+        return _Resolver(self._cache, self)
+
+    def context_key(self, context: Mapping[str, Any]) -> str:
+        """pyld's cache key of an embedded context (its JCS form), kept for our own contexts."""
+        if id(context) in self._static:
+            key = self._static[id(context)]
+            if key is None:
+                key = canonicalize(dict(context)).decode("utf-8")
+                self._static[id(context)] = key
+            return key
+        return str(canonicalize(dict(context)).decode("utf-8"))
 
     def with_documents(self, extra: Mapping[str, Any]) -> DocumentLoader:
         merged = dict(self._documents)
         merged.update(extra)
         return DocumentLoader(merged)
+
+
+class _Resolver(ContextResolver):  # type: ignore[misc]
+    """pyld's resolver, with the embedded contexts of the loader's documents keyed once.
+    ``resolve`` is pyld 3's own, but for where the key comes from."""
+
+    def __init__(self, shared_cache: Any, loader: DocumentLoader) -> None:
+        super().__init__(shared_cache, loader)
+        self._loader = loader
+
+    def resolve(self, active_ctx: Any, context: Any, base: Any, cycles: Any = None) -> Any:
+        if cycles is None:
+            cycles = set()
+        if isinstance(context, dict | frozendict) and "@context" in context:
+            context = context["@context"]
+        if not isinstance(context, list):
+            context = [context]
+        all_resolved: list[Any] = []
+        for ctx in context:
+            if isinstance(ctx, str):
+                resolved = self._get(ctx)
+                if not resolved:
+                    resolved = self._resolve_remote_context(active_ctx, ctx, base, cycles)
+                if isinstance(resolved, list):
+                    all_resolved.extend(resolved)
+                else:
+                    all_resolved.append(resolved)
+            elif ctx is None or ctx is False:
+                all_resolved.append(ResolvedContext(False))
+            elif not isinstance(ctx, dict | frozendict):
+                raise jsonld.JsonLdError(
+                    "Invalid JSON-LD syntax; @context must be an object.",
+                    "jsonld.SyntaxError",
+                    {"context": ctx},
+                    code="invalid local context",
+                )
+            else:
+                key = self._loader.context_key(ctx)
+                resolved = self._get(key)
+                if not resolved:
+                    resolved = ResolvedContext(ctx)
+                    self._cache_resolved_context(key, resolved, "static")
+                all_resolved.append(resolved)
+        return all_resolved
 
 
 def load_vendored_documents(index_name: str = "index.json") -> dict[str, Any]:

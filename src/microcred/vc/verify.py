@@ -24,7 +24,7 @@ outcome (verified, revoked, status_unchecked...).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -152,6 +152,7 @@ class _Memo:
     when the policy carries a memo (canonical forms depend on the content and loader only)."""
 
     def __init__(self, canonicalize: proofs.Canonicalize, shared: VerifyMemo | None) -> None:
+        self.inner = canonicalize
         self._canonicalize = canonicalize
         self._shared = shared
         self._kind = "canon:" + getattr(canonicalize, "__qualname__", repr(canonicalize))
@@ -180,7 +181,9 @@ def _check_context(
     problem = _context_list_problem(contexts, loader)
     if problem is None:
         try:
-            _check_hidden_terms(unsecured, canonicalize(unsecured, loader))
+            _check_hidden_terms(
+                unsecured, _predicate_counter(credential, unsecured, loader, canonicalize)
+            )
             if any(not isinstance(p, Mapping) for p in _as_list(credential.get("proof"))):
                 raise ContextError(
                     "proof must be an object or a list of objects", "proof.malformed"
@@ -217,7 +220,28 @@ _READ_BY_NAME = {
 }
 
 
-def _check_hidden_terms(document: Mapping[str, Any], nquads: str) -> None:
+def _predicate_counter(
+    credential: Mapping[str, Any],
+    unsecured: Mapping[str, Any],
+    loader: DocumentLoader,
+    canonicalize: _Memo,
+) -> Callable[[str], int]:
+    """How many statements of the signed graph use a predicate. eddsa-jcs-2022 signs the JSON,
+    so a credential whose every proof is JCS is checked from its shape's template, without RDF
+    canonicalisation (ADR 0021); the strict checks are the same."""
+    proof_list = _as_list(credential.get("proof"))
+    jcs_only = bool(proof_list) and all(
+        isinstance(p, Mapping) and p.get("cryptosuite") == proofs.EDDSA_JCS_2022 for p in proof_list
+    )
+    shaped = getattr(canonicalize.inner, "predicates", None)
+    if jcs_only and shaped is not None:
+        counts: dict[str, int] = shaped(unsecured, loader)
+        return lambda predicate: counts.get(predicate, 0)
+    nquads = canonicalize(unsecured, loader)
+    return lambda predicate: nquads.count(f" {predicate} ")
+
+
+def _check_hidden_terms(document: Mapping[str, Any], count: Callable[[str], int]) -> None:
     """Refuse a document that states what verification reads by name in another way: under a
     full IRI, a compact IRI or an alias from an inline context. JSON-LD signatures sign the
     meaning, so ``"https://www.w3.org/2018/credentials#credentialStatus"`` signs the same as
@@ -226,7 +250,7 @@ def _check_hidden_terms(document: Mapping[str, Any], nquads: str) -> None:
     as many values under its plain name."""
     named = _count_named(document)
     for name, predicate in _READ_BY_NAME.items():
-        in_graph = nquads.count(f" {predicate} ")
+        in_graph = count(predicate)
         if in_graph > named.get(name, 0):
             raise ContextError(
                 f"the document states {name} in a form this verifier does not read by name "

@@ -1,0 +1,102 @@
+"""eddsa-jcs-2022 signs the JSON: its credentials verify without RDF canonicalisation, and the
+strict JSON-LD checks still hold (they are read from the shape's template)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from microcred.vc import canon
+from microcred.vc.errors import DocumentError
+from microcred.vc.fastcanon import FastCanonicalizer
+from microcred.vc.proofs import EDDSA_JCS_2022
+from microcred.vc.report import Verdict
+from microcred.vc.verify import verify
+from tests.helpers import ISSUER_KEY, policy, signed, unsigned
+from tests.issued import random_credential
+
+
+def _jcs(document: dict) -> dict:
+    return signed(document, suite=EDDSA_JCS_2022)
+
+
+def test_jcs_credentials_verify_without_canonicalising() -> None:
+    rng = random.Random(4)  # noqa: S311 - test data
+    fast = FastCanonicalizer()
+    for _ in range(5):
+        credential = _jcs(random_credential(rng, ISSUER_KEY.public.did_key))
+        report = verify(credential, policy(canonicalize=fast, skip_status=True))
+        assert report.step("proof").code == "proof.ok"
+        assert report.step("context").code == "context.ok"
+    assert fast.stats["template"] == 0  # no canonical form was made
+    assert fast.stats["fallback"] == 0
+    assert fast.stats["built"] == 5  # one template per new shape, for the strict checks
+
+
+def test_rdfc_credentials_still_canonicalise() -> None:
+    fast = FastCanonicalizer()
+    report = verify(signed(), policy(canonicalize=fast, skip_status=True))
+    assert report.verdict is Verdict.STATUS_UNCHECKED or report.verified
+    assert fast.stats["template"] > 0
+
+
+def test_an_undefined_term_in_a_jcs_credential_is_refused() -> None:
+    document = unsigned()
+    document["credentialSubject"]["favouriteColour"] = "green"
+    report = verify(_jcs(document), policy(canonicalize=FastCanonicalizer()))
+    assert report.step("context").code == "context.undefined_term"
+    assert not report.verified
+
+
+def test_a_status_under_its_full_iri_in_a_jcs_credential_is_refused() -> None:
+    document = unsigned()
+    document["https://www.w3.org/2018/credentials#credentialStatus"] = {
+        "id": "https://status.example/1#5",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": "5",
+        "statusListCredential": "https://status.example/1",
+    }
+    report = verify(_jcs(document), policy(canonicalize=FastCanonicalizer()))
+    assert report.step("context").code == "context.hidden_term"
+
+
+JSON = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**54), 2**54),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(),
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(JSON)
+def test_jcs_equals_rfc8785(value: Any) -> None:
+    try:
+        expected: bytes | str = bytes(rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, ValueError, TypeError):
+        expected = "error"
+    try:
+        ours: bytes | str = canon.jcs(value)
+    except DocumentError:
+        ours = "error"
+    assert ours == expected
+
+
+def test_jcs_of_issued_credentials_takes_the_plain_path() -> None:
+    rng = random.Random(9)  # noqa: S311 - test data
+    for _ in range(20):
+        document = random_credential(rng, ISSUER_KEY.public.did_key)
+        canon._plain(document)  # raises when the document needs rfc8785
+        assert canon.jcs(document) == bytes(rfc8785.dumps(document))
