@@ -105,7 +105,8 @@ def jcs(document: Any) -> bytes:
     issues; an integral float is written as an integer), RFC 8785 is exactly ``json.dumps`` with
     sorted keys and no spaces: strings are escaped the same way, numbers written the same way,
     and ASCII keys sort the same by code point as by UTF-16 unit. That is several times faster
-    than ``rfc8785`` (in Python); anything else goes to ``rfc8785``. ``tests/unit/test_jcs_without_rdf.py`` holds the two equal."""
+    than ``rfc8785`` (in Python); anything else goes to ``rfc8785``.
+    ``tests/unit/test_jcs_without_rdf.py`` holds the two equal."""
     try:
         return json.dumps(
             _plain(document), sort_keys=True, separators=(",", ":"), ensure_ascii=False
