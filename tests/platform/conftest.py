@@ -46,6 +46,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 REFUSAL_MAY_WRITE = {
     "sign_in_failures": "a refused sign-in or reset is counted, to throttle guessing",
     "rate_counts": "every request to a rate-limited route is counted, refused ones too",
+    # a "not verified" answer (the VC API's 422) is an answer, not a refusal: it is kept
+    "verification_results": "verdicts are kept for the next request (ADR 0022)",
+    "fetched_documents": "documents fetched for a verdict are shared (ADR 0022)",
 }
 
 

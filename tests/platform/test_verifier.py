@@ -150,7 +150,9 @@ def test_pdf_certificates_verify_and_jwts_are_named(platform, wired):
         assert [s["code"] for s in result["steps"]] == ["format.vc_jwt_unsupported"]
 
 
-def test_accreditation_shows_and_lapses_and_names_come_from_the_registry(platform, wired):
+def test_accreditation_shows_and_lapses_and_names_come_from_the_registry(
+    platform, wired, monkeypatch
+):
     org = make_org(platform, "acme")
     row = publish_definition(platform, org)
     credential = _issue(platform, org, row)
@@ -173,11 +175,9 @@ def test_accreditation_shows_and_lapses_and_names_come_from_the_registry(platfor
     assert "Verified: authentic, valid, from a quality-assured provider." in page, verdict[6:]
     assert "EQAVET by National QA Agency, valid until" in page
 
-    # the accreditation lapses
-    with transaction(platform.sessions) as session:
-        from microcred.db.tables import Accreditation
-
-        session.get(Accreditation, accreditation.id).valid_until = date.today() - timedelta(days=1)
+    # the accreditation lapses: a year and a day later, the verdict kept for it is not used
+    later = platform.now() + timedelta(days=366)
+    monkeypatch.setattr(platform, "now", lambda: later)
     result = wired.post("/api/verify", json=json.loads(credential.document)).json()
     step = next(s for s in result["steps"] if s["step"] == "trust")
     assert step["code"] == "trust.not_accredited"

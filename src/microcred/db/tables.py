@@ -60,6 +60,9 @@ class Provider(Base):
     # provider: issues credentials; qa_body: accredits providers; platform: signs the registry
     kind: Mapped[str] = mapped_column(String(12), default="provider", server_default="provider")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # moves on with every change that can change a verdict on this provider's credentials
+    # (status, keys, accreditations, its name): cached verdicts of an older epoch are stale
+    verify_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Staff(Base):
@@ -564,3 +567,29 @@ class StatusReserved(Base):
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), primary_key=True)
     list_number: Mapped[int] = mapped_column(Integer, primary_key=True)
     status_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class VerificationResult(Base):
+    """A verification's full result, kept while nothing it depends on changed (ADR 0022):
+    ``key`` digests the document and the verifier's configuration; ``epochs`` (JSON) maps each
+    platform provider whose state it read to that provider's ``verify_epoch`` then; it is never
+    used after ``expires_at``."""
+
+    __tablename__ = "verification_results"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epochs: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    result: Mapped[str] = mapped_column(Text)
+
+
+class FetchedDocument(Base):
+    """A document another host published (a DID document, a status list), shared by every
+    process until ``expires_at`` (ADR 0022)."""
+
+    __tablename__ = "fetched_documents"
+
+    url_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from microcred.db.tables import Provider, SigningKey, Staff
 from microcred.domain.errors import DomainError
-from microcred.services import audit, jobs
+from microcred.services import audit, jobs, verdicts
 from microcred.services.app import App
 from microcred.vc.did_web import ListedKey, build_did_document, did_web_from_url
 from microcred.vc.multikey import KeyPair, PublicKey
@@ -82,6 +82,7 @@ def add_key(app: App, session: Session, provider: Provider, by: Staff | None = N
     )
     session.add(row)
     session.flush()
+    verdicts.changed(session, [provider.id])  # its DID document changed (ADR 0022)
     data = {"fragment": fragment, "public": row.public_multibase, "keys": len(keys) + 1}
     if keys:
         # every list re-signed with the new key, by a job (a provider may have many lists;

@@ -34,7 +34,7 @@ from microcred.db.tables import (
 )
 from microcred.domain.award import status_purposes
 from microcred.domain.errors import DomainError, NotFound
-from microcred.services import audit, jobs, notify
+from microcred.services import audit, jobs, notify, verdicts
 from microcred.services.app import App
 from microcred.services.keys import active_key, active_row, provider_did
 from microcred.services.providers import require
@@ -217,6 +217,7 @@ def publish(app: App, session: Session, provider: Provider, row: StatusList, pur
     stored.fingerprint = fingerprint
     stored.document = text
     stored.signed_at = app.now()
+    verdicts.changed(session, [provider.id])  # kept verdicts read the old bits (ADR 0022)
     session.flush()
     return text
 

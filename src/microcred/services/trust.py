@@ -18,7 +18,7 @@ from microcred.db.session import transaction
 from microcred.db.tables import Accreditation, Provider, Staff
 from microcred.domain import trust
 from microcred.domain.errors import DomainError, Forbidden, NotFound
-from microcred.services import audit
+from microcred.services import audit, verdicts
 from microcred.services.app import App
 from microcred.services.keys import active_key, add_key, provider_did
 from microcred.services.providers import require
@@ -108,6 +108,7 @@ def accredit(
     )
     session.add(row)
     session.flush()
+    verdicts.changed(session, [provider.id])  # its registry entry changed (ADR 0022)
     audit.log(session, qa_body.id, staff, "accreditation.granted", row.id, _audit_data(row))
     return row
 
@@ -129,6 +130,7 @@ def withdraw(app: App, session: Session, staff: Staff, accreditation_id: str) ->
         raise NotFound("accreditation")
     if row.withdrawn_at is None:
         row.withdrawn_at = app.now()
+        verdicts.changed(session, [row.provider_id])  # its registry entry changed (ADR 0022)
         data = {"provider_id": row.provider_id}
         audit.log(session, row.qa_body_id, staff, "accreditation.withdrawn", row.id, data)
     return row
@@ -252,9 +254,12 @@ def load_registry(source: str, fetch: Any = None) -> StaticRegistry:
 class RegistryTrust:
     """The verifier's trust checker: the platform's own registry, then the external ones."""
 
-    def __init__(self, app: App | None, external: Iterable[StaticRegistry] = ()) -> None:
+    def __init__(
+        self, app: App | None, external: Iterable[StaticRegistry] = (), reads: Any = None
+    ) -> None:
         self._app = app
         self._external = list(external)
+        self._reads = reads  # services.verdicts.Reads: the providers whose entry it read
         # one checker serves one request or page: look each issuer up once within it
         self._found: dict[str, trust.RegistryEntry | None] = {}
 
@@ -277,6 +282,8 @@ class RegistryTrust:
                     select(Provider).where(Provider.slug == slug, Provider.kind == "provider")
                 )
                 if provider is not None and provider_did(self._app, provider) == did:
+                    if self._reads is not None:
+                        self._reads.provider(provider)
                     local = _entry(self._app, session, provider)
                     # Hosting is not recognition: a provider is in the platform's registry
                     # once a QA body has accredited it (a lapsed accreditation still shows).

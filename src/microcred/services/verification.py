@@ -14,8 +14,11 @@ from urllib.parse import urlsplit
 from microcred import metrics
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS
+from microcred.services import fetched, verdicts
 from microcred.services.app import App
+from microcred.services.fetched import SharedFetcher
 from microcred.services.trust import RegistryTrust, StaticRegistry
+from microcred.services.verdicts import Reads
 from microcred.vc import baking, pdf, schema
 from microcred.vc.errors import DocumentError
 from microcred.vc.fetch import SafeFetcher, WebResolver
@@ -154,12 +157,19 @@ class VerifyResult:
         data["eu_elements"] = self.elements
         return data
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], credential: Mapping[str, Any]) -> VerifyResult:
+        """A result as :meth:`to_json` wrote it, for the document it was about."""
+        report = VerificationReport.from_json(data, dict(credential))
+        return cls(report, str(data.get("format", "json")), dict(data.get("eu_elements", {})))
+
 
 def policy_for(
     fetcher: SafeFetcher,
     app: App | None,
     registries: Iterable[StaticRegistry],
     clock: Callable[[], datetime] = system_clock,
+    reads: Reads | None = None,
 ) -> Policy:
     """The verifier's policy; ``clock`` holds for the status lists' own validity too."""
     base = Policy(
@@ -171,7 +181,7 @@ def policy_for(
     return replace(
         base,
         status_checker=BitstringStatusChecker(fetcher, base),
-        trust_checker=RegistryTrust(app, registries),
+        trust_checker=RegistryTrust(app, registries, reads),
     )
 
 
@@ -264,10 +274,47 @@ def load_configured_registries(app: App) -> None:
     app.registries = [load_registry(source, app.fetcher) for source in app.settings.registries]
 
 
-def platform_policy(app: App) -> Policy:
+def platform_policy(app: App, reads: Reads | None = None) -> Policy:
     """The public verifier's policy: did:web and status lists through the safe fetcher (the
-    platform's own documents read directly), its own registry plus the configured external ones."""
-    return policy_for(SelfFetcher(app), app, app.registries)
+    platform's own documents read directly, other hosts' shared between processes), its own
+    registry plus the configured external ones. ``reads`` collects what the verification read
+    that can change (for keeping its result, ADR 0022)."""
+    return policy_for(SelfFetcher(app, reads), app, app.registries, app.now, reads)
+
+
+def verify_bytes_for_platform(app: App, data: bytes) -> VerifyResult:
+    """:func:`verify_bytes` with the platform's policy and its kept results."""
+    try:
+        text, source_format = read_file(data)
+    except DocumentError as exc:
+        return failed(exc, sniff(data))
+    return verify_for_platform(app, text, source_format)
+
+
+def verify_for_platform(
+    app: App, document: str | bytes | Mapping[str, Any], source_format: str = "json"
+) -> VerifyResult:
+    """The platform verifier's answer: the kept result while nothing it read has changed, else a
+    fresh verification (then kept). See ``services/verdicts.py``."""
+    if not isinstance(document, Mapping):
+        try:
+            document = parse_json(document)
+        except DocumentError as exc:
+            return failed(exc, source_format)
+        if not isinstance(document, Mapping):
+            return verify_document(document, platform_policy(app), source_format)
+    result_key = verdicts.key(app, document, source_format)
+    kept = verdicts.lookup(app, result_key)
+    if kept is not None:
+        metrics.CREDENTIALS_VERIFIED.labels(str(kept.get("verdict"))).inc()
+        return VerifyResult.from_json(kept, document)
+    reads = verdicts.Reads()
+    policy = platform_policy(app, reads)
+    result = verify_document(document, policy, source_format)
+    fetched.keep(app, reads)
+    if result.report.credential is not None:
+        verdicts.store(app, result_key, result.to_json(), document, reads, policy.clock_skew)
+    return result
 
 
 class SelfFetcher(SafeFetcher):
@@ -281,7 +328,7 @@ class SelfFetcher(SafeFetcher):
         (re.compile(r"^/credentials/([0-9a-f-]{36})\.json$"), "credential"),
     )
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, reads: Reads | None = None) -> None:
         inner = app.fetcher
         super().__init__(
             inner.allow_http_hosts,
@@ -291,7 +338,8 @@ class SelfFetcher(SafeFetcher):
             ttl=0,
         )
         self._app = app
-        self._inner = inner
+        self._reads = reads or Reads()
+        self._inner = SharedFetcher(app, inner, self._reads)
         parts = urlsplit(app.settings.base_url)
         self._origins = {f"{parts.scheme}://{parts.netloc}", f"https://{parts.netloc}"}
         self._read: dict[str, bytes] = {}
@@ -321,6 +369,15 @@ class SelfFetcher(SafeFetcher):
         return self._read[url]
 
     def _read_local(self, kind: str, groups: tuple[str | Any, ...], url: str) -> bytes:
+        from microcred.vc.fetch import FetchError
+
+        try:
+            return self._read_row(kind, groups, url)
+        except FetchError:
+            self._reads.unsure = True  # not there now; it may be later: nothing is kept
+            raise
+
+    def _read_row(self, kind: str, groups: tuple[str | Any, ...], url: str) -> bytes:
         from microcred.db.session import transaction
         from microcred.db.tables import Credential
         from microcred.domain.errors import DomainError
@@ -336,6 +393,7 @@ class SelfFetcher(SafeFetcher):
                         raise FetchError(f"{url} answered HTTP 404", "fetch.status")
                     return found.document.encode("utf-8")
                 provider = get_provider(session, str(groups[0]))
+                self._reads.provider(provider)  # before its documents: see services/verdicts
                 if kind == "did":
                     return json.dumps(keys.did_document(self._app, session, provider)).encode()
                 return status.published_list(

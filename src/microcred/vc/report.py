@@ -8,7 +8,7 @@ fails, so ``verified`` is never a pass by default (ADR 0015). ``verdict`` names 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -140,6 +140,23 @@ class VerificationReport:
         step = Step(name, outcome, code, message, details)
         self.steps.append(step)
         return step
+
+    @classmethod
+    def from_json(
+        cls, data: Mapping[str, Any], credential: dict[str, Any] | None = None
+    ) -> VerificationReport:
+        """The report :meth:`to_json` wrote (verdict and headline follow from the steps)."""
+        steps = [
+            Step(
+                str(s["step"]),
+                Outcome(s["outcome"]),
+                str(s["code"]),
+                str(s["message"]),
+                dict(s.get("details") or {}),
+            )
+            for s in data.get("steps", [])
+        ]
+        return cls(steps, credential)
 
     def to_json(self) -> dict[str, Any]:
         return {

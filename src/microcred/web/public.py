@@ -14,7 +14,7 @@ from microcred.services import definitions, issuing, keys, providers, status
 from microcred.services.issuing import document_of
 from microcred.services.models import Credential
 from microcred.services.providers import get_provider
-from microcred.services.verification import platform_policy, verify_document
+from microcred.services.verification import verify_for_platform
 from microcred.web.deps import AppDep, DbSession, RowId
 from microcred.web.problems import problem_responses
 from microcred.web.render import render
@@ -90,7 +90,7 @@ def credential_page(
         for r in subject.get("result") or []
         if isinstance(r, dict)
     }
-    report = verify_document(credential.document, platform_policy(app)).report
+    report = verify_for_platform(app, credential.document).report
     return render(
         request,
         "public_credential.html",

@@ -16,8 +16,8 @@ from microcred.services.verification import (
     VerifyResult,
     platform_policy,
     sniff,
-    verify_bytes,
-    verify_document,
+    verify_bytes_for_platform,
+    verify_for_platform,
 )
 from microcred.vc import clr
 from microcred.vc.errors import VcError
@@ -114,7 +114,7 @@ def verify_page(request: Request, app: AppDep, url: str | None = None) -> Respon
         data = SelfFetcher(app).fetch(url)
     except VcError as exc:
         return _page(request, None, error=f"Could not fetch {url}: {exc.message}", url=url)
-    return _page(request, verify_bytes(data, platform_policy(app)), url=url)
+    return _page(request, verify_bytes_for_platform(app, data), url=url)
 
 
 @router.post(
@@ -140,7 +140,7 @@ def verify_upload(
         data = text.encode("utf-8")
     else:
         return _page(request, None, error="Choose a file or paste a credential.")
-    return _page(request, verify_bytes(data, platform_policy(app)))
+    return _page(request, verify_bytes_for_platform(app, data))
 
 
 async def _raw_body(request: Request) -> bytes:
@@ -165,7 +165,7 @@ def api_verify(raw: RawBody, app: AppDep) -> Response:
     """Verify a credential (the body, or ``{"verifiableCredential": ...}``), a baked badge or a
     PDF certificate (the file as the body); the full report."""
     if sniff(raw) not in ("json", "unknown"):
-        return JSONResponse(verify_bytes(raw, platform_policy(app)).to_json())
+        return JSONResponse(verify_bytes_for_platform(app, raw).to_json())
     try:
         body = _json_body(raw)
     except VcError as exc:
@@ -173,10 +173,10 @@ def api_verify(raw: RawBody, app: AppDep) -> Response:
     if isinstance(body, dict) and "verifiableCredential" in body:
         body = body["verifiableCredential"]
     if isinstance(body, str) and sniff(body.encode()) != "unknown":  # a JWT in a JSON string
-        return JSONResponse(verify_bytes(body.encode(), platform_policy(app)).to_json())
+        return JSONResponse(verify_bytes_for_platform(app, body.encode()).to_json())
     if not isinstance(body, dict):
         return _problem(400, "request.invalid", "send a credential (a JSON object)")
-    return JSONResponse(verify_document(body, platform_policy(app)).to_json())
+    return JSONResponse(verify_for_platform(app, body).to_json())
 
 
 def _vc_api_response(
@@ -239,7 +239,7 @@ def vc_api_verify_credential(raw: RawBody, app: AppDep) -> Response:
     if isinstance(parsed, JSONResponse):
         return parsed
     credential, _options_ignored = parsed
-    result = verify_document(credential, platform_policy(app))
+    result = verify_for_platform(app, credential)
     data = result.to_json()
     return _vc_api_response(result.report.verified, data, data["steps"])
 

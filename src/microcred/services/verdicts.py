@@ -1,0 +1,200 @@
+"""Verification results kept across requests, processes and hosts (ADR 0022).
+
+A result is kept in the database under a digest of the document and of the verifier's
+configuration, with what it read that can change:
+
+- each platform provider whose documents it read (DID document, status lists, registry entry),
+  with that provider's ``verify_epoch`` at the time. Every change that can change a verdict on a
+  provider's credentials moves its epoch on, in the same transaction (:func:`changed`): a status
+  change or a re-signed list, a new key, an accreditation granted or withdrawn. A result whose
+  provider has moved on is not used: the first verification after a revocation commits
+  verifies again and sees it.
+- the earliest expiry of the documents it fetched from other hosts (``services/fetched.py``).
+- the earliest moment its verdict can change by the clock alone: a ``validFrom`` or
+  ``issuanceDate`` (less the verifier's clock skew), a ``validUntil``, ``expirationDate`` or proof
+  ``expires`` (plus the skew) anywhere in the document, an accreditation's first or last day.
+
+A result is not kept when a fetch failed (that may pass), nor longer than :data:`MAX_AGE`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+import microcred
+from microcred.db.session import transaction
+from microcred.db.tables import Provider, VerificationResult
+from microcred.services.app import App
+from microcred.vc.dates import parse_datetime
+from microcred.vc.errors import VcError
+from microcred.vc.memo import content_key
+
+# Bump when what a verification reports changes with the code (new steps, new messages).
+CACHE_VERSION = "1"
+MAX_AGE = timedelta(hours=6)
+# a start holds from (moment - clock skew) on, an end until (moment + clock skew)
+_STARTS = frozenset({"validFrom", "issuanceDate"})
+_ENDS = frozenset({"validUntil", "expirationDate", "expires"})
+
+
+@dataclass(slots=True)
+class Reads:
+    """What one verification read that can change; filled in while it runs."""
+
+    epochs: dict[int, int] = field(default_factory=dict)  # provider id -> epoch when read
+    fetched_until: datetime | None = None  # the earliest expiry of a fetched document
+    unsure: bool = False  # a fetch failed: the result is not kept
+    # documents fetched from other hosts, to share once the verification is over
+    documents: dict[str, tuple[bytes, datetime]] = field(default_factory=dict)
+
+    def provider(self, provider: Provider) -> None:
+        known = self.epochs.get(provider.id)
+        epoch = provider.verify_epoch or 0
+        self.epochs[provider.id] = epoch if known is None else min(known, epoch)
+
+    def fetched(self, expires_at: datetime) -> None:
+        if self.fetched_until is None or expires_at < self.fetched_until:
+            self.fetched_until = expires_at
+
+
+def changed(session: Session, provider_ids: Iterable[int]) -> None:
+    """Results that read these providers' state are stale from this transaction's commit on."""
+    ids = sorted(set(provider_ids))
+    if ids:
+        session.execute(
+            update(Provider)
+            .where(Provider.id.in_(ids))
+            .values(verify_epoch=Provider.verify_epoch + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def key(app: App, document: Mapping[str, Any], source_format: str) -> str:
+    """The result's key: the document and everything in the verifier's configuration it used."""
+    config = [
+        CACHE_VERSION,
+        microcred.__version__,
+        source_format,
+        app.settings.base_url,
+        app.settings.conformance_contexts,
+        [getattr(r, "digest", repr(r)) for r in app.registries],
+    ]
+    text = json.dumps(config) + "\n" + content_key(document)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def lookup(app: App, result_key: str) -> dict[str, Any] | None:
+    """The kept result under ``result_key``, if nothing it read has changed since."""
+    now = app.now()
+    with transaction(app.sessions, readonly=True) as session:
+        row = session.get(VerificationResult, result_key)
+        if row is None or row.expires_at <= now:
+            return None
+        epochs = {int(k): v for k, v in json.loads(row.epochs).items()}
+        if epochs:
+            current = dict(
+                session.execute(
+                    select(Provider.id, Provider.verify_epoch).where(Provider.id.in_(epochs))
+                ).all()
+            )
+            if current != epochs:
+                return None
+        result: dict[str, Any] = json.loads(row.result)
+        return result
+
+
+def store(
+    app: App,
+    result_key: str,
+    result: Mapping[str, Any],
+    document: Mapping[str, Any],
+    reads: Reads,
+    skew: timedelta,
+) -> None:
+    """Keep ``result`` until the earliest moment it may change (never when a fetch failed)."""
+    if reads.unsure:
+        return
+    now = app.now()
+    until = min(_moments(now, document, result, skew, reads), default=now + MAX_AGE)
+    if until <= now + timedelta(seconds=1):
+        return
+    values = {
+        "key": result_key,
+        "epochs": json.dumps({str(k): v for k, v in sorted(reads.epochs.items())}),
+        "expires_at": until,
+        "result": json.dumps(result, ensure_ascii=False, separators=(",", ":")),
+    }
+    insert = pg_insert if app.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(VerificationResult)
+        .values(**values)
+        .on_conflict_do_update(index_elements=[VerificationResult.key], set_=values)
+    )
+    with transaction(app.sessions) as session:
+        session.execute(statement)
+        if random.random() < 0.01:  # noqa: S311 - now and then, drop what has expired
+            session.execute(delete(VerificationResult).where(VerificationResult.expires_at < now))
+
+
+def _moments(
+    now: datetime,
+    document: Mapping[str, Any],
+    result: Mapping[str, Any],
+    skew: timedelta,
+    reads: Reads,
+) -> list[datetime]:
+    """The future moments at which the result may change."""
+    moments = [now + MAX_AGE]
+    if reads.fetched_until is not None:
+        moments.append(reads.fetched_until)
+    for moment, is_start in _stated_moments(document):
+        change = moment - skew if is_start else moment + skew
+        if change > now:
+            moments.append(change)
+    for step in result.get("steps", []):
+        details = step.get("details") or {}
+        for accreditation in details.get("accreditations", []) or []:
+            for name, shift in (("valid_from", 0), ("valid_until", 1)):
+                day = _day(accreditation.get(name))
+                if day is not None:
+                    moment = datetime.combine(day + timedelta(days=shift), time(), UTC)
+                    moments.extend(m for m in (moment - timedelta(days=1), moment) if m > now)
+    return moments
+
+
+def _stated_moments(document: Any) -> list[tuple[datetime, bool]]:
+    """Every start and end stated anywhere in the document (endorsements and records too)."""
+    found: list[tuple[datetime, bool]] = []
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            for name, value in item.items():
+                if (name in _STARTS or name in _ENDS) and isinstance(value, str):
+                    try:
+                        found.append((parse_datetime(value, name), name in _STARTS))
+                    except VcError:
+                        continue
+                elif isinstance(value, Mapping | list):
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
