@@ -466,3 +466,37 @@ def test_a_malformed_smtp_url_never_repeats_its_password():
     assert caught.value.__suppress_context__  # no chained parser message quoting it
     with pytest.raises(ConfigError, match="starttls must be 1 or 0"):
         parse_smtp_url("smtp://mail.example.org:587?starttls=on")  # never silently plain
+
+
+def test_messages_carry_any_name_and_title_safely(tmp_path):
+    """Composed with the fast MIME classes: non-ASCII names and titles survive as RFC 2047
+    encoded words (none over 75 characters), and a line break cannot add a header."""
+    import re
+
+    class Provider:
+        legal_name = "Hochschule für Gestaltung und Übersetzung, Zentrum für Weiterbildung " * 2
+        contact_email = "weiterbildung@hfg.example"
+
+    settings = make_settings("sqlite://", tmp_path)
+    title = "Schweißsicherheit für Übungsleiterinnen\nBcc: victim@example.org"
+    message = mail.compose(
+        settings,
+        to="ada@example.org",
+        subject=f"Ihr Nachweis: {title}",
+        template="reset_password",
+        purpose="password-reset",
+        subject_id="3f1c2b7e-1111-4222-8333-444455556666",
+        provider=Provider(),
+        name="Zoë",
+        link="http://testserver/x",
+    )
+    raw = mail.Outgoing.of(message).raw
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert all(len(word) <= 75 for word in re.findall(rb"=\?utf-8\?[qb]\?[^?]*\?=", raw))
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    assert parsed["Bcc"] is None
+    assert str(parsed["Subject"]) == "Ihr Nachweis: " + " ".join(title.split())
+    assert parsed["From"].addresses[0].display_name.startswith("Hochschule für Gestaltung")
+    assert parsed["Reply-To"].addresses[0].addr_spec == "weiterbildung@hfg.example"
+    assert str(parsed["Message-ID"]).startswith("<password-reset.3f1c2b7e-")
+    assert "Zoë" in _text(parsed)

@@ -50,7 +50,7 @@ from microcred.services.app import App
 from microcred.services.issuing import Award, published_definition, sign_award, upsert_learner
 from microcred.services.keys import active_key, active_row
 from microcred.services.providers import require
-from microcred.services.status import allocate
+from microcred.services.status import allocate_many
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 24 * 1024 * 1024  # 200,000 rows of 120 bytes; refused as the bytes arrive (web.limits)
@@ -366,11 +366,12 @@ def _reserve(app: App, upload_id: str, chunk: int) -> _Prepared | None:
             _finish_if_done(app, session, upload)
             return None
         numbers: dict[int, int] = {}
-        for row in rows:
-            if row.status_index is None:
-                status_row, index = allocate(app, session, provider)
-                row.status_list_id, row.status_index = status_row.id, index
-                numbers[status_row.id] = status_row.number
+        waiting = [row for row in rows if row.status_index is None]
+        for row, (status_row, index) in zip(
+            waiting, allocate_many(app, session, provider, len(waiting)), strict=True
+        ):
+            row.status_list_id, row.status_index = status_row.id, index
+            numbers[status_row.id] = status_row.number
         for list_id in {r.status_list_id for r in rows} - set(numbers):
             found = session.get(StatusList, list_id)
             assert found is not None

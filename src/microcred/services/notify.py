@@ -12,9 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
+from email.message import Message
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -33,40 +31,38 @@ from microcred.db.tables import (
 from microcred.i18n import _
 from microcred.services import jobs
 from microcred.services.app import App
-from microcred.services.mail import MailError, compose
+from microcred.services.mail import MailError, Outgoing, compose
 
 log = logging.getLogger("microcred.mail")
 
 
-def _pack(message: EmailMessage) -> str:
-    return base64.b64encode(message.as_bytes(policy=policy.SMTP)).decode()
+def _pack(message: Message) -> str:
+    return base64.b64encode(Outgoing.of(message).raw).decode()
 
 
-def _unpack(text: str) -> EmailMessage:
-    message = BytesParser(policy=policy.default).parsebytes(base64.b64decode(text))
-    assert isinstance(message, EmailMessage)
-    return message
+def _unpack(text: str) -> Outgoing:
+    return Outgoing.from_bytes(base64.b64decode(text))
 
 
 @jobs.task("mail.send", queue="mail", max_attempts=10, wait=30, retry_on=(MailError,))
 def send_job(app: App, messages: list[str]) -> None:
     """Deliver messages (in order, one connection); a failure retries them all, with the same
     Message-IDs (a receiver may see a repeat, never a different id)."""
-    parsed = [_unpack(m) for m in messages]
-    app.mailer.send_many(parsed)
+    outgoing = [_unpack(m) for m in messages]
+    app.mailer.send_outgoing(outgoing)
     log.info(
         "sent %s message(s)",
-        len(parsed),
-        extra={"message_ids": [str(m["Message-ID"]) for m in parsed][:20]},
+        len(outgoing),
+        extra={"message_ids": [m.message_id for m in outgoing][:20]},
     )
 
 
-def queue(app: App, session: Session, message: EmailMessage) -> None:
+def queue(app: App, session: Session, message: Message) -> None:
     """Send ``message`` once ``session``'s transaction commits; never if it rolls back."""
     queue_many(app, session, [message])
 
 
-def queue_many(app: App, session: Session, messages: list[EmailMessage]) -> None:
+def queue_many(app: App, session: Session, messages: list[Message]) -> None:
     """One job for several messages (a bulk chunk's)."""
     if messages:
         jobs.enqueue(app, session, "mail.send", sealed=True, messages=[_pack(m) for m in messages])
@@ -77,7 +73,7 @@ def queue_many(app: App, session: Session, messages: list[EmailMessage]) -> None
 
 def account_link(
     app: App, session: Session, account: LearnerAccount, purpose: str, token: str, to: str
-) -> EmailMessage:
+) -> Message:
     """The one-time links of a learner account: ``verify`` (the sign-up email), ``reset`` (a
     new password) and ``email`` (proving a further address, sent to that address). The
     ``Message-ID`` derives from the token: the same link always has the same id."""
@@ -130,7 +126,7 @@ def credential_issued(app: App, session: Session, credential: Credential) -> Non
         queue(app, session, issued_message(app, provider, credential))
 
 
-def issued_message(app: App, provider: Provider | None, credential: Credential) -> EmailMessage:
+def issued_message(app: App, provider: Provider | None, credential: Credential) -> Message:
     """The "your micro-credential" message. Its ``Message-ID`` derives from the credential's
     idempotency key when it has one (a bulk row's), else from its id."""
     base = app.settings.base_url

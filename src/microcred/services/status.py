@@ -51,11 +51,47 @@ def list_url(app: App, provider: Provider, number: int, purpose: str) -> str:
 
 
 def allocate(app: App, session: Session, provider: Provider) -> tuple[StatusList, int]:
-    """A fresh random index in the provider's current list.
+    """A fresh random index in the provider's current list (see :func:`allocate_many`)."""
+    return allocate_many(app, session, provider, 1)[0]
 
-    The caller holds the provider's row lock (``issuing.issue`` takes it first thing), so two
-    issuers never open the same new list or draw against a stale count.
+
+def allocate_many(
+    app: App, session: Session, provider: Provider, count: int
+) -> list[tuple[StatusList, int]]:
+    """``count`` fresh random indexes, drawn in blocks: a few statements for a bulk chunk.
+
+    The caller holds the provider's row lock (``issuing.issue`` and the bulk chunks take it
+    first thing), so two issuers never open the same new list or draw against a stale count.
+    Each index is drawn uniformly among the free ones of the current list (a random sample,
+    the ones in use set aside), so the index says nothing about the order of issue.
     """
+    found: list[tuple[StatusList, int]] = []
+    while len(found) < count:
+        current, room = _current_list(app, session, provider)
+        wanted = min(count - len(found), room)
+        chosen: dict[int, None] = {}  # in the order drawn
+        for _ in range(64):
+            # twice what is wanted, at least 16: enough free ones in one round, since
+            # FILL_LIMIT keeps at least half of every list free
+            candidates = _RANDOM.sample(range(current.size), min(current.size, 2 * wanted + 16))
+            busy = _in_use(session, provider, current, candidates)
+            chosen.update((i, None) for i in candidates if i not in busy)
+            if len(chosen) >= wanted:
+                break
+        else:  # pragma: no cover
+            raise DomainError("status.list_full", "could not find a free status index")
+        chosen = dict.fromkeys(list(chosen)[:wanted])
+        current.allocated += len(chosen)
+        found.extend((current, index) for index in chosen)
+    session.flush()
+    return found
+
+
+_RANDOM = secrets.SystemRandom()
+
+
+def _current_list(app: App, session: Session, provider: Provider) -> tuple[StatusList, int]:
+    """The list to draw from, a new one when the current is full, and the room left in it."""
     current = session.scalars(
         select(StatusList)
         .where(StatusList.provider_id == provider.id)
@@ -94,29 +130,44 @@ def allocate(app: App, session: Session, provider: Provider) -> tuple[StatusList
         session.flush()
         for purpose in status_list.PURPOSES:
             publish(app, session, provider, current, purpose)  # served from the first issue on
-    for _ in range(64):
-        index = secrets.randbelow(current.size)
-        taken = session.scalar(
-            select(Credential.id).where(
-                Credential.status_list_id == current.id, Credential.status_index == index
+        reserved_here = 0
+    return current, FILL_LIMIT - current.allocated - reserved_here
+
+
+def _in_use(
+    session: Session, provider: Provider, current: StatusList, candidates: list[int]
+) -> set[int]:
+    """Which of ``candidates`` are taken: by a credential, held for a bulk row not yet issued,
+    or in use by a credential this database lost (reserved by a restore)."""
+    busy: set[int] = set()
+    for start in range(0, len(candidates), 500):
+        part = candidates[start : start + 500]
+        busy.update(
+            session.scalars(
+                select(Credential.status_index).where(
+                    Credential.status_list_id == current.id, Credential.status_index.in_(part)
+                )
             )
         )
-        held = session.scalar(  # held for a bulk row not yet issued
-            select(BulkRow.line).where(
-                BulkRow.status_list_id == current.id, BulkRow.status_index == index
+        busy.update(
+            i
+            for i in session.scalars(
+                select(BulkRow.status_index).where(
+                    BulkRow.status_list_id == current.id, BulkRow.status_index.in_(part)
+                )
+            )
+            if i is not None
+        )
+        busy.update(
+            session.scalars(
+                select(StatusReserved.status_index).where(
+                    StatusReserved.provider_id == provider.id,
+                    StatusReserved.list_number == current.number,
+                    StatusReserved.status_index.in_(part),
+                )
             )
         )
-        reserved = session.scalar(  # in use by a credential this database lost (a restore)
-            select(StatusReserved.status_index).where(
-                StatusReserved.provider_id == provider.id,
-                StatusReserved.list_number == current.number,
-                StatusReserved.status_index == index,
-            )
-        )
-        if taken is None and held is None and reserved is None:
-            current.allocated += 1
-            return current, index
-    raise DomainError("status.list_full", "could not find a free status index")  # pragma: no cover
+    return busy
 
 
 def suspendable(credential: Credential) -> bool:
