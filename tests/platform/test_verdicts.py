@@ -269,3 +269,13 @@ def test_a_failed_fetch_is_not_kept(platform: App, runs: Counter):
     assert not verify_for_platform(platform, credential).report.verified
     assert runs.runs == 2
     assert _count(platform) == 0
+
+
+def test_the_api_answers_a_kept_result_with_the_same_bytes(platform: App, client, runs: Counter):
+    _org, document = _issued(platform)
+    first = client.post("/api/verify", json=document)
+    again = client.post("/api/verify", json=document)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert runs.runs == 1

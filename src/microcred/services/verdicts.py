@@ -96,6 +96,15 @@ def key(app: App, document: Mapping[str, Any], source_format: str) -> str:
 
 def lookup(app: App, result_key: str) -> dict[str, Any] | None:
     """The kept result under ``result_key``, if nothing it read has changed since."""
+    text = lookup_text(app, result_key)
+    if text is None:
+        return None
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+def lookup_text(app: App, result_key: str) -> str | None:
+    """:func:`lookup` as the JSON text it was kept as (an API answers with it as it is)."""
     now = app.now()
     with transaction(app.sessions, readonly=True) as session:
         row = session.get(VerificationResult, result_key)
@@ -110,8 +119,7 @@ def lookup(app: App, result_key: str) -> dict[str, Any] | None:
             )
             if current != epochs:
                 return None
-        result: dict[str, Any] = json.loads(row.result)
-        return result
+        return row.result
 
 
 def store(

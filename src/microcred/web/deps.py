@@ -145,8 +145,8 @@ def rate_limited(scope: str, *, only_with_query: str | None = None) -> Any:
             return
         scheme, _sep, token = request.headers.get("authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" else None
-        bucket, limit = ratelimit.caller(app, bearer, client_address(request))
-        decision = ratelimit.hit(app, scope, bucket, limit)
+        decision = ratelimit.check(app, scope, bearer, client_address(request))
+        limit = decision.limit
         if not decision.allowed:
             raise HTTPException(
                 status_code=429,

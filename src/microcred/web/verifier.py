@@ -14,6 +14,7 @@ from microcred.services import trust
 from microcred.services.verification import (
     SelfFetcher,
     VerifyResult,
+    kept_answer,
     platform_policy,
     sniff,
     verify_bytes_for_platform,
@@ -176,6 +177,9 @@ def api_verify(raw: RawBody, app: AppDep) -> Response:
         return JSONResponse(verify_bytes_for_platform(app, body.encode()).to_json())
     if not isinstance(body, dict):
         return _problem(400, "request.invalid", "send a credential (a JSON object)")
+    kept = kept_answer(app, body)  # as it was answered, while nothing it read has changed
+    if kept is not None:
+        return Response(kept, media_type="application/json")
     return JSONResponse(verify_for_platform(app, body).to_json())
 
 
