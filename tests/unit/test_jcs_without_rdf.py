@@ -100,3 +100,8 @@ def test_jcs_of_issued_credentials_takes_the_plain_path() -> None:
         document = random_credential(rng, ISSUER_KEY.public.did_key)
         canon._plain(document)  # raises when the document needs rfc8785
         assert canon.jcs(document) == bytes(rfc8785.dumps(document))
+
+
+def test_jcs_of_numbers_at_the_edges() -> None:
+    for value in [2.0**53, 2.0**60, -(2.0**53), 1e16, 1e21, 0.1, -0.0, 1e-4, 9.999e-5, 123.456]:
+        assert canon.jcs({"n": value}) == bytes(rfc8785.dumps({"n": value})), value

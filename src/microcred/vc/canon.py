@@ -147,9 +147,10 @@ def _plain(value: Any) -> Any:
     if kind is float:
         # both write the shortest digits that round-trip; Python's repr and ECMAScript's number
         # form agree on fractions between 1e-4 and 1e16, and on integers written as such
-        if value.is_integer() and abs(value) < _SAFE_INTEGER:
-            return int(value)  # -0.0 too: ECMAScript writes it "0"
-        if 1e-4 <= abs(value) < 1e16:
+        if value.is_integer():  # -0.0 too: ECMAScript writes it "0"
+            if abs(value) < _SAFE_INTEGER:  # beyond, ECMAScript's digits may differ from int's
+                return int(value)
+        elif 1e-4 <= abs(value) < 1e16:
             return value
     raise _NotPlainError
 
