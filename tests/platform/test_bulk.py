@@ -253,3 +253,38 @@ def test_killing_the_cli_midway_then_rerunning_issues_each_row_once(
         emails = session.scalars(select(Credential.recipient_email)).all()
     assert len(emails) == rows
     assert len(set(emails)) == rows
+
+
+def test_email_goes_out_while_the_rest_of_the_file_is_issued(platform):
+    """Mail jobs come before bulk chunks: the first learners hear of their credential without
+    waiting for the whole file."""
+    from sqlalchemy import text
+
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    lines = ["name,email"] + [f"Learner {i},l{i}@example.org" for i in range(3 * bulk.CHUNK_ROWS)]
+    upload_id = bulk.upload_as(
+        platform, org.staff["issuer"], row.id, ("\n".join(lines) + "\n").encode(), "c.csv"
+    )
+    bulk.run_chunk(platform, upload_id, 0)  # one chunk stored: its email job is queued
+    with transaction(platform.sessions, readonly=True) as session:
+        if jobs.on_postgresql(platform):
+            waiting = session.execute(
+                text(
+                    "SELECT task_name, priority FROM procrastinate_jobs "
+                    "WHERE status = 'todo' ORDER BY priority DESC, id"
+                )
+            ).all()
+        else:
+            waiting = session.execute(
+                select(jobs.Job.task, jobs.Job.priority)
+                .where(jobs.Job.status == "todo")
+                .order_by(jobs.Job.priority.desc(), jobs.Job.id)
+            ).all()
+    assert [tuple(w) for w in waiting][0] == ("mail.send", 10)
+    assert {tuple(w) for w in waiting[1:]} == {("bulk.chunk", 0)}
+    if not jobs.on_postgresql(platform):  # the embedded runner claims by priority
+        runner = jobs.LocalRunner(platform)
+        assert runner.run_one()
+        assert len(outbox.messages(platform)) == bulk.CHUNK_ROWS
+        assert bulk.progress_of(platform, upload_id).to_json()["state"] == "running"

@@ -476,6 +476,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     task: Mapped[str] = mapped_column(String(60))
     queue: Mapped[str] = mapped_column(String(30))
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10))  # todo | doing | succeeded | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

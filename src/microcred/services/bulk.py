@@ -47,7 +47,7 @@ from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError, NotFound
 from microcred.services import audit, definitions, jobs, notify
 from microcred.services.app import App
-from microcred.services.issuing import Award, published_definition, sign_award, upsert_learner
+from microcred.services.issuing import Award, published_definition, sign_award, upsert_learners
 from microcred.services.keys import active_key, active_row
 from microcred.services.providers import require
 from microcred.services.status import allocate_many
@@ -448,24 +448,34 @@ def _store(
             )
         }
         issued: list[Credential] = []
-        for line, award, _number, _index in prepared.rows:
-            row = rows.get(line)
-            if row is None:  # done by another run meanwhile
-                continue
-            existing = session.scalar(
-                select(Credential.id).where(
-                    Credential.provider_id == provider.id,
-                    Credential.idempotency_key == row.idempotency_key,
+        todo = [(line, award) for line, award, _n, _i in prepared.rows if line in rows]
+        keys = [rows[line].idempotency_key for line, _award in todo]
+        existing = dict(  # rows issued by an earlier upload of the same file
+            session.execute(
+                select(Credential.idempotency_key, Credential.id).where(
+                    Credential.provider_id == provider.id, Credential.idempotency_key.in_(keys)
                 )
+            ).all()
+        )
+        fresh = [
+            (line, award) for line, award in todo if rows[line].idempotency_key not in existing
+        ]
+        learners = dict(
+            zip(
+                [line for line, _award in fresh],
+                upsert_learners(app, session, provider, [(a.name, a.email) for _l, a in fresh]),
+                strict=True,
             )
-            if existing is not None:  # an earlier upload of the same row
-                row.state, row.credential_id = "already", existing
+        )
+        for line, _award in todo:
+            row = rows[line]
+            if row.idempotency_key in existing:
+                row.state, row.credential_id = "already", existing[row.idempotency_key]
                 continue
-            try:
-                learner = upsert_learner(app, session, provider, award.name, award.email)
-            except DomainError as exc:
+            learner = learners[line]
+            if isinstance(learner, DomainError):
                 row.state = "refused"
-                row.problem = {"column": exc.field or "*", "reason": exc.message}
+                row.problem = {"column": learner.field or "*", "reason": learner.message}
                 continue
             document, issued_at, valid_until = signed[line]
             credential = Credential(

@@ -56,24 +56,56 @@ class Award:
 def upsert_learner(
     app: App, session: Session, provider: Provider, name: str, email: str
 ) -> Learner:
-    email = email.strip().lower()
-    if not is_address(email):
-        raise DomainError("learner.email_invalid", f"not an email address: {email!r}", "email")
-    name = name.strip()
-    if not name:
-        raise DomainError("learner.name_missing", "the learner's name is required", "name")
-    if len(name) > 200 or not name.isprintable():
-        raise DomainError(
-            "learner.name_invalid", "the learner's name: at most 200 printable characters", "name"
-        )
-    learner = session.scalar(
-        select(Learner).where(Learner.provider_id == provider.id, Learner.email == email)
-    )
-    if learner is None:
-        learner = Learner(provider_id=provider.id, name=name, email=email, created_at=app.now())
-        session.add(learner)
-        session.flush()
+    learner = upsert_learners(app, session, provider, [(name, email)])[0]
+    if isinstance(learner, DomainError):
+        raise learner
     return learner
+
+
+def upsert_learners(
+    app: App, session: Session, provider: Provider, people: list[tuple[str, str]]
+) -> list[Learner | DomainError]:
+    """The provider's learner for each (name, email), made when new: one query for those known,
+    one insert for the new (a bulk chunk's). A person whose name or email is unusable gets the
+    error instead, in place."""
+    checked: list[tuple[str, str] | DomainError] = []
+    for name, email in people:
+        email = email.strip().lower()
+        name = name.strip()
+        if not is_address(email):
+            checked.append(
+                DomainError("learner.email_invalid", f"not an email address: {email!r}", "email")
+            )
+        elif not name:
+            checked.append(
+                DomainError("learner.name_missing", "the learner's name is required", "name")
+            )
+        elif len(name) > 200 or not name.isprintable():
+            checked.append(
+                DomainError(
+                    "learner.name_invalid",
+                    "the learner's name: at most 200 printable characters",
+                    "name",
+                )
+            )
+        else:
+            checked.append((name, email))
+    emails = sorted({c[1] for c in checked if isinstance(c, tuple)})
+    known: dict[str, Learner] = {}
+    for start in range(0, len(emails), 500):
+        part = emails[start : start + 500]
+        for learner in session.scalars(
+            select(Learner).where(Learner.provider_id == provider.id, Learner.email.in_(part))
+        ):
+            known[learner.email] = learner
+    for item in checked:
+        if isinstance(item, tuple) and item[1] not in known:
+            known[item[1]] = Learner(
+                provider_id=provider.id, name=item[0], email=item[1], created_at=app.now()
+            )
+            session.add(known[item[1]])
+    session.flush()
+    return [known[c[1]] if isinstance(c, tuple) else c for c in checked]
 
 
 def published_definition(session: Session, provider: Provider, definition_id: int) -> Definition:

@@ -55,6 +55,7 @@ class TaskSpec:
     max_attempts: int  # attempts in all, the first included
     wait: int  # seconds before the second attempt; doubles after each failure
     retry_on: tuple[type[Exception], ...]
+    priority: int = 0  # higher first among due jobs (email before bulk chunks)
 
     def delay_after(self, attempts: int) -> int:
         """Seconds to wait after the ``attempts``-th failure."""
@@ -71,13 +72,14 @@ def task(
     max_attempts: int = 5,
     wait: int = 10,
     retry_on: tuple[type[Exception], ...] = (Exception,),
+    priority: int = 0,
 ) -> Callable[[TaskFunc], TaskFunc]:
     """Register ``f(app, **args)`` as the task ``name``."""
 
     def register(func: TaskFunc) -> TaskFunc:
         if name in TASKS and TASKS[name].func is not func:
             raise RuntimeError(f"two tasks are named {name!r}")
-        TASKS[name] = TaskSpec(name, func, queue, max_attempts, wait, retry_on)
+        TASKS[name] = TaskSpec(name, func, queue, max_attempts, wait, retry_on, priority)
         return func
 
     return register
@@ -151,6 +153,7 @@ def enqueue(
     row = Job(
         task=name,
         queue=spec.queue,
+        priority=spec.priority,
         payload=payload,
         status="todo",
         attempts=0,
@@ -265,7 +268,7 @@ class LocalRunner:
             job = session.scalars(
                 select(Job)
                 .where(Job.status == "todo", Job.run_after <= now)
-                .order_by(Job.run_after, Job.id)
+                .order_by(Job.priority.desc(), Job.run_after, Job.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
             ).first()

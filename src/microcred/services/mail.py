@@ -64,9 +64,7 @@ class Outgoing:
 
     @classmethod
     def of(cls, message: Message) -> Outgoing:
-        if isinstance(message, EmailMessage):
-            return cls.from_bytes(message.as_bytes(policy=policy.SMTP))
-        return cls.from_bytes(message.as_bytes(policy=_WIRE))
+        return cls.from_bytes(wire_bytes(message))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Outgoing:
@@ -81,6 +79,13 @@ class Outgoing:
 
 # the MIME classes' policy with SMTP's line ends; compose folds what must be folded
 _WIRE = policy.compat32.clone(linesep="\r\n", max_line_length=None)
+
+
+def wire_bytes(message: Message) -> bytes:
+    """The message as it goes on the wire (CRLF line ends)."""
+    if isinstance(message, EmailMessage):
+        return message.as_bytes(policy=policy.SMTP)
+    return message.as_bytes(policy=_WIRE)
 
 
 class Mailer(ABC):

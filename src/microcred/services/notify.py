@@ -31,20 +31,21 @@ from microcred.db.tables import (
 from microcred.i18n import _
 from microcred.services import jobs
 from microcred.services.app import App
-from microcred.services.mail import MailError, Outgoing, compose
+from microcred.services.mail import MailError, Outgoing, compose, wire_bytes
 
 log = logging.getLogger("microcred.mail")
 
 
 def _pack(message: Message) -> str:
-    return base64.b64encode(Outgoing.of(message).raw).decode()
+    return base64.b64encode(wire_bytes(message)).decode()
 
 
 def _unpack(text: str) -> Outgoing:
     return Outgoing.from_bytes(base64.b64decode(text))
 
 
-@jobs.task("mail.send", queue="mail", max_attempts=10, wait=30, retry_on=(MailError,))
+# priority: a learner hears of her credential while the rest of a bulk file is issued
+@jobs.task("mail.send", queue="mail", max_attempts=10, wait=30, retry_on=(MailError,), priority=10)
 def send_job(app: App, messages: list[str]) -> None:
     """Deliver messages (in order, one connection); a failure retries them all, with the same
     Message-IDs (a receiver may see a repeat, never a different id)."""

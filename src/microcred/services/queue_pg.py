@@ -81,6 +81,7 @@ def _defer_on(
         name=spec.name,
         job_manager=JobManager(_ConnectionConnector(raw)),
         queue=spec.queue,
+        priority=spec.priority,
         queueing_lock=queueing_lock,
         schedule_in={"seconds": delay} if delay else None,
     ).defer(**payload)

@@ -1,6 +1,6 @@
 """Verification results and fetched documents shared by every process (ADR 0022): each
 provider's ``verify_epoch`` moves on with every change that can change a verdict on its
-credentials.
+credentials. Jobs get a priority (email before bulk chunks).
 
 Revision ID: 0015
 Revises: 0014
@@ -16,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("jobs") as batch:  # email before bulk chunks (issue 13)
+        batch.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="0"))
     with op.batch_alter_table("providers") as batch:
         batch.add_column(
             sa.Column("verify_epoch", sa.Integer(), nullable=False, server_default="0")
@@ -45,3 +47,5 @@ def downgrade() -> None:
     op.drop_table("verification_results")
     with op.batch_alter_table("providers") as batch:
         batch.drop_column("verify_epoch")
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("priority")
