@@ -281,7 +281,7 @@ def test_email_goes_out_while_the_rest_of_the_file_is_issued(platform):
                 .where(jobs.Job.status == "todo")
                 .order_by(jobs.Job.priority.desc(), jobs.Job.id)
             ).all()
-    assert [tuple(w) for w in waiting][0] == ("mail.send", 10)
+    assert tuple(waiting[0]) == ("mail.send", 10)
     assert {tuple(w) for w in waiting[1:]} == {("bulk.chunk", 0)}
     if not jobs.on_postgresql(platform):  # the embedded runner claims by priority
         runner = jobs.LocalRunner(platform)
