@@ -248,3 +248,19 @@ def test_a_record_larger_than_verifiers_accept_is_refused_clearly(platform, wire
         "/wallet/record", data={"csrf_token": token, "items": list(items)}, follow_redirects=True
     )
     assert "a record holds at most 2 credentials (3 chosen verify); choose fewer" in refused.text
+
+
+def test_a_record_too_large_for_verifiers_is_never_written(platform, wired, monkeypatch):
+    """The platform writes no record its own verifier would refuse to read (issue 13)."""
+    from microcred.services import records
+
+    _, items = _setup(platform)
+    token = _signin(wired, "niamh@example.org")
+    whole = wired.post("/wallet/record", data={"csrf_token": token, "items": list(items)})
+    assert whole.status_code == 200
+    monkeypatch.setattr(records, "DEFAULT_MAX_BYTES", len(whole.content) - 2048)
+    refused = wired.post(
+        "/wallet/record", data={"csrf_token": token, "items": list(items)}, follow_redirects=True
+    )
+    assert "verifiers read records of up to" in refused.text
+    assert "choose at most about 2" in refused.text

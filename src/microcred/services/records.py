@@ -27,6 +27,7 @@ from microcred.services.trust import platform_signer
 from microcred.services.verification import platform_policy, verify_document
 from microcred.vc import clr
 from microcred.vc.credential import sign_credential
+from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES
 from microcred.vc.model import IdentityObject
 
 
@@ -46,7 +47,16 @@ class Record:
     left_out: list[Left]
 
     def to_bytes(self) -> bytes:
-        return (json.dumps(self.document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        return _bytes(self.document)
+
+
+def _bytes(document: dict[str, Any]) -> bytes:
+    """A record as written: compact JSON (a record is for machines; it holds whole credentials)."""
+    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+# what a proof adds to a record, with room to spare
+_PROOF_BYTES = 1024
 
 
 def build(
@@ -127,6 +137,16 @@ def build(
         partial=len(held) < len(everything),
         subject_id=wallet.holder_key(app, account).public.did_key,
     )
+    size = len(_bytes(unsigned)) + _PROOF_BYTES
+    if size > DEFAULT_MAX_BYTES:  # never write what a verifier (ours) refuses to read
+        fit = max(1, len(held) * DEFAULT_MAX_BYTES // size)
+        raise DomainError(
+            "record.too_large",
+            f"a record of these {len(held)} credentials would be {size / 2**20:.1f} MiB; "
+            f"verifiers read records of up to {DEFAULT_MAX_BYTES // 2**20} MiB: choose at most "
+            f"about {fit}",
+            "items",
+        )
     document = sign_credential(
         unsigned,
         key_pair,
