@@ -279,3 +279,24 @@ def test_the_api_answers_a_kept_result_with_the_same_bytes(platform: App, client
     assert again.content == first.content
     assert again.headers["content-type"] == first.headers["content-type"]
     assert runs.runs == 1
+
+
+def test_the_wallet_reads_kept_verdicts_and_shows_a_revocation_at_once(platform, wired, runs):
+    from tests.platform.test_wallet import _signup
+
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    documents = [
+        json.loads(issue_to(platform, org, row, "niamh@example.org", "Niamh").document)
+        for _ in range(3)
+    ]
+    _signup(wired, platform)
+    first = wired.get("/wallet").text
+    assert first.count('data-verdict="verified') == 3
+    before = runs.runs
+    assert wired.get("/wallet").text.count('data-verdict="verified') == 3
+    assert runs.runs == before  # every verdict was kept
+    _change(platform, org, documents[0], "revoke")
+    page = wired.get("/wallet").text
+    assert page.count('data-verdict="revoked"') == 1
+    assert page.count('data-verdict="verified') == 2

@@ -291,6 +291,28 @@ def verify_bytes_for_platform(app: App, data: bytes) -> VerifyResult:
     return verify_for_platform(app, text, source_format)
 
 
+def verify_stored(app: App, texts: list[str]) -> list[VerifyResult]:
+    """Verify documents the platform stored after reading them (a wallet's items): the kept
+    results in one batch, the others verified now (and kept)."""
+    documents: list[Any] = []
+    for text in texts:
+        try:
+            documents.append(json.loads(text))
+        except ValueError:
+            documents.append(None)
+    keys = [verdicts.key(app, d, "json") if isinstance(d, Mapping) else "" for d in documents]
+    kept = verdicts.lookup_many(app, [k for k in keys if k])
+    results = []
+    for text, document, result_key in zip(texts, documents, keys, strict=True):
+        if result_key in kept:
+            data = json.loads(kept[result_key])
+            metrics.CREDENTIALS_VERIFIED.labels(str(data.get("verdict"))).inc()
+            results.append(VerifyResult.from_json(data, document))
+        else:
+            results.append(verify_for_platform(app, text))
+    return results
+
+
 _VERDICT = re.compile(r'"verdict":"([a-z_]+)"')
 
 

@@ -35,6 +35,7 @@ from microcred.services.verification import (
     VerifyResult,
     platform_policy,
     verify_document,
+    verify_stored,
 )
 from microcred.vc import baking, clr
 from microcred.vc.errors import VcError
@@ -235,6 +236,11 @@ def _live(app: Any, entry: WalletItem, policy: Any = None) -> VerifyResult:
     return verify_document(entry.document, policy or platform_policy(app))
 
 
+def _kept(app: Any, entries: list[WalletItem]) -> list[VerifyResult]:
+    """Each item's verdict now: kept results (ADR 0022) read in one batch, the rest verified."""
+    return verify_stored(app, [entry.document for entry in entries])
+
+
 def _claim(app: Any, account: LearnerAccount) -> Session:
     """Claim newly issued credentials in a write transaction of its own (a GET's transaction is
     read-only), then return a fresh read-only session that sees them."""
@@ -256,10 +262,9 @@ def wallet_home(request: Request, app: AppDep, account: Learner, session: DbSess
 
 def _wallet_page(request: Request, app: Any, account: LearnerAccount, session: Session) -> Response:
     rows = []
-    policy = platform_policy(app)
     mine = wallet.identities(session, account)
-    for entry in wallet.items(session, account):
-        result = _live(app, entry, policy)
+    entries = wallet.items(session, account)
+    for entry, result in zip(entries, _kept(app, entries), strict=True):
         rows.append(
             {
                 "item": entry,
@@ -576,16 +581,15 @@ def wallet_share_revoke(
 def shared_page(token: str, request: Request, app: AppDep, session: DbSession) -> Response:
     """A learner's public link: every credential verified live."""
     link, entries = wallet.open_share(app, session, token)
-    policy = platform_policy(app)
     rows = [
         {
             "item": e,
-            "result": (result := _live(app, e, policy)),
+            "result": result,
             "ok": wallet.passes(result.report),
             "title": _title(e),
             "elements": read_eu_elements(json.loads(e.document)),
         }
-        for e in entries
+        for e, result in zip(entries, _kept(app, entries), strict=True)
     ]
     return render(request, "shared.html", link=link, rows=rows, labels=LABELS)
 
@@ -593,10 +597,8 @@ def shared_page(token: str, request: Request, app: AppDep, session: DbSession) -
 @router.get("/s/{token}/embed")
 def shared_embed(token: str, request: Request, app: AppDep, session: DbSession) -> Response:
     link, entries = wallet.open_share(app, session, token)
-    policy = platform_policy(app)
     rows = []
-    for entry in entries:
-        result = _live(app, entry, policy)
+    for entry, result in zip(entries, _kept(app, entries), strict=True):
         rows.append({"result": result, "ok": wallet.passes(result.report), "title": _title(entry)})
     response = render(request, "embed.html", link=link, rows=rows)
     response.headers["X-Frame-Options"] = "ALLOWALL"
