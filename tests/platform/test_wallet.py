@@ -261,3 +261,40 @@ def test_export_and_erasure(platform, wired):
     results = {json.loads(c)["id"]: verify(c, platform_policy(platform)) for c in copies}
     by_code = sorted(r.step("status").code for r in results.values())
     assert by_code == ["status.ok", "status.revoked"]
+
+
+def test_a_large_wallet_counts_every_credential_and_shows_them_a_page_at_a_time(platform, wired):
+    """Issue 13: the counts cover every credential (kept verdicts, read by digest), one page of
+    50 is shown in full; a revocation on another page still shows in the counts."""
+    from sqlalchemy import select
+
+    from microcred.db.session import transaction
+    from microcred.services import bulk
+    from microcred.services import status as status_service
+    from microcred.services.models import Credential
+    from tests.platform.conftest import staff
+
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    lines = ["name,email,reference"] + [
+        f"Niamh O'Brien,niamh@example.org,ref-{i}" for i in range(60)
+    ]
+    bulk.upload_as(
+        platform, org.staff["issuer"], row.id, ("\n".join(lines) + "\n").encode(), "c.csv"
+    )
+    jobs.drain(platform)
+    _signup(wired, platform)
+    first = wired.get("/wallet").text
+    assert 'data-total="60" data-passing="60"' in first
+    assert len(_item_ids(wired)) == 50
+    second = wired.get("/wallet?page=2").text
+    assert len(re.findall(r'data-item="', second)) == 10
+    assert "Page 2 of 2" in second
+    assert 'data-total="60"' in wired.get("/wallet?page=x").text  # a bad page: the first
+    with transaction(platform.sessions, readonly=True) as session:
+        any_id = session.scalars(select(Credential.id)).first()
+    with transaction(platform.sessions) as session:
+        status_service.change_state(
+            platform, session, staff(platform, org.owner_id), any_id, "revoke", "error"
+        )
+    assert 'data-total="60" data-passing="59"' in wired.get("/wallet").text

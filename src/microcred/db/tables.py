@@ -307,6 +307,9 @@ class WalletItem(Base):
     verified_on_import: Mapped[bool] = mapped_column(Boolean)
     import_report: Mapped[dict[str, Any]] = mapped_column(JSON)
     added_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # SHA-256 of the document's sorted JSON: its kept verdict is found without parsing it
+    # (None for items added before migration 0015: worked out when read)
+    content_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class ShareLink(Base):

@@ -80,8 +80,18 @@ def changed(session: Session, provider_ids: Iterable[int]) -> None:
         )
 
 
+def digest(document: Mapping[str, Any]) -> str:
+    """SHA-256 of a document's sorted JSON: equal for equal content (kept with wallet items)."""
+    return hashlib.sha256(content_key(document).encode("utf-8")).hexdigest()
+
+
 def key(app: App, document: Mapping[str, Any], source_format: str) -> str:
     """The result's key: the document and everything in the verifier's configuration it used."""
+    return key_of(app, digest(document), source_format)
+
+
+def key_of(app: App, content_digest: str, source_format: str) -> str:
+    """:func:`key` from the document's :func:`digest`."""
     config = [
         CACHE_VERSION,
         microcred.__version__,
@@ -90,7 +100,7 @@ def key(app: App, document: Mapping[str, Any], source_format: str) -> str:
         app.settings.conformance_contexts,
         [getattr(r, "digest", repr(r)) for r in app.registries],
     ]
-    text = json.dumps(config) + "\n" + content_key(document)
+    text = json.dumps(config) + "\n" + content_digest
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -33,7 +33,7 @@ from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, Identities, binding
 from microcred.i18n import _
-from microcred.services import audit, jobs, notify, sessions
+from microcred.services import audit, jobs, notify, sessions, verdicts
 from microcred.services.app import App
 from microcred.services.verification import (
     VerifyResult,
@@ -409,13 +409,17 @@ def claim(app: App, session: Session, account: LearnerAccount) -> int:
     if account.email_verified_at is None:
         return 0
     added = 0
-    held = set(
-        session.scalars(select(WalletItem.credential_id).where(WalletItem.account_id == account.id))
+    held = (
+        select(WalletItem.credential_id)
+        .where(WalletItem.account_id == account.id, WalletItem.credential_id.is_not(None))
+        .scalar_subquery()
     )
-    for credential in session.scalars(
-        select(Credential).where(Credential.recipient_email == account.email)
+    for credential in session.scalars(  # only those not in the wallet yet: each view claims
+        select(Credential).where(
+            Credential.recipient_email == account.email, Credential.id.not_in(held)
+        )
     ):
-        if credential.id in held or not credential.document:
+        if not credential.document:
             continue
         document = json.loads(credential.document)
         identifiers = document.get("credentialSubject", {}).get("identifier") or []
@@ -435,6 +439,7 @@ def claim(app: App, session: Session, account: LearnerAccount) -> int:
                 verified_on_import=True,
                 import_report={},
                 added_at=app.now(),
+                content_digest=verdicts.digest(document),
             )
         )
         added += 1
@@ -503,11 +508,25 @@ def _keep(
         verified_on_import=passes(result.report),
         import_report=result.to_json(),
         added_at=app.now(),
+        content_digest=_digest_of(text),
     )
     session.add(item)
     session.flush()
     _sweep_later(app, session, account)
     return item
+
+
+def _digest_of(text: str) -> str | None:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    return verdicts.digest(document) if isinstance(document, dict) else None
+
+
+def digest_of(entry: WalletItem) -> str | None:
+    """The item's content digest (stored; worked out for items older than migration 0015)."""
+    return entry.content_digest or _digest_of(entry.document)
 
 
 def _sweep_later(app: App, session: Session, account: LearnerAccount) -> None:

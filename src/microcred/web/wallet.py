@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import DomainError, NotFound
-from microcred.domain.holder import Binding
+from microcred.domain.holder import Binding, binding
 from microcred.i18n import _
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
@@ -34,6 +35,7 @@ from microcred.services.verification import (
     SelfFetcher,
     VerifyResult,
     platform_policy,
+    verdicts_of,
     verify_document,
     verify_stored,
 )
@@ -264,15 +266,27 @@ def _wallet_page(request: Request, app: Any, account: LearnerAccount, session: S
     rows = []
     mine = wallet.identities(session, account)
     entries = wallet.items(session, account)
-    for entry, result in zip(entries, _kept(app, entries), strict=True):
+    # the counts cover every item (kept verdicts, read by digest); one page is shown in full
+    states = verdicts_of(app, [e.document for e in entries], [wallet.digest_of(e) for e in entries])
+    counts = Counter(states)
+    pages = max(1, -(-len(entries) // PAGE))
+    page = min(_page_number(request), pages)
+    shown = entries[(page - 1) * PAGE : page * PAGE]
+    for entry, result in zip(shown, _kept(app, shown), strict=True):
+        document = result.credential or {}  # parsed once, for every column
+        report = result.report
+        verdict = report.verdict
         rows.append(
             {
                 "item": entry,
-                "result": result,
-                "ok": wallet.passes(result.report),
-                "binding": wallet.item_binding(entry, mine),
-                "title": _title(entry),
-                "rpl": rpl.is_rpl(result.credential or {}),
+                "doc": document,
+                "verdict": verdict.value,
+                "headline": report.headline(),
+                "failure": report.failures[0].code if report.failures else None,
+                "ok": verdict in wallet.PASSING,
+                "binding": binding(document, mine) if document else Binding.UNKNOWN,
+                "title": _title_of(document),
+                "rpl": rpl.is_rpl(document),
             }
         )
     return render(
@@ -285,20 +299,39 @@ def _wallet_page(request: Request, app: Any, account: LearnerAccount, session: S
         message=None,
         base_url=app.settings.base_url,
         verdicts=VERDICTS,
+        total=len(entries),
+        passing=sum(counts[v.value] for v in wallet.PASSING),
+        counts=sorted(counts.items()),
+        page=page,
+        pages=pages,
         bindings=BINDINGS,
         holder=Binding.HOLDER,
     )
 
 
+PAGE = 50  # credentials shown in full on one page of the wallet
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
 def _title(entry: WalletItem) -> str:
     try:
-        document = json.loads(entry.document)
+        return _title_of(json.loads(entry.document))
+    except ValueError:
+        return "Credential"
+
+
+def _title_of(document: Any) -> str:
+    try:
         return str(
             document.get("credentialSubject", {}).get("achievement", {}).get("name")
             or document.get("name")
             or "Credential"
         )
-    except (ValueError, AttributeError):
+    except AttributeError:
         return "Credential"
 
 

@@ -18,6 +18,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("jobs") as batch:  # email before bulk chunks (issue 13)
         batch.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("wallet_items") as batch:
+        batch.add_column(sa.Column("content_digest", sa.String(length=64), nullable=True))
     with op.batch_alter_table("providers") as batch:
         batch.add_column(
             sa.Column("verify_epoch", sa.Integer(), nullable=False, server_default="0")
@@ -49,3 +51,5 @@ def downgrade() -> None:
         batch.drop_column("verify_epoch")
     with op.batch_alter_table("jobs") as batch:
         batch.drop_column("priority")
+    with op.batch_alter_table("wallet_items") as batch:
+        batch.drop_column("content_digest")
