@@ -9,7 +9,7 @@ NODE_STAMP := $(INTEROP)/node_modules/.installed
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .DEFAULT_GOAL := help
-.PHONY: help install run tour test test-postgres lint typecheck unit bench bench-memory clean
+.PHONY: help install run tour test test-postgres lint typecheck unit bench bench-all bench-memory clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,11 @@ unit: $(STAMP) ## Quick: tests without the database, the browser or Node.js
 
 bench: $(STAMP) $(NODE_STAMP) ## Sign and verify per core against plain pyld, the Ed25519 floor and Digital Bazaar
 	$(BIN)/python bench/sign_verify.py
+
+bench-all: bench ## Also: wallet pages, bulk issuance and the verify endpoint under load (PostgreSQL)
+	$(BIN)/python bench/wallet.py
+	$(BIN)/python bench/bulk.py --rows 10000 --workers 2 --database $(POSTGRES_URL)
+	$(BIN)/python bench/verify_load.py --workers 2 --credentials 1000 --database $(POSTGRES_URL)
 
 bench-memory: $(STAMP) ## Server memory while 8 clients send 50 MB bodies for 30 s (limit: +50 MiB)
 	$(BIN)/python bench/body_memory.py --seconds 30 --clients 8 --mb 50
