@@ -288,3 +288,16 @@ def test_email_goes_out_while_the_rest_of_the_file_is_issued(platform):
         assert runner.run_one()
         assert len(outbox.messages(platform)) == bulk.CHUNK_ROWS
         assert bulk.progress_of(platform, upload_id).to_json()["state"] == "running"
+
+
+def test_a_large_upload_refreshes_the_statistics_as_it_goes(platform, monkeypatch):
+    analyzed = []
+    real = bulk._analyze
+    monkeypatch.setattr(bulk, "ANALYZE_EVERY", 1)
+    monkeypatch.setattr(bulk, "_analyze", lambda app: analyzed.append(1) or real(app))
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    lines = ["name,email"] + [f"Learner {i},l{i}@example.org" for i in range(150)]
+    progress = issue_csv(platform, org.staff["issuer"], row.id, ("\n".join(lines) + "\n").encode())
+    assert progress.to_json()["issued"] == 150
+    assert len(analyzed) == 2  # after each of the two chunks (ANALYZE on PostgreSQL)

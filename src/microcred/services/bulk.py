@@ -316,6 +316,23 @@ def run_chunk(app: App, upload_id: str, chunk: int) -> None:
             return
         signed = _sign(app, prepared)
         _store(app, prepared, signed)
+        if (chunk + 1) % ANALYZE_EVERY == 0:
+            _analyze(app)
+
+
+ANALYZE_EVERY = 50  # chunks: PostgreSQL's statistics kept current while a large file grows tables
+
+
+def _analyze(app: App) -> None:
+    """Refresh PostgreSQL's statistics of the tables a large upload grows, so the per-chunk
+    lookups keep their plans (issue 13: stale statistics chose the wrong indexes as the tables
+    grew). It blocks neither reads nor writes; SQLite needs nothing."""
+    if app.engine.dialect.name != "postgresql":
+        return
+    with app.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "ANALYZE credentials, learners, bulk_rows, status_lists"
+        )
 
 
 @dataclass(slots=True)
