@@ -415,7 +415,7 @@ def serve(
     import uvicorn
 
     from microcred import logs, metrics
-    from microcred.web.app import create_app
+    from microcred.web.app import create_app, settle_memory
 
     base_url = None if os.environ.get("MICROCRED_BASE_URL") else f"http://{host}:{port}"
     platform = _platform(base_url)
@@ -446,8 +446,10 @@ def serve(
     if run_jobs:
         out.print("jobs run in this process")
     if workers == 1:
+        web = create_app(platform)
+        settle_memory()
         with background:
-            uvicorn.run(create_app(platform), **common)
+            uvicorn.run(web, **common)
         return
     # Each worker process builds the app from the environment; prepare it all here once.
     create_app(platform)  # the platform's signing identity, created before workers race for it

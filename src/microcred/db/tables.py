@@ -583,6 +583,7 @@ class VerificationResult(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     epochs: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(String(32))  # the result's, for counts without it
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     result: Mapped[str] = mapped_column(Text)
 

@@ -113,20 +113,22 @@ def lookup(app: App, result_key: str) -> dict[str, Any] | None:
     return result
 
 
-def lookup_many(app: App, keys: list[str]) -> dict[str, str]:
-    """:func:`lookup_text` for many keys at once (a wallet page): two queries a few hundred."""
+def lookup_many(app: App, keys: list[str], *, whole: bool = True) -> dict[str, str]:
+    """:func:`lookup_text` for many keys at once (a wallet page): two queries a few hundred.
+    ``whole=False``: each kept result's verdict only (counts), not its text."""
     now = app.now()
     found: dict[str, tuple[dict[int, int], str]] = {}
+    wanted_column = VerificationResult.result if whole else VerificationResult.verdict
     with transaction(app.sessions, readonly=True) as session:
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
-            for row in session.scalars(
-                select(VerificationResult).where(
+            for result_key, epochs_text, value in session.execute(
+                select(VerificationResult.key, VerificationResult.epochs, wanted_column).where(
                     VerificationResult.key.in_(part), VerificationResult.expires_at > now
                 )
             ):
-                epochs = {int(k): v for k, v in json.loads(row.epochs).items()}
-                found[row.key] = (epochs, row.result)
+                epochs = {int(k): v for k, v in json.loads(epochs_text).items()}
+                found[result_key] = (epochs, value)
         wanted = sorted({p for epochs, _r in found.values() for p in epochs})
         current: dict[int, int] = {}
         for start in range(0, len(wanted), 500):
@@ -182,6 +184,7 @@ def store(
         "key": result_key,
         "epochs": json.dumps({str(k): v for k, v in sorted(reads.epochs.items())}),
         "expires_at": until,
+        "verdict": str(result.get("verdict", ""))[:32],
         "result": json.dumps(result, ensure_ascii=False, separators=(",", ":")),
     }
     insert = pg_insert if app.engine.dialect.name == "postgresql" else sqlite_insert

@@ -317,15 +317,11 @@ def verdicts_of(app: App, texts: list[str], digests: list[str | None]) -> list[s
     """Each stored document's verdict now (a wallet's counts): read from the kept results by
     digest without parsing anything; a document without one is verified now (and kept)."""
     keys = [verdicts.key_of(app, d, "json") if d else "" for d in digests]
-    kept = verdicts.lookup_many(app, [k for k in keys if k])
+    kept = verdicts.lookup_many(app, [k for k in keys if k], whole=False)
     found: list[str] = []
     for text, result_key in zip(texts, keys, strict=True):
-        kept_text = kept.get(result_key)
-        match = _VERDICT.search(kept_text[:200]) if kept_text is not None else None
-        if match is not None:
-            found.append(match.group(1))
-        else:
-            found.append(verify_for_platform(app, text).report.verdict.value)
+        verdict = kept.get(result_key)
+        found.append(verdict or verify_for_platform(app, text).report.verdict.value)
     return found
 
 

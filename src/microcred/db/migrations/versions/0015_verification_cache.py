@@ -28,6 +28,7 @@ def upgrade() -> None:
         "verification_results",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("epochs", sa.Text(), nullable=False),
+        sa.Column("verdict", sa.String(length=32), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("result", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("key"),
