@@ -23,6 +23,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -78,67 +79,86 @@ class GoodRow:
 def parse_csv(
     data: bytes, definition: DefinitionData, definition_id: int, version_key: str
 ) -> tuple[list[GoodRow], list[RowProblem], int]:
-    """Every row checked before anything is issued."""
-    if len(data) > MAX_BYTES:
-        raise DomainError("bulk.too_large", f"the file is over {MAX_BYTES // (1024 * 1024)} MiB")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DomainError("bulk.not_utf8", f"the file is not UTF-8 (byte {exc.start})") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration as exc:
-        raise DomainError("bulk.empty", "the file is empty") from exc
-    except csv.Error as exc:
-        raise DomainError("bulk.malformed", f"row 1: {exc}") from exc
-    for required in ("name", "email"):
-        if required not in header:
-            raise DomainError(
-                "bulk.column_missing", f"row 1: the header has no {required!r} column"
-            )
-    unknown = [h for h in header if h not in KNOWN_COLUMNS]
-    if unknown:
-        raise DomainError("bulk.column_unknown", f"row 1: unknown column(s): {', '.join(unknown)}")
+    """Every row checked before anything is issued (all of them, in lists)."""
+    rows = CsvRows(data, definition, definition_id, version_key)
     good: list[GoodRow] = []
     problems: list[RowProblem] = []
-    seen: dict[str, int] = {}
-    total = 0
-    line = 1
-    try:
-        for cells in reader:
-            line = reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            total += 1
-            if total > MAX_ROWS:
-                raise DomainError("bulk.too_many_rows", f"more than {MAX_ROWS} rows")
-            if len(cells) != len(header):
-                problems.append(
-                    RowProblem(line, "*", f"{len(cells)} cells, the header has {len(header)}")
+    for item in rows:
+        (good if isinstance(item, GoodRow) else problems).append(item)  # type: ignore[arg-type]
+    return good, problems, rows.total
+
+
+class CsvRows:
+    """A bulk file read row by row: a good row or a problem at a time, so a 100,000-row file is
+    never held as objects all at once. The header is checked on creation; file-level problems
+    (size, encoding, header, too many rows, broken quoting) raise :class:`DomainError`."""
+
+    def __init__(
+        self, data: bytes, definition: DefinitionData, definition_id: int, version_key: str
+    ) -> None:
+        if len(data) > MAX_BYTES:
+            raise DomainError(
+                "bulk.too_large", f"the file is over {MAX_BYTES // (1024 * 1024)} MiB"
+            )
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DomainError("bulk.not_utf8", f"the file is not UTF-8 (byte {exc.start})") from exc
+        self._reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            self._header = [h.strip().lower() for h in next(self._reader)]
+        except StopIteration as exc:
+            raise DomainError("bulk.empty", "the file is empty") from exc
+        except csv.Error as exc:
+            raise DomainError("bulk.malformed", f"row 1: {exc}") from exc
+        for required in ("name", "email"):
+            if required not in self._header:
+                raise DomainError(
+                    "bulk.column_missing", f"row 1: the header has no {required!r} column"
                 )
-                continue
-            row = {h: c.strip() for h, c in zip(header, cells, strict=True)}
-            award, row_problems = _check_row(line, row, definition, definition_id)
-            if row_problems:
-                problems.extend(row_problems)
-                continue
-            assert award is not None
-            key = row.get("reference") or _row_key(version_key, row)
-            if key in seen:
-                problems.append(
-                    RowProblem(
+        unknown = [h for h in self._header if h not in KNOWN_COLUMNS]
+        if unknown:
+            raise DomainError(
+                "bulk.column_unknown", f"row 1: unknown column(s): {', '.join(unknown)}"
+            )
+        self._definition = definition
+        self._definition_id = definition_id
+        self._version_key = version_key
+        self.total = 0  # rows read so far (blank lines aside)
+
+    def __iter__(self) -> Iterator[GoodRow | RowProblem]:
+        header, reader = self._header, self._reader
+        seen: dict[str, int] = {}
+        line = 1
+        try:
+            for cells in reader:
+                line = reader.line_num
+                if not any(c.strip() for c in cells):
+                    continue
+                self.total += 1
+                if self.total > MAX_ROWS:
+                    raise DomainError("bulk.too_many_rows", f"more than {MAX_ROWS} rows")
+                if len(cells) != len(header):
+                    yield RowProblem(line, "*", f"{len(cells)} cells, the header has {len(header)}")
+                    continue
+                row = {h: c.strip() for h, c in zip(header, cells, strict=True)}
+                award, row_problems = _check_row(line, row, self._definition, self._definition_id)
+                if row_problems:
+                    yield from row_problems
+                    continue
+                assert award is not None
+                key = row.get("reference") or _row_key(self._version_key, row)
+                if key in seen:
+                    yield RowProblem(
                         line,
                         "reference" if row.get("reference") else "*",
                         f"duplicate of row {seen[key]}",
                     )
-                )
-                continue
-            seen[key] = line
-            good.append(GoodRow(line, replace(award, idempotency_key=f"bulk:{key}"[:64])))
-    except csv.Error as exc:
-        raise DomainError("bulk.malformed", f"row {line}: {exc}") from exc
-    return good, problems, total
+                    continue
+                seen[key] = line
+                yield GoodRow(line, replace(award, idempotency_key=f"bulk:{key}"[:64]))
+        except csv.Error as exc:
+            raise DomainError("bulk.malformed", f"row {line}: {exc}") from exc
 
 
 def _row_key(version_key: str, row: dict[str, str]) -> str:
@@ -257,7 +277,7 @@ def start_upload(
     assert provider is not None
     row: Definition = published_definition(session, provider, definition_id)
     version_key = f"{row.family}:v{row.version}"
-    good, problems, total = parse_csv(data, definitions.data_of(row), row.id, version_key)
+    rows = CsvRows(data, definitions.data_of(row), row.id, version_key)
     upload = BulkUpload(
         id=uuid.uuid4().hex,
         provider_id=provider.id,
@@ -265,30 +285,45 @@ def start_upload(
         staff_id=staff.id,
         filename=(filename or "upload.csv")[:200],
         file_sha256=hashlib.sha256(data).hexdigest(),
-        rows_total=total,
-        problems=[{"row": p.row, "column": p.column, "reason": p.reason} for p in problems],
-        chunks=(len(good) + CHUNK_ROWS - 1) // CHUNK_ROWS,
-        state="running" if good else "done",
+        rows_total=0,
+        problems=[],
+        chunks=0,
+        state="running",
         created_at=app.now(),
-        finished_at=None if good else app.now(),
+        finished_at=None,
     )
     session.add(upload)
     session.flush()
-    if good:
-        session.execute(
-            insert(BulkRow),
-            [
-                {
-                    "upload_id": upload.id,
-                    "line": item.line,
-                    "chunk": n // CHUNK_ROWS,
-                    "award": _award_json(item.award),
-                    "idempotency_key": item.award.idempotency_key,
-                    "state": "pending",
-                }
-                for n, item in enumerate(good)
-            ],
+    # stored as read, a few thousand rows at a time (memory stays flat for any file size);
+    # a file-level problem part way raises, and the caller's transaction keeps nothing
+    problems: list[dict[str, object]] = []
+    batch: list[dict[str, object]] = []
+    accepted = 0
+    for item in rows:
+        if isinstance(item, RowProblem):
+            problems.append({"row": item.row, "column": item.column, "reason": item.reason})
+            continue
+        batch.append(
+            {
+                "upload_id": upload.id,
+                "line": item.line,
+                "chunk": accepted // CHUNK_ROWS,
+                "award": _award_json(item.award),
+                "idempotency_key": item.award.idempotency_key,
+                "state": "pending",
+            }
         )
+        accepted += 1
+        if len(batch) >= _INSERT_ROWS:
+            session.execute(insert(BulkRow), batch)
+            batch = []
+    if batch:
+        session.execute(insert(BulkRow), batch)
+    upload.rows_total = rows.total
+    upload.problems = problems
+    upload.chunks = (accepted + CHUNK_ROWS - 1) // CHUNK_ROWS
+    if not accepted:
+        upload.state, upload.finished_at = "done", app.now()
     for chunk in range(upload.chunks):
         jobs.enqueue(app, session, "bulk.chunk", upload_id=upload.id, chunk=chunk)
     audit.log(
@@ -297,9 +332,12 @@ def start_upload(
         staff,
         "bulk.uploaded",
         upload.id,
-        {"file_sha256": upload.file_sha256, "rows": total, "accepted": len(good)},
+        {"file_sha256": upload.file_sha256, "rows": rows.total, "accepted": accepted},
     )
     return upload
+
+
+_INSERT_ROWS = 2000  # bulk rows per insert while a file is read
 
 
 class StaleKeyError(Exception):
