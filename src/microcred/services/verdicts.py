@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -106,29 +106,35 @@ def key_of(app: App, content_digest: str, source_format: str) -> str:
 
 def lookup(app: App, result_key: str) -> dict[str, Any] | None:
     """The kept result under ``result_key``, if nothing it read has changed since."""
-    text = lookup_text(app, result_key)
-    if text is None:
+    kept = lookup_many(app, [result_key]).get(result_key)
+    if kept is None or kept[1] is None:
         return None
-    result: dict[str, Any] = json.loads(text)
+    result: dict[str, Any] = json.loads(kept[1])
     return result
 
 
-def lookup_many(app: App, keys: list[str], *, whole: bool = True) -> dict[str, str]:
-    """:func:`lookup_text` for many keys at once (a wallet page): two queries a few hundred.
-    ``whole=False``: each kept result's verdict only (counts), not its text."""
+def lookup_many(
+    app: App, keys: list[str], *, whole: bool = True
+) -> dict[str, tuple[str, str | None]]:
+    """The kept results under ``keys`` whose providers have not moved on since, as (verdict,
+    the result's JSON text as kept): two queries for a few hundred keys (a wallet page).
+    ``whole=False``: the verdicts only (counts), the texts left unread (None)."""
     now = app.now()
-    found: dict[str, tuple[dict[int, int], str]] = {}
-    wanted_column = VerificationResult.result if whole else VerificationResult.verdict
+    found: dict[str, tuple[dict[int, int], tuple[str, str | None]]] = {}
+    text_column = VerificationResult.result if whole else null()
     with transaction(app.sessions, readonly=True) as session:
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
-            for result_key, epochs_text, value in session.execute(
-                select(VerificationResult.key, VerificationResult.epochs, wanted_column).where(
-                    VerificationResult.key.in_(part), VerificationResult.expires_at > now
-                )
+            for result_key, epochs_text, verdict, text in session.execute(
+                select(
+                    VerificationResult.key,
+                    VerificationResult.epochs,
+                    VerificationResult.verdict,
+                    text_column,
+                ).where(VerificationResult.key.in_(part), VerificationResult.expires_at > now)
             ):
                 epochs = {int(k): v for k, v in json.loads(epochs_text).items()}
-                found[result_key] = (epochs, value)
+                found[result_key] = (epochs, (verdict, text))
         wanted = sorted({p for epochs, _r in found.values() for p in epochs})
         current: dict[int, int] = {}
         for start in range(0, len(wanted), 500):
@@ -140,29 +146,10 @@ def lookup_many(app: App, keys: list[str], *, whole: bool = True) -> dict[str, s
                 ).all()
             )
     return {
-        k: text
-        for k, (epochs, text) in found.items()
+        k: kept
+        for k, (epochs, kept) in found.items()
         if all(current.get(p) == e for p, e in epochs.items())
     }
-
-
-def lookup_text(app: App, result_key: str) -> str | None:
-    """:func:`lookup` as the JSON text it was kept as (an API answers with it as it is)."""
-    now = app.now()
-    with transaction(app.sessions, readonly=True) as session:
-        row = session.get(VerificationResult, result_key)
-        if row is None or row.expires_at <= now:
-            return None
-        epochs = {int(k): v for k, v in json.loads(row.epochs).items()}
-        if epochs:
-            current = dict(
-                session.execute(
-                    select(Provider.id, Provider.verify_epoch).where(Provider.id.in_(epochs))
-                ).all()
-            )
-            if current != epochs:
-                return None
-        return row.result
 
 
 def store(

@@ -304,10 +304,10 @@ def verify_stored(app: App, texts: list[str]) -> list[VerifyResult]:
     kept = verdicts.lookup_many(app, [k for k in keys if k])
     results = []
     for text, document, result_key in zip(texts, documents, keys, strict=True):
-        if result_key in kept:
-            data = json.loads(kept[result_key])
-            metrics.CREDENTIALS_VERIFIED.labels(str(data.get("verdict"))).inc()
-            results.append(VerifyResult.from_json(data, document))
+        verdict, kept_text = kept.get(result_key, ("", None))
+        if kept_text is not None:
+            metrics.CREDENTIALS_VERIFIED.labels(verdict).inc()
+            results.append(VerifyResult.from_json(json.loads(kept_text), document))
         else:
             results.append(verify_for_platform(app, text))
     return results
@@ -320,22 +320,20 @@ def verdicts_of(app: App, texts: list[str], digests: list[str | None]) -> list[s
     kept = verdicts.lookup_many(app, [k for k in keys if k], whole=False)
     found: list[str] = []
     for text, result_key in zip(texts, keys, strict=True):
-        verdict = kept.get(result_key)
+        verdict = kept[result_key][0] if result_key in kept else None
         found.append(verdict or verify_for_platform(app, text).report.verdict.value)
     return found
-
-
-_VERDICT = re.compile(r'"verdict":"([a-z_]+)"')
 
 
 def kept_answer(app: App, document: Mapping[str, Any]) -> str | None:
     """The kept result for ``document`` as JSON text, as :meth:`VerifyResult.to_json` wrote it,
     while nothing it read has changed; None: verify it (:func:`verify_for_platform`)."""
-    text = verdicts.lookup_text(app, verdicts.key(app, document, "json"))
-    if text is not None:
-        found = _VERDICT.search(text[:200])
-        metrics.CREDENTIALS_VERIFIED.labels(found.group(1) if found else "unknown").inc()
-    return text
+    result_key = verdicts.key(app, document, "json")
+    kept = verdicts.lookup_many(app, [result_key]).get(result_key)
+    if kept is None:
+        return None
+    metrics.CREDENTIALS_VERIFIED.labels(kept[0]).inc()
+    return kept[1]
 
 
 def verify_for_platform(

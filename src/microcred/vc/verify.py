@@ -152,8 +152,7 @@ class _Memo:
     when the policy carries a memo (canonical forms depend on the content and loader only)."""
 
     def __init__(self, canonicalize: proofs.Canonicalize, shared: VerifyMemo | None) -> None:
-        self.inner = canonicalize
-        self._canonicalize = canonicalize
+        self.inner = canonicalize  # the canonicaliser itself (its shape facts serve JCS)
         self._shared = shared
         self._kind = "canon:" + getattr(canonicalize, "__qualname__", repr(canonicalize))
         self._seen: dict[str, str] = {}
@@ -163,10 +162,10 @@ class _Memo:
         if key not in self._seen:
             if self._shared is not None and loader is self._shared.loader:
                 self._seen[key] = self._shared.get(
-                    self._kind, key, lambda: self._canonicalize(document, loader)
+                    self._kind, key, lambda: self.inner(document, loader)
                 )
             else:
-                self._seen[key] = self._canonicalize(document, loader)
+                self._seen[key] = self.inner(document, loader)
         return self._seen[key]
 
 
