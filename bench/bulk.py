@@ -29,7 +29,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import csv
 import io
@@ -49,9 +48,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sqlalchemy import func, select, text
 from tests.platform.conftest import DEFINITION, make_org, make_settings, publish_definition
@@ -62,6 +62,13 @@ from microcred.db.tables import AuditEvent, BulkUpload, Credential, Staff, Statu
 from microcred.services import bulk, jobs
 from microcred.services.app import App
 from microcred.services.mail import FileOutbox
+from support import (
+    cpu_seconds,
+    create_postgres_database,
+    drop_postgres_database,
+    log,
+    platform_environment,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/test"
@@ -69,39 +76,6 @@ POLL = 0.05  # seconds between progress polls
 MAIL_POLL = 0.2  # seconds between looks at the outbox and the mail queue, once done
 FIRST_NAMES = ("Ada", "Alan", "Grace", "Zoë", "José", "Katherine", "Dorothy", "Émile", "Mary")
 LAST_NAMES = ("Lovelace", "Turing", "Hopper", "Núñez", "O'Neil", "Johnson", "Vaughan", "Ng")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-# -- the database --------------------------------------------------------------------------------
-
-
-def create_postgres_database(url: str) -> tuple[str, str]:
-    """A new, empty database on the server ``url`` names: (its URL, its name)."""
-    import psycopg
-    from psycopg import sql
-
-    url = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    name = f"bench_bulk_{os.getpid()}"
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}")), name
-
-
-def drop_postgres_database(admin_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    admin_url = admin_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 # -- memory --------------------------------------------------------------------------------------
@@ -116,15 +90,6 @@ def peak_rss_mib(pid: int | str = "self") -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
-
-
-def cpu_seconds(pid: int | str = "self") -> float | None:
-    """User and system CPU seconds of a live process (its threads included), from /proc."""
-    try:
-        values = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def reset_peak_rss() -> bool:
@@ -156,28 +121,6 @@ def make_csv(rows: int) -> bytes:
 
 
 # -- the workers ---------------------------------------------------------------------------------
-
-
-def worker_environment(settings: Settings) -> dict[str, str]:
-    """``MICROCRED_*`` for ``microcred worker``: the in-process app's values; no SMTP URL."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MICROCRED_") and k != "PROMETHEUS_MULTIPROC_DIR"
-    }
-    env.update(
-        {
-            "MICROCRED_ENV": settings.env,
-            "MICROCRED_DATA_DIR": str(settings.data_dir),
-            "MICROCRED_DATABASE_URL": settings.database_url,
-            "MICROCRED_BASE_URL": settings.base_url,
-            "MICROCRED_KEK": base64.b64encode(settings.kek).decode(),
-            "MICROCRED_SECRET_KEY": settings.secret_key,
-            "MICROCRED_ALLOW_HTTP_HOSTS": ",".join(sorted(settings.allow_http_hosts)),
-            "MICROCRED_LOG_FORMAT": "json",  # read back at the end
-        }
-    )
-    return env
 
 
 def microcred_command() -> str:
@@ -262,7 +205,7 @@ class Worker:
 
 
 def start_workers(count: int, settings: Settings, log_dir: Path) -> list[Worker]:
-    env = worker_environment(settings)
+    env = platform_environment(settings)
     workers = []
     for number in range(1, count + 1):
         log_path = log_dir / f"worker{number}.log"
@@ -820,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url = f"sqlite:///{data_dir / 'microcred.db'}"
             shown_database = f"SQLite ({data_dir / 'microcred.db'})"
         else:
-            database_url, database_name = create_postgres_database(args.database)
+            database_url, database_name = create_postgres_database(args.database, "bench_bulk")
             parts = urlsplit(database_url)
             shown_database = f"PostgreSQL ({parts.hostname}:{parts.port or 5432}/{database_name})"
         log(f"database: {shown_database}; data folder: {data_dir}")

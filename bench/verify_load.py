@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import multiprocessing
@@ -60,11 +59,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 # Only the standard library at module level: the load generator's processes are spawned and
-# import this file again; they need none of the platform.
+# import this file again; they need none of the platform (bench/support.py is stdlib too).
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from support import (  # noqa: E402
+    cpu_seconds,
+    create_postgres_database,
+    drop_postgres_database,
+    log,
+    platform_environment,
+)
+
 HOST = "127.0.0.1"
 PASSWORD = "benchmark password"  # noqa: S105 - a throwaway benchmark database
 TOKEN_QUOTA = 10_000_000  # the benchmark token's own per-minute quota: never the limit here
@@ -76,10 +84,6 @@ ROUTES = {
 FAILURE_STATUSES = ("429",)  # with every 5xx and every connection error
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 # -- preparing the database (in-process, the platform's own services) --------------------------
 
 
@@ -88,22 +92,6 @@ class Prepared:
     token: str
     documents: list[tuple[str, bytes]]  # (credential id, its JSON as issued)
     issue_seconds: float
-
-
-def create_postgres_database(url: str) -> tuple[str, str]:
-    """A new, empty database beside the one ``url`` names: (its URL, its name)."""
-    import psycopg
-    from psycopg import sql
-
-    url = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    name = f"bench_verify_{os.getpid()}"
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}")), name
 
 
 class PostgresMeter:
@@ -126,7 +114,7 @@ class PostgresMeter:
             total = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
             pid = self.postmaster
             for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-                seconds = process_cpu_seconds(int(child))
+                seconds = cpu_seconds(int(child))
                 total += round((seconds or 0.0) * os.sysconf("SC_CLK_TCK"))
             return total / os.sysconf("SC_CLK_TCK")
         except (OSError, ValueError, IndexError):
@@ -150,15 +138,6 @@ def _stat_fields(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """User and system CPU seconds of one process, from /proc (Linux)."""
-    try:
-        values = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def machine_cpu_seconds() -> float | None:
     """CPU seconds every core of this machine spent busy (not idle, not waiting on I/O)."""
     try:
@@ -166,17 +145,6 @@ def machine_cpu_seconds() -> float | None:
         return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
-
-
-def drop_postgres_database(admin_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    admin_url = admin_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def make_platform_settings(database_url: str, data_dir: Path, base_url: str) -> Any:
@@ -195,28 +163,6 @@ def make_platform_settings(database_url: str, data_dir: Path, base_url: str) -> 
         rate_anonymous=defaults["rate_anonymous"],
         rate_token=defaults["rate_token"],
     )
-
-
-def server_environment(settings: Any) -> dict[str, str]:
-    """``MICROCRED_*`` for ``microcred serve``: the same values the in-process app used."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MICROCRED_") and k != "PROMETHEUS_MULTIPROC_DIR"
-    }
-    env.update(
-        {
-            "MICROCRED_ENV": settings.env,
-            "MICROCRED_DATA_DIR": str(settings.data_dir),
-            "MICROCRED_DATABASE_URL": settings.database_url,
-            "MICROCRED_BASE_URL": settings.base_url,
-            "MICROCRED_KEK": base64.b64encode(settings.kek).decode(),
-            "MICROCRED_SECRET_KEY": settings.secret_key,
-            "MICROCRED_ALLOW_HTTP_HOSTS": ",".join(sorted(settings.allow_http_hosts)),
-            "MICROCRED_LOG_FORMAT": "json",  # production's default; read back at the end
-        }
-    )
-    return env
 
 
 def prepare(app: Any, count: int) -> Prepared:
@@ -384,7 +330,7 @@ class Server:
             pending = [self.process.pid]
             while pending:
                 pid = pending.pop()
-                seconds = process_cpu_seconds(pid)
+                seconds = cpu_seconds(pid)
                 if seconds is None:
                     return None
                 total += seconds
@@ -875,7 +821,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url = f"sqlite:///{data_dir / 'microcred.db'}"
             shown_database = f"SQLite ({database_url})"
         else:
-            database_url, database_name = create_postgres_database(args.database)
+            database_url, database_name = create_postgres_database(args.database, "bench_verify")
             shown = urlsplit(database_url)
             shown_database = f"PostgreSQL ({shown.hostname}:{shown.port or 5432}/{database_name})"
         log(f"database: {shown_database}")
@@ -894,7 +840,7 @@ def main(argv: list[str] | None = None) -> int:
         app.engine.dispose()
 
         log_path = args.server_log or scratch / "server.log"
-        server = Server(port, args.workers, server_environment(settings), log_path)
+        server = Server(port, args.workers, platform_environment(settings), log_path)
         ready_in = server.wait_ready()
         log(f"server ready in {ready_in:.1f} s: {' '.join(server_command(port, args.workers))}")
 
