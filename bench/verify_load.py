@@ -26,15 +26,10 @@ Prints requests/s, p50 and p99 latency, the count, and every non-200 answer by s
 used, and the PostgreSQL sessions opened per second; the server's own per-route counts and
 durations and any warning or error from its log.
 
-With ``--workers`` above 1, uvicorn (0.54) serves from a listener it binds itself with
-``proto=0``, so asyncio leaves Nagle's algorithm on for accepted connections
-(Kludex/uvicorn#3149): each keep-alive response then waits ~40 ms for the client's delayed ACK.
-At low concurrency that is the latency floor (``--connections 1``: ~44 ms a request, against a
-few ms with one worker); at saturation it hides behind queueing.
-
-    python bench/verify_load.py [--database postgresql://postgres@127.0.0.1:5432/test | sqlite]
-        [--workers 2] [--credentials 1000] [--connections 32] [--clients 1]
-        [--warmup 5] [--seconds 20] [--get-seconds 10] [--server-log FILE] [--keep]
+With ``--workers`` above 1, each worker listens on a socket of its own (``SO_REUSEPORT``,
+``web/workers.py``) with TCP_NODELAY, and the server's log says which process answered each
+request (printed per route as "by process"): with one shared socket, all 16 connections of a
+run could land on one worker.
 """
 
 from __future__ import annotations
@@ -734,8 +729,11 @@ def read_server_log(path: Path) -> tuple[dict[str, dict[str, Any]], list[str], i
         if not isinstance(entry, dict):
             continue
         if entry.get("logger") == "microcred.access" and "route" in entry:
-            route = routes.setdefault(str(entry["route"]), {"statuses": Counter(), "ms": []})
+            route = routes.setdefault(
+                str(entry["route"]), {"statuses": Counter(), "ms": [], "pids": Counter()}
+            )
             route["statuses"][str(entry.get("status"))] += 1
+            route["pids"][str(entry.get("pid"))] += 1
             route["ms"].append(float(entry.get("duration_ms", 0.0)))
         if entry.get("level") in ("WARNING", "ERROR", "CRITICAL"):
             text = f"{entry.get('level')} {entry.get('logger')}: {str(entry.get('message'))[:200]}"
@@ -987,7 +985,8 @@ def report(
         print(
             f"  {route}: {sum(seen['statuses'].values())} requests, statuses "
             f"{dict(seen['statuses'])}, server-side p50 {percentile(ordered, 0.5):.1f} ms, "
-            f"p99 {percentile(ordered, 0.99):.1f} ms"
+            f"p99 {percentile(ordered, 0.99):.1f} ms; by process "
+            f"{sorted(seen['pids'].values(), reverse=True)}"
         )
         if name == "verify":
             # a credential's first verification does the whole work; its repeats may be answered

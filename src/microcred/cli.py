@@ -459,28 +459,9 @@ def serve(
     metrics.prepare_multiprocess_dir()
     out.print(f"{workers} worker processes; metrics in {metrics.multiprocess_dir()}")
     with background:  # in this (supervising) process, beside the web processes
-        _serve_workers(workers, common)
+        from microcred.web.workers import serve
 
-
-def _serve_workers(workers: int, options: dict[str, Any]) -> None:
-    """``uvicorn.run`` with several workers, but with TCP_NODELAY on the shared socket: the
-    workers' event loops do not set it on a socket they inherit, and without it each response
-    waits for the client's delayed ACK (about 40 ms on Linux; uvicorn issue 3149). Accepted
-    connections inherit the option from the listening socket."""
-    import contextlib
-    import socket
-
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
-    config = uvicorn.Config(
-        "microcred.web.app:create_app_from_env", factory=True, workers=workers, **options
-    )
-    sock = config.bind_socket()
-    if sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the supervisor stops its workers
-        Multiprocess(config, sockets=[sock]).run()
+        serve(workers, common)
 
 
 @app.command()

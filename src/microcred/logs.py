@@ -92,7 +92,8 @@ def _record_request_id(record: logging.LogRecord) -> str | None:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id, extras, exception."""
+    """One JSON object per line: time, level, logger, message, request_id, pid, extras,
+    exception."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -101,6 +102,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": _record_request_id(record),
+            "pid": record.process,  # which of several processes on a host wrote it
         }
         for name, value in _extras(record).items():
             entry.setdefault(name, value)

@@ -123,3 +123,38 @@ def test_formats_and_patterns_agree_value_by_value() -> None:
                 assert not fast or reference == [], (path, value, reference)
                 checked += 1
     assert checked > 100
+
+
+def _wrapped_everywhere(value: Any) -> Any:
+    """The whole-copy form of ``schema.prepare``'s proof wrapping (before copy on write)."""
+    if isinstance(value, dict):
+        out = {k: _wrapped_everywhere(v) for k, v in value.items()}
+        if isinstance(out.get("proof"), dict):
+            out["proof"] = [out["proof"]]
+        return out
+    if isinstance(value, list):
+        return [_wrapped_everywhere(v) for v in value]
+    return value
+
+
+JSON_WITH_PROOFS = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(["proof", "a", "issuer", "endorsement"]), inner, max_size=3
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_WITH_PROOFS)
+def test_prepare_wraps_every_proof_and_leaves_the_input_alone(value: Any) -> None:
+    document = {"credentialSubject": value, "proof": {"type": "DataIntegrityProof"}}
+    before = copy.deepcopy(document)
+    candidate, _entries = schema.prepare(document)
+    assert document == before  # nothing written into the caller's document
+    assert candidate == _wrapped_everywhere(document)
+    assert candidate is not document

@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from microcred.db.session import transaction
+from microcred.db.session import reading, transaction
 from microcred.db.tables import FetchedDocument
 from microcred.services.app import App
 from microcred.services.verdicts import Reads
@@ -37,7 +37,7 @@ class SharedFetcher:
     def fetch(self, url: str) -> bytes:
         digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
         now = self._app.now()
-        with transaction(self._app.sessions, readonly=True) as session:
+        with reading(self._app.sessions) as session:
             row = session.get(FetchedDocument, digest)
             if row is not None and row.url == url and row.expires_at > now:
                 self._reads.fetched(row.expires_at)

@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, null, select, update
+from sqlalchemy import bindparam, delete, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 import microcred
-from microcred.db.session import transaction
+from microcred.db.session import reading, transaction
 from microcred.db.tables import Provider, VerificationResult
 from microcred.services.app import App
 from microcred.vc.dates import parse_datetime
@@ -92,6 +92,13 @@ def key(app: App, document: Mapping[str, Any], source_format: str) -> str:
 
 def key_of(app: App, content_digest: str, source_format: str) -> str:
     """:func:`key` from the document's :func:`digest`."""
+    text = _config_text(app, source_format) + "\n" + content_digest
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _config_text(app: App, source_format: str) -> str:
+    """What of the verifier's configuration a result depends on, as JSON (built per call: the
+    registries an application consults can be replaced while it runs)."""
     config = [
         CACHE_VERSION,
         microcred.__version__,
@@ -100,8 +107,7 @@ def key_of(app: App, content_digest: str, source_format: str) -> str:
         app.settings.conformance_contexts,
         [getattr(r, "digest", repr(r)) for r in app.registries],
     ]
-    text = json.dumps(config) + "\n" + content_digest
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return json.dumps(config)
 
 
 def lookup(app: App, result_key: str) -> dict[str, Any] | None:
@@ -113,38 +119,48 @@ def lookup(app: App, result_key: str) -> dict[str, Any] | None:
     return result
 
 
+_RESULTS = VerificationResult.__table__.c
+_PROVIDERS = Provider.__table__.c
+# Core statements, compiled once per dialect (the ORM's per-call work was a fifth of a kept
+# verify answer); the keys and ids are expanding parameters.
+_KEPT = select(_RESULTS.key, _RESULTS.epochs, _RESULTS.verdict, _RESULTS.result).where(
+    _RESULTS.key.in_(bindparam("keys", expanding=True)), _RESULTS.expires_at > bindparam("now")
+)
+_KEPT_VERDICTS = select(_RESULTS.key, _RESULTS.epochs, _RESULTS.verdict, null()).where(
+    _RESULTS.key.in_(bindparam("keys", expanding=True)), _RESULTS.expires_at > bindparam("now")
+)
+_EPOCHS = select(_PROVIDERS.id, _PROVIDERS.verify_epoch).where(
+    _PROVIDERS.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def lookup_many(
     app: App, keys: list[str], *, whole: bool = True
 ) -> dict[str, tuple[str, str | None]]:
     """The kept results under ``keys`` whose providers have not moved on since, as (verdict,
     the result's JSON text as kept): two queries for a few hundred keys (a wallet page).
-    ``whole=False``: the verdicts only (counts), the texts left unread (None)."""
+    ``whole=False``: the verdicts only (counts), the texts left unread (None).
+
+    The results are read before the providers' epochs (each statement on its own, see
+    :func:`~microcred.db.session.reading`): an epoch moved on after a result was read is
+    seen, so a result is never used past a change committed before the epochs were read."""
     now = app.now()
     found: dict[str, tuple[dict[int, int], tuple[str, str | None]]] = {}
-    text_column = VerificationResult.result if whole else null()
-    with transaction(app.sessions, readonly=True) as session:
+    statement = _KEPT if whole else _KEPT_VERDICTS
+    with reading(app.sessions) as session:
+        connection = session.connection()
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
-            for result_key, epochs_text, verdict, text in session.execute(
-                select(
-                    VerificationResult.key,
-                    VerificationResult.epochs,
-                    VerificationResult.verdict,
-                    text_column,
-                ).where(VerificationResult.key.in_(part), VerificationResult.expires_at > now)
+            for result_key, epochs_text, verdict, text in connection.execute(
+                statement, {"keys": part, "now": now}
             ):
                 epochs = {int(k): v for k, v in json.loads(epochs_text).items()}
                 found[result_key] = (epochs, (verdict, text))
         wanted = sorted({p for epochs, _r in found.values() for p in epochs})
         current: dict[int, int] = {}
         for start in range(0, len(wanted), 500):
-            current.update(
-                session.execute(
-                    select(Provider.id, Provider.verify_epoch).where(
-                        Provider.id.in_(wanted[start : start + 500])
-                    )
-                ).all()
-            )
+            rows = connection.execute(_EPOCHS, {"ids": wanted[start : start + 500]})
+            current.update((provider_id, epoch) for provider_id, epoch in rows)
     return {
         k: kept
         for k, (epochs, kept) in found.items()

@@ -185,7 +185,7 @@ def verify_proof(
     suite = suite_of(proof)
     signature = decode_proof_value(proof)
     proof_context = proof.get("@context")
-    document = dict(unsecured)
+    document = unsecured  # the same object the verifier canonicalised for its context checks
     if proof_context is not None:
         doc_context = _as_list(unsecured.get("@context"))
         wanted = _as_list(proof_context)
@@ -194,7 +194,7 @@ def verify_proof(
                 "the proof's @context does not match the start of the document's @context",
                 "proof.context_mismatch",
             )
-        document["@context"] = proof_context
+        document = {**unsecured, "@context": proof_context}
     dropped = ("proofValue",) if suite == EDDSA_JCS_2022 else ("proofValue", "@context")
     options = {k: v for k, v in proof.items() if k not in dropped}
     data = signing_input(document, options, suite, loader, canonicalize)

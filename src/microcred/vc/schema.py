@@ -102,6 +102,8 @@ def prepare(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str
     """What the published schema validates (proofs as lists, the first status entry), and the
     status entries checked one by one against its ``CredentialStatus``."""
     candidate = _proofs_as_lists(document)
+    if candidate is document:  # its first status entry is set below: never on the caller's
+        candidate = dict(document)
     statuses = candidate.get("credentialStatus")
     extra: list[tuple[str, Any]] = []
     if isinstance(statuses, list) and statuses:
@@ -111,18 +113,36 @@ def prepare(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str
 
 
 def _proofs_as_lists(value: Any) -> Any:
-    """A copy with every single ``proof`` object wrapped in a list, at any depth: endorsements
-    nested in the issuer or the achievement carry their own proofs (ADR 0004)."""
+    """``value`` with every single ``proof`` object wrapped in a list, at any depth: endorsements
+    nested in the issuer or the achievement carry their own proofs (ADR 0004). Copy on write:
+    what holds no such proof is the input itself, not a copy (most of a credential)."""
     kind = type(value)
-    if kind is str:
-        return value
-    if kind is dict or (kind is not list and isinstance(value, Mapping)):
-        copy = {k: v if type(v) is str else _proofs_as_lists(v) for k, v in value.items()}
-        if isinstance(copy.get("proof"), dict):
-            copy["proof"] = [copy["proof"]]
-        return copy
-    if kind is list or isinstance(value, list):
-        return [v if type(v) is str else _proofs_as_lists(v) for v in value]
+    if kind is dict or (kind is not list and kind is not str and isinstance(value, Mapping)):
+        changed: dict[str, Any] | None = None
+        for key, child in value.items():
+            if type(child) is str:
+                continue
+            new = _proofs_as_lists(child)
+            if key == "proof" and isinstance(new, dict):
+                new = [new]
+            if new is not child:
+                if changed is None:
+                    changed = dict(value)
+                changed[key] = new
+        if changed is None and kind is not dict:
+            return dict(value)
+        return value if changed is None else changed
+    if kind is list or (kind is not str and isinstance(value, list)):
+        items: list[Any] | None = None
+        for index, child in enumerate(value):
+            if type(child) is str:
+                continue
+            new = _proofs_as_lists(child)
+            if new is not child:
+                if items is None:
+                    items = list(value)
+                items[index] = new
+        return value if items is None else items
     return value
 
 

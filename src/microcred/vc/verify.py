@@ -148,25 +148,29 @@ def _parse(
 
 
 class _Memo:
-    """Canonicalise each distinct document once per verification, and once across verifications
+    """Canonicalise each document once per verification (the steps pass the same objects, so
+    they are recognised by identity, without serialising them), and once across verifications
     when the policy carries a memo (canonical forms depend on the content and loader only)."""
 
     def __init__(self, canonicalize: proofs.Canonicalize, shared: VerifyMemo | None) -> None:
         self.inner = canonicalize  # the canonicaliser itself (its shape facts serve JCS)
         self._shared = shared
         self._kind = "canon:" + getattr(canonicalize, "__qualname__", repr(canonicalize))
-        self._seen: dict[str, str] = {}
+        # id -> (the document, held so that its id stays its own; the loader; the N-Quads)
+        self._seen: dict[int, tuple[Mapping[str, Any], DocumentLoader, str]] = {}
 
     def __call__(self, document: Mapping[str, Any], loader: DocumentLoader) -> str:
-        key = content_key(document)
-        if key not in self._seen:
-            if self._shared is not None and loader is self._shared.loader:
-                self._seen[key] = self._shared.get(
-                    self._kind, key, lambda: self.inner(document, loader)
-                )
-            else:
-                self._seen[key] = self.inner(document, loader)
-        return self._seen[key]
+        seen = self._seen.get(id(document))
+        if seen is not None and seen[0] is document and seen[1] is loader:
+            return seen[2]
+        if self._shared is not None and loader is self._shared.loader:
+            nquads = self._shared.get(
+                self._kind, content_key(document), lambda: self.inner(document, loader)
+            )
+        else:
+            nquads = self.inner(document, loader)
+        self._seen[id(document)] = (document, loader, nquads)
+        return nquads
 
 
 def _check_context(

@@ -40,6 +40,7 @@ from microcred.web import (
     wallet,
 )
 from microcred.web.deps import SignInRequired
+from microcred.web.headers import SecurityHeadersMiddleware
 from microcred.web.health import router as health_router
 from microcred.web.limits import (
     BodyLimitMiddleware,
@@ -111,18 +112,9 @@ def create_app(app: App) -> FastAPI:
     )
 
     hsts = app.settings.production and app.settings.base_url.startswith("https://")
-
-    @web.middleware("http")
-    async def security_headers(request: Request, call_next: object) -> Response:
-        response: Response = await call_next(request)  # type: ignore[operator]
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if hsts:  # browsers keep to https for a year once they have seen the site over it
-            response.headers.setdefault("Strict-Transport-Security", HSTS)
-        if request.url.path.startswith(("/providers/", "/credentials/")):
-            response.headers.setdefault("Access-Control-Allow-Origin", "*")
-        return response
-
+    # browsers keep to https for a year once they have seen the site over it
+    headers = {**SECURITY_HEADERS, **({"Strict-Transport-Security": HSTS} if hsts else {})}
+    web.add_middleware(SecurityHeadersMiddleware, headers=headers)
     web.add_middleware(BodyLimitMiddleware)  # per-route body limits, while the body streams
     web.add_middleware(InputGuardMiddleware)  # NUL and control characters: refused first
     # outermost: the request id, the access log and the HTTP metrics see every answer
