@@ -158,3 +158,7 @@ def test_prepare_wraps_every_proof_and_leaves_the_input_alone(value: Any) -> Non
     assert document == before  # nothing written into the caller's document
     assert candidate == _wrapped_everywhere(document)
     assert candidate is not document
+    # by the paths a verification keeps per shape: the same
+    by_paths, _entries = schema.prepare(document, schema.proof_paths(document))
+    assert by_paths == candidate
+    assert document == before

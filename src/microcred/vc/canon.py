@@ -158,6 +158,68 @@ def _plain(value: Any) -> Any:
     raise _NotPlainError
 
 
+def jcs_plan(document: Any) -> list[tuple[Any, ...]] | None:
+    """How ``json.dumps`` (sorted keys, no spaces) comes to write ``document`` exactly as RFC
+    8785 does: the paths of the integral floats to write as integers (``2.0`` is ``2`` in JCS),
+    or None when it cannot (a key beyond ASCII, an unsafe integer, a float the two write
+    differently). Decided by keys and numbers alone, so by a document's shape."""
+    paths: list[tuple[Any, ...]] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(document, ())]
+    while stack:
+        item, path = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is dict:
+            for key, child in item.items():
+                if type(key) is not str or not key.isascii():
+                    return None
+                if type(child) is not str:
+                    stack.append((child, (*path, key)))
+        elif kind is list:
+            stack.extend((c, (*path, i)) for i, c in enumerate(item) if type(c) is not str)
+        elif kind is int:
+            if not -_SAFE_INTEGER < item < _SAFE_INTEGER:
+                return None
+        elif kind is float:
+            try:
+                written = _plain(item)
+            except _NotPlainError:
+                return None
+            if type(written) is int:
+                paths.append(path)
+        else:
+            return None
+    return paths
+
+
+def planned_jcs(document: Any, plan: list[tuple[Any, ...]]) -> bytes | None:
+    """RFC 8785 bytes of ``document`` by its :func:`jcs_plan` (None: a string ``json.dumps``
+    cannot write as UTF-8, a lone surrogate; :func:`jcs` names the problem)."""
+    for path in plan:  # integral floats as integers, copying only the containers on the way
+        document = _replaced(document, path, int(_at(document, path)))
+    try:
+        return json.dumps(
+            document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+
+
+def _at(value: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        value = value[step]
+    return value
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copy: Any = dict(value) if type(value) is dict else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
 def expand_strict(
     document: Mapping[str, Any], loader: DocumentLoader, *, checked: bool = True
 ) -> list[Any]:

@@ -24,7 +24,7 @@ import re
 import secrets
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,26 @@ class _Template:
     predicates: dict[str, int]
 
 
+@dataclass(slots=True)
+class Survey:
+    """One walk of a document: its shape key, its string values and their IRI schemes, and the
+    facts kept for its shape (shared by every document of that shape)."""
+
+    shape: tuple[Any, ...]
+    values: list[str]
+    schemes: list[str | None]
+    facts: dict[str, Any]
+
+    def once(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` on the first document of this shape, the kept answer after: only for
+        what the shape alone decides (keys, nesting, list lengths, numbers; never strings)."""
+        try:
+            return self.facts[name]
+        except KeyError:
+            value = self.facts[name] = compute()  # two threads may both compute: equal answers
+            return value
+
+
 class FastCanonicalizer:
     """Callable ``(document, loader) -> N-Quads`` with a per-loader template cache."""
 
@@ -71,16 +91,35 @@ class FastCanonicalizer:
             DocumentLoader, tuple[LRUCache[Any, Any], LRUCache[Any, Any]]
         ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        self._facts: LRUCache[tuple[Any, ...], dict[str, Any]] = LRUCache(maxsize=max_shapes)
         self._nonce = secrets.token_hex(6)
         # template: filled from a template (tied: blank nodes only pyld's full step tells apart);
         # built: templates made; fallback: documents canonicalised by pyld from the start
         self.stats = {"template": 0, "tied": 0, "built": 0, "fallback": 0}
 
-    def __call__(self, document: Mapping[str, Any], loader: DocumentLoader) -> str:
+    def survey(self, document: Mapping[str, Any]) -> Survey | None:
+        """The document's walk (None: a document templates do not handle); pass it to the
+        other methods to walk a document once for all of them."""
         try:
             shape, values, schemes = _describe(document)
         except _UnsupportedError:
+            return None
+        with self._lock:
+            facts = self._facts.get(shape)
+            if facts is None:
+                facts = self._facts[shape] = {}
+        return Survey(shape, values, schemes, facts)
+
+    def __call__(
+        self,
+        document: Mapping[str, Any],
+        loader: DocumentLoader,
+        survey: Survey | None = None,
+    ) -> str:
+        survey = survey or self.survey(document)
+        if survey is None:
             return self._fallback(document, loader)
+        shape, values, schemes = survey.shape, survey.values, survey.schemes
         cache, small = self._cache_for(loader)
         whole = None
         if len(values) <= _SMALL:  # proof configurations: few values, repeated across documents
@@ -103,18 +142,27 @@ class FastCanonicalizer:
                 small[whole] = nquads
         return nquads
 
-    def predicates(self, document: Mapping[str, Any], loader: DocumentLoader) -> dict[str, int]:
+    def predicates(
+        self,
+        document: Mapping[str, Any],
+        loader: DocumentLoader,
+        survey: Survey | None = None,
+    ) -> dict[str, int]:
         """How many statements use each predicate in ``document``'s RDF, read from its shape's
         template: the strict JSON-LD checks without canonicalising (for eddsa-jcs-2022, whose
         signature is over the JSON). A shape without a template gets the full pipeline, which
         raises the error that the strict checks find."""
-        try:
-            shape, values, schemes = _describe(document)
+        survey = survey or self.survey(document)
+        template = None
+        if survey is not None:
             template = self._template(
-                document, shape, values, schemes, self._cache_for(loader)[0], loader
+                document,
+                survey.shape,
+                survey.values,
+                survey.schemes,
+                self._cache_for(loader)[0],
+                loader,
             )
-        except _UnsupportedError:
-            template = None
         if template is None:
             counts: dict[str, int] = {}
             for line in self._fallback(document, loader).splitlines():

@@ -113,8 +113,9 @@ def signing_input(
         # JCS hashes the proof options as they stand, @context included when present (3.3.5).
         config["@context"] = unsecured.get("@context")
     if suite == EDDSA_JCS_2022:
-        canonical_document = canon.jcs(unsecured)
-        canonical_config = canon.jcs(config)
+        jcs = getattr(canonicalize, "jcs", canon.jcs)  # a verification's memo knows shapes
+        canonical_document = jcs(unsecured)
+        canonical_config = jcs(config)
     else:
         canonical_document = canonicalize(unsecured, loader).encode("utf-8")
         canonical_config = canonicalize(config, loader).encode("utf-8")
@@ -194,7 +195,8 @@ def verify_proof(
                 "the proof's @context does not match the start of the document's @context",
                 "proof.context_mismatch",
             )
-        document = {**unsecured, "@context": proof_context}
+        if unsecured.get("@context") != proof_context:  # equal (the usual case): no copy
+            document = {**unsecured, "@context": proof_context}
     dropped = ("proofValue",) if suite == EDDSA_JCS_2022 else ("proofValue", "@context")
     options = {k: v for k, v in proof.items() if k not in dropped}
     data = signing_input(document, options, suite, loader, canonicalize)

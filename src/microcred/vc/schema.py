@@ -85,9 +85,15 @@ def schema_for(document: Mapping[str, Any]) -> str | None:
     return None
 
 
-def validate(document: Mapping[str, Any], name: str, limit: int = 10) -> list[SchemaProblem]:
-    """Problems found validating ``document`` against schema ``name`` (empty when valid)."""
-    candidate, extra = prepare(document)
+def validate(
+    document: Mapping[str, Any],
+    name: str,
+    limit: int = 10,
+    proofs: list[tuple[Any, ...]] | None = None,
+) -> list[SchemaProblem]:
+    """Problems found validating ``document`` against schema ``name`` (empty when valid).
+    ``proofs``: :func:`proof_paths` of the document, when known (it is found otherwise)."""
+    candidate, extra = prepare(document, proofs)
     if _fast(name).is_valid(candidate) and all(
         _fast(name, "CredentialStatus").is_valid(entry) for _, entry in extra
     ):
@@ -98,10 +104,17 @@ def validate(document: Mapping[str, Any], name: str, limit: int = 10) -> list[Sc
     return problems[:limit]
 
 
-def prepare(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+def prepare(
+    document: Mapping[str, Any], proofs: list[tuple[Any, ...]] | None = None
+) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
     """What the published schema validates (proofs as lists, the first status entry), and the
     status entries checked one by one against its ``CredentialStatus``."""
-    candidate = _proofs_as_lists(document)
+    if proofs is None or type(document) is not dict:
+        candidate = _proofs_as_lists(document)
+    else:
+        candidate = document
+        for path in proofs:  # deepest first: a wrapped proof's path would gain an index
+            candidate = _wrapped_at(candidate, path)
     if candidate is document:  # its first status entry is set below: never on the caller's
         candidate = dict(document)
     statuses = candidate.get("credentialStatus")
@@ -110,6 +123,37 @@ def prepare(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str
         candidate["credentialStatus"] = statuses[0]
         extra = [(f"$.credentialStatus[{i}]", entry) for i, entry in enumerate(statuses)]
     return candidate, extra
+
+
+def proof_paths(document: Mapping[str, Any]) -> list[tuple[Any, ...]] | None:
+    """Where :func:`prepare` wraps a single ``proof`` object in a list: the paths of those
+    objects, deepest first (None: not plain JSON). Decided by keys and nesting alone, so by a
+    document's shape."""
+    found: list[tuple[Any, ...]] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(document, ())]
+    while stack:
+        item, path = stack.pop()
+        if type(item) is dict:
+            for key, child in item.items():
+                if type(child) is str:
+                    continue
+                if key == "proof" and type(child) is dict:
+                    found.append((*path, key))
+                stack.append((child, (*path, key)))
+        elif type(item) is list:
+            stack.extend((c, (*path, i)) for i, c in enumerate(item) if type(c) is not str)
+        elif isinstance(item, Mapping | list) and not isinstance(item, str):
+            return None  # prepare copies the whole document instead
+    return sorted(found, key=len, reverse=True)
+
+
+def _wrapped_at(value: Any, path: tuple[Any, ...]) -> Any:
+    """``value`` with the object at ``path`` in a list, copying only the containers above it."""
+    if not path:
+        return [value]
+    copy: Any = dict(value) if type(value) is dict else list(value)
+    copy[path[0]] = _wrapped_at(value[path[0]], path[1:])
+    return copy
 
 
 def _proofs_as_lists(value: Any) -> Any:

@@ -26,12 +26,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from microcred.vc import clr, proofs, schema
+from microcred.vc import canon, clr, proofs, schema
 from microcred.vc.dates import parse_datetime
 from microcred.vc.did import find_method, is_authorized
 from microcred.vc.errors import ContextError, DocumentError, VcError
+from microcred.vc.fastcanon import FastCanonicalizer, Survey
 from microcred.vc.jsonsafe import check_depth, parse_json
 from microcred.vc.loader import VC_V1, VC_V2, DocumentLoader
 from microcred.vc.memo import VerifyMemo, content_key
@@ -55,6 +56,7 @@ _UNSUPPORTED_SUITE_CONTEXTS = {
     "https://w3id.org/security/v2": "a Linked Data Signatures 2018 suite",
 }
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -93,7 +95,7 @@ def _verify(
     if not _check_context(credential, unsecured, policy.loader, canonicalize, report):
         return
     _check_shape(credential, report)
-    _check_schema(credential, policy, report)
+    _check_schema(credential, unsecured, policy, canonicalize, report)
     methods = _check_proofs(credential, unsecured, policy, canonicalize, report)
     if not methods:
         _not_checked(credential, policy, report)
@@ -150,14 +152,37 @@ def _parse(
 class _Memo:
     """Canonicalise each document once per verification (the steps pass the same objects, so
     they are recognised by identity, without serialising them), and once across verifications
-    when the policy carries a memo (canonical forms depend on the content and loader only)."""
+    when the policy carries a memo (canonical forms depend on the content and loader only).
+
+    With microcred's canonicaliser, each document is also walked once (its shape) for all the
+    steps, and what its shape alone decides is kept per shape: the predicates the strict checks
+    count (for JCS), the properties read by name, whether ``json.dumps`` writes it as JCS."""
 
     def __init__(self, canonicalize: proofs.Canonicalize, shared: VerifyMemo | None) -> None:
         self.inner = canonicalize  # the canonicaliser itself (its shape facts serve JCS)
         self._shared = shared
         self._kind = "canon:" + getattr(canonicalize, "__qualname__", repr(canonicalize))
+        self._surveys = isinstance(canonicalize, FastCanonicalizer)
         # id -> (the document, held so that its id stays its own; the loader; the N-Quads)
         self._seen: dict[int, tuple[Mapping[str, Any], DocumentLoader, str]] = {}
+        self._walked: dict[int, tuple[Mapping[str, Any], Survey | None]] = {}
+
+    def survey(self, document: Mapping[str, Any]) -> Survey | None:
+        """The canonicaliser's walk of ``document`` (None without one, or for a document
+        templates do not handle)."""
+        if not self._surveys:
+            return None
+        walked = self._walked.get(id(document))
+        if walked is not None and walked[0] is document:
+            return walked[1]
+        survey = cast(FastCanonicalizer, self.inner).survey(document)
+        self._walked[id(document)] = (document, survey)
+        return survey
+
+    def fact(self, document: Mapping[str, Any], name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, kept per shape (see :meth:`Survey.once`) when there is a survey."""
+        survey = self.survey(document)
+        return compute() if survey is None else cast(T, survey.once(name, compute))
 
     def __call__(self, document: Mapping[str, Any], loader: DocumentLoader) -> str:
         seen = self._seen.get(id(document))
@@ -165,12 +190,32 @@ class _Memo:
             return seen[2]
         if self._shared is not None and loader is self._shared.loader:
             nquads = self._shared.get(
-                self._kind, content_key(document), lambda: self.inner(document, loader)
+                self._kind, content_key(document), lambda: self._inner(document, loader)
             )
         else:
-            nquads = self.inner(document, loader)
+            nquads = self._inner(document, loader)
         self._seen[id(document)] = (document, loader, nquads)
         return nquads
+
+    def _inner(self, document: Mapping[str, Any], loader: DocumentLoader) -> str:
+        if self._surveys:
+            canonicalizer = cast(FastCanonicalizer, self.inner)
+            return canonicalizer(document, loader, self.survey(document))
+        return self.inner(document, loader)
+
+    def predicates(self, document: Mapping[str, Any], loader: DocumentLoader) -> dict[str, int]:
+        """Statements per predicate from the shape's template, without canonicalising."""
+        canonicalizer = cast(FastCanonicalizer, self.inner)
+        return canonicalizer.predicates(document, loader, self.survey(document))
+
+    def jcs(self, document: Mapping[str, Any]) -> bytes:
+        """RFC 8785 bytes; ``json.dumps`` straight away for a shape that writes the same."""
+        plan = self.fact(document, "jcs.plan", lambda: canon.jcs_plan(document))
+        if plan is not None:
+            written = canon.planned_jcs(document, plan)
+            if written is not None:
+                return written
+        return canon.jcs(document)
 
 
 def _check_context(
@@ -184,8 +229,9 @@ def _check_context(
     problem = _context_list_problem(contexts, loader)
     if problem is None:
         try:
+            named = canonicalize.fact(unsecured, "named", lambda: _count_named(unsecured))
             _check_hidden_terms(
-                unsecured, _predicate_counter(credential, unsecured, loader, canonicalize)
+                named, _predicate_counter(credential, unsecured, loader, canonicalize)
             )
             if any(not isinstance(p, Mapping) for p in _as_list(credential.get("proof"))):
                 raise ContextError(
@@ -236,22 +282,20 @@ def _predicate_counter(
     jcs_only = bool(proof_list) and all(
         isinstance(p, Mapping) and p.get("cryptosuite") == proofs.EDDSA_JCS_2022 for p in proof_list
     )
-    shaped = getattr(canonicalize.inner, "predicates", None)
-    if jcs_only and shaped is not None:
-        counts: dict[str, int] = shaped(unsecured, loader)
+    if jcs_only and isinstance(canonicalize.inner, FastCanonicalizer):
+        counts = canonicalize.predicates(unsecured, loader)
         return lambda predicate: counts.get(predicate, 0)
     nquads = canonicalize(unsecured, loader)
     return lambda predicate: nquads.count(f" {predicate} ")
 
 
-def _check_hidden_terms(document: Mapping[str, Any], count: Callable[[str], int]) -> None:
+def _check_hidden_terms(named: Mapping[str, int], count: Callable[[str], int]) -> None:
     """Refuse a document that states what verification reads by name in another way: under a
     full IRI, a compact IRI or an alias from an inline context. JSON-LD signatures sign the
     meaning, so ``"https://www.w3.org/2018/credentials#credentialStatus"`` signs the same as
     ``"credentialStatus"``; a verifier reading the JSON by name would not see it (a revoked or
     expired credential would pass). Each such statement in the signed graph must be matched by
-    as many values under its plain name."""
-    named = _count_named(document)
+    as many values under its plain name (``named``: :func:`_count_named` of the document)."""
     for name, predicate in _READ_BY_NAME.items():
         in_graph = count(predicate)
         if in_graph > named.get(name, 0):
@@ -337,7 +381,11 @@ def _check_shape(credential: Mapping[str, Any], report: VerificationReport) -> N
 
 
 def _check_schema(
-    credential: Mapping[str, Any], policy: Policy, report: VerificationReport
+    credential: Mapping[str, Any],
+    unsecured: Mapping[str, Any],
+    policy: Policy,
+    canonicalize: _Memo,
+    report: VerificationReport,
 ) -> None:
     name = schema.schema_for(credential)
     if not policy.check_schema or name is None:
@@ -356,7 +404,11 @@ def _check_schema(
             "schema:" + name, content_key(credential), lambda: schema.validate(credential, name)
         )
     else:
-        problems = schema.validate(credential, name)
+        inner = canonicalize.fact(unsecured, "schema.proofs", lambda: schema.proof_paths(unsecured))
+        paths = None
+        if inner is not None:  # the paths of the credential: the document's, and its own proof
+            paths = [*inner, ("proof",)] if type(credential.get("proof")) is dict else inner
+        problems = schema.validate(credential, name, proofs=paths)
     if problems:
         report.add(
             "schema",
