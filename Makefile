@@ -53,10 +53,11 @@ unit: $(STAMP) ## Quick: tests without the database, the browser or Node.js
 bench: $(STAMP) $(NODE_STAMP) ## Sign and verify per core against plain pyld, the Ed25519 floor and Digital Bazaar
 	$(BIN)/python bench/sign_verify.py
 
-bench-all: bench ## Also: wallet pages, bulk issuance and the verify endpoint under load (PostgreSQL)
+bench-all: bench ## Also: wallet pages, a 250-credential record, bulk issuance, the verify endpoint under load (PostgreSQL)
 	$(BIN)/python bench/wallet.py
+	$(BIN)/python bench/records.py
 	$(BIN)/python bench/bulk.py --rows 10000 --workers 2 --database $(POSTGRES_URL)
-	$(BIN)/python bench/verify_load.py --workers 2 --credentials 1000 --database $(POSTGRES_URL)
+	$(BIN)/python bench/verify_load.py --workers 2 --credentials 1000 --connections 16 --database $(POSTGRES_URL)
 
 bench-memory: $(STAMP) ## Server memory while 8 clients send 50 MB bodies for 30 s (limit: +50 MiB)
 	$(BIN)/python bench/body_memory.py --seconds 30 --clients 8 --mb 50

@@ -59,7 +59,13 @@ def test_one_definition_many_learners_share_one_template() -> None:
     # a text that starts with "@" is kept in the shape (it may be a keyword): a few more shapes
     shapes = {_describe(d)[0] for d in others}
     assert len(shapes) < 5
-    assert fast.stats == {"template": 60, "tied": 0, "built": len(shapes), "fallback": 0}
+    assert fast.stats == {
+        "template": 60,
+        "tied": 0,
+        "built": len(shapes),
+        "fallback": 0,
+        "large": 0,
+    }
 
 
 def test_blank_nodes_with_equal_first_degree_hashes_take_the_full_algorithm() -> None:

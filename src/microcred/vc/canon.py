@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import rfc8785
-from cachetools import LRUCache  # pyld's own dependency
 from pyld import jsonld
 from pyld.canon import URDNA2015
 from pyld.identifier_issuer import IdentifierIssuer
 from pyld.jsonld import JsonLdError, _is_absolute_iri
 
 from microcred.vc.errors import ContextError, DocumentError, SigningError
+from microcred.vc.ldprocessor import Processor
 from microcred.vc.loader import DocumentLoader
 
 UNDEFINED_VOCAB = "urn:microcred:undefined-term:"
@@ -235,7 +233,7 @@ def expand_strict(
     guarded = dict(document)
     guarded["@context"] = [{"@vocab": UNDEFINED_VOCAB}, *context_list]
     try:
-        expanded = _Processor().expand(
+        expanded = Processor().expand(
             guarded,
             {
                 "documentLoader": loader,
@@ -250,50 +248,6 @@ def expand_strict(
     if checked:
         check_expanded(expanded)
     return list(expanded)
-
-
-class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
-    """pyld's processor, with type-scoped contexts processed once per active context.
-
-    A type-scoped context does not propagate: pyld clones the active context to remember the
-    one to return to, and the clone gets a new id, so the processed-context cache (keyed by
-    that id) never hits and every typed node processes its contexts again (a record of 250
-    credentials made 150,000 term definitions; expansion took 1.2 s, now 0.43 s). Here the
-    clone is made once per active context (kept by its id: processed contexts are frozen), so
-    equal input gives an equal clone id and the cache hits. The clone is the one pyld makes;
-    the fast-canonicalisation and interop tests hold the output equal to plain pyld's and
-    jsonld.js's."""
-
-    def _process_context(
-        self,
-        active_ctx: Any,
-        local_ctx: Any,
-        options: Any,
-        override_protected: bool = False,
-        propagate: bool = True,
-        validate_scoped: bool = True,
-        cycles: Any = None,
-    ) -> Any:
-        key = active_ctx.get("_uuid")
-        if not propagate and key is not None and not active_ctx.get("previousContext"):
-            with _RETURN_CLONES_LOCK:
-                clone = _RETURN_CLONES.get(key)
-            if clone is None:
-                clone = self._clone_active_context(active_ctx)
-                clone["previousContext"] = active_ctx
-                clone["_uuid"] = str(uuid.uuid4())
-                with _RETURN_CLONES_LOCK:
-                    _RETURN_CLONES[key] = clone
-            active_ctx = clone
-        return super()._process_context(
-            active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
-        )
-
-
-# active context id -> its clone for type-scoped contexts (processed contexts are frozen, and
-# pyld's context caches are keyed by these ids too)
-_RETURN_CLONES: LRUCache[str, Any] = LRUCache(maxsize=4096)
-_RETURN_CLONES_LOCK = threading.Lock()
 
 
 def _check_inline_contexts(document: Mapping[str, Any]) -> None:
@@ -357,7 +311,7 @@ def dataset_of_expanded(expanded: list[Any]) -> dict[str, Any]:
     (about a third of its time). The steps are pyld 3's own ``to_rdf`` after expansion; the
     reference path, :func:`rdfc`, keeps the public API, and the fast path's differential tests
     compare the two."""
-    processor = jsonld.JsonLdProcessor()
+    processor = Processor()
     options = {"produceGeneralizedRdf": False, "processingMode": "json-ld-1.1"}
     issuer = IdentifierIssuer("_:b")
     node_map: dict[str, Any] = {"@default": {}}

@@ -38,6 +38,9 @@ _IRI = re.compile(r"^(did|urn|https?):(//)?[^\s<>\"{}|\\^`]+$", re.ASCII)
 _STRUCTURAL_KEYS = frozenset({"@context", "type", "@type"})
 _MAX_DEPTH = 48
 _SMALL = 12  # documents with at most this many strings have their canonical form kept
+# A document with more strings than this (a record holding hundreds of credentials) is its own
+# shape: a template would cost a second pass and never be used again. One pass, no template.
+_LARGE = 2000
 
 
 class _UnsupportedError(Exception):
@@ -94,8 +97,9 @@ class FastCanonicalizer:
         self._facts: LRUCache[tuple[Any, ...], dict[str, Any]] = LRUCache(maxsize=max_shapes)
         self._nonce = secrets.token_hex(6)
         # template: filled from a template (tied: blank nodes only pyld's full step tells apart);
-        # built: templates made; fallback: documents canonicalised by pyld from the start
-        self.stats = {"template": 0, "tied": 0, "built": 0, "fallback": 0}
+        # built: templates made; fallback: documents canonicalised by pyld from the start;
+        # large: documents too large to template, canonicalised in one pass
+        self.stats = {"template": 0, "tied": 0, "built": 0, "fallback": 0, "large": 0}
 
     def survey(self, document: Mapping[str, Any]) -> Survey | None:
         """The document's walk (None: a document templates do not handle); pass it to the
@@ -120,6 +124,11 @@ class FastCanonicalizer:
         if survey is None:
             return self._fallback(document, loader)
         shape, values, schemes = survey.shape, survey.values, survey.schemes
+        if len(values) > _LARGE:
+            self.stats["large"] += 1
+            return canon.canonize_dataset(
+                canon.dataset_of_expanded(canon.expand_strict(document, loader))
+            )
         cache, small = self._cache_for(loader)
         whole = None
         if len(values) <= _SMALL:  # proof configurations: few values, repeated across documents
