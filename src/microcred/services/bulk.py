@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import logging
 import re
 import uuid
@@ -48,7 +47,13 @@ from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError, NotFound
 from microcred.services import audit, definitions, jobs, notify
 from microcred.services.app import App
-from microcred.services.issuing import Award, published_definition, sign_award, upsert_learners
+from microcred.services.issuing import (
+    Award,
+    credential_text,
+    published_definition,
+    sign_award,
+    upsert_learners,
+)
 from microcred.services.keys import active_key, active_row
 from microcred.services.providers import require
 from microcred.services.status import allocate_many
@@ -502,7 +507,7 @@ def _store(
                 .with_for_update()
             )
         }
-        issued: list[Credential] = []
+        issued: list[tuple[Credential, str | None]] = []
         todo = [(line, award) for line, award, _n, _i in prepared.rows if line in rows]
         keys = [rows[line].idempotency_key for line, _award in todo]
         existing = dict(  # rows issued by an earlier upload of the same file
@@ -543,7 +548,7 @@ def _store(
                 status_list_id=row.status_list_id,
                 status_index=row.status_index,
                 state="active",
-                document=json.dumps(document, ensure_ascii=False, indent=2),
+                document=credential_text(document),
                 key_fragment=prepared.key_row.fragment,
                 issued_at=issued_at,
                 valid_until=valid_until,
@@ -551,7 +556,7 @@ def _store(
             )
             session.add(credential)
             row.state, row.credential_id = "issued", credential.id
-            issued.append(credential)
+            issued.append((credential, _achievement_name(document)))
         session.flush()
         if issued:
             audit.log(
@@ -560,16 +565,29 @@ def _store(
                 staff,
                 "bulk.chunk_issued",
                 f"{prepared.upload_id}/{prepared.chunk}",
-                {"credentials": [{"id": c.id, "sha256": audit.digest(c.document)} for c in issued]},
+                {
+                    "credentials": [
+                        {"id": c.id, "sha256": audit.digest(c.document)} for c, _t in issued
+                    ]
+                },
             )
             notify.queue_many(
-                app, session, [notify.issued_message(app, provider, c) for c in issued]
+                app,
+                session,
+                [notify.issued_message(app, provider, c, title) for c, title in issued],
             )
             count = len(issued)
             metrics.count_on_commit(
                 session, lambda: metrics.CREDENTIALS_ISSUED.labels("bulk").inc(count)
             )
         _finish_if_done(app, session, upload)
+
+
+def _achievement_name(document: dict[str, Any]) -> str | None:
+    subject = document.get("credentialSubject")
+    achievement = subject.get("achievement") if isinstance(subject, dict) else None
+    name = achievement.get("name") if isinstance(achievement, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def _finish_if_done(app: App, session: Session, upload: BulkUpload) -> None:

@@ -127,15 +127,19 @@ def credential_issued(app: App, session: Session, credential: Credential) -> Non
         queue(app, session, issued_message(app, provider, credential))
 
 
-def issued_message(app: App, provider: Provider | None, credential: Credential) -> Message:
+def issued_message(
+    app: App, provider: Provider | None, credential: Credential, title: str | None = None
+) -> Message:
     """The "your micro-credential" message. Its ``Message-ID`` derives from the credential's
-    idempotency key when it has one (a bulk row's), else from its id."""
+    idempotency key when it has one (a bulk row's), else from its id. ``title``: the
+    achievement's name when the caller has it (else read from the stored document)."""
     base = app.settings.base_url
     email = credential.recipient_email or ""
+    title = title or _title(credential)
     return compose(
         app.settings,
         to=email,
-        subject=_("Your micro-credential: %(title)s") % {"title": _title(credential)},
+        subject=_("Your micro-credential: %(title)s") % {"title": title},
         template="credential_issued",
         purpose="credential-issued",
         subject_id=credential.id,
@@ -144,7 +148,7 @@ def issued_message(app: App, provider: Provider | None, credential: Credential) 
         when=app.now(),
         name=credential.recipient_name,
         email=email,
-        title=_title(credential),
+        title=title,
         credential_url=f"{base}/credentials/{credential.id}",
         signup_url=f"{base}/account/signup?{urlencode({'email': email})}",
         signin_url=f"{base}/account/signin",

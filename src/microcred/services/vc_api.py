@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from microcred import metrics
@@ -30,6 +30,7 @@ from microcred.i18n import _, ngettext
 from microcred.services import audit
 from microcred.services.app import App
 from microcred.services.definitions import HIDDEN_STATES
+from microcred.services.issuing import credential_text
 from microcred.services.keys import active_key, provider_did
 from microcred.services.providers import require
 from microcred.services.status import allocate, change_state, list_url
@@ -147,7 +148,7 @@ def issue_document(
             status_list_id=status_row.id,
             status_index=index,
             state="active",
-            document=json.dumps(signed, ensure_ascii=False, indent=2),
+            document=credential_text(signed),
             key_fragment=key_row.fragment,
             issued_at=issued_at,
             valid_until=_valid_until(credential),
@@ -219,7 +220,10 @@ def find(app: App, session: Session, provider_id: int, credential_id: str) -> li
         select(Credential)
         .where(
             Credential.provider_id == provider_id,
-            Credential.document.contains(f'"id": {quoted}', autoescape=True),
+            or_(  # stored compact (issuing.credential_text), or indented before it
+                Credential.document.contains(f'"id":{quoted}', autoescape=True),
+                Credential.document.contains(f'"id": {quoted}', autoescape=True),
+            ),
         )
         .order_by(Credential.issued_at)
     )
