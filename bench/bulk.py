@@ -204,14 +204,16 @@ class Worker:
                 self.process.wait(timeout=10)
 
 
-def start_workers(count: int, settings: Settings, log_dir: Path) -> list[Worker]:
+def start_workers(
+    count: int, settings: Settings, log_dir: Path, concurrency: int = 1
+) -> list[Worker]:
     env = platform_environment(settings)
     workers = []
     for number in range(1, count + 1):
         log_path = log_dir / f"worker{number}.log"
         with log_path.open("wb") as handle:
             process = subprocess.Popen(
-                [microcred_command(), "worker"],
+                [microcred_command(), "worker", "--concurrency", str(concurrency)],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -723,6 +725,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="`microcred worker` processes (PostgreSQL only; default 2)",
     )
     parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="jobs each worker runs at once (threads: one chunk signs while another waits on "
+        "the database; default 1)",
+    )
+    parser.add_argument(
         "--database",
         default=DEFAULT_DATABASE,
         help=f"a PostgreSQL server URL (a fresh database bench_bulk_<pid> is made on it; "
@@ -783,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
             log("SQLite: no worker processes; the chunks run in this process (jobs.drain)")
         else:
             log(f"starting {args.workers} `microcred worker` processes; stderr in {log_dir}")
-            workers = start_workers(args.workers, settings, log_dir)
+            workers = start_workers(args.workers, settings, log_dir, args.concurrency)
             ready_seconds = wait_workers_ready(app, workers)
             for worker in workers:
                 worker.sample()
