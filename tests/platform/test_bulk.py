@@ -59,6 +59,25 @@ def test_bad_rows_are_reported_and_good_rows_issued_once(platform):
     again = issue_csv(platform, org.staff["issuer"], row.id, GOOD_AND_BAD)
     assert (again.issued, again.already) == (0, 3)
     assert _count(platform) == 3
+    for upload in (report.upload, again.upload):  # the kept counts are the rows' own
+        assert _states(platform, upload.id) == {
+            "issued": upload.rows_issued,
+            "already": upload.rows_already,
+            "refused": upload.rows_refused,
+            "pending": upload.rows_pending,
+        }
+
+
+def _states(platform, upload_id: str) -> dict[str, int]:
+    with transaction(platform.sessions, readonly=True) as session:
+        counted = dict(
+            session.execute(
+                select(BulkRow.state, func.count())
+                .where(BulkRow.upload_id == upload_id)
+                .group_by(BulkRow.state)
+            ).all()
+        )
+    return {s: counted.get(s, 0) for s in ("issued", "already", "refused", "pending")}
 
 
 def test_each_learner_gets_one_message_id_derived_from_the_row(platform):

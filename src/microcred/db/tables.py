@@ -493,8 +493,9 @@ class Job(Base):
 
 
 class BulkUpload(Base):
-    """A CSV upload: its rows are in ``bulk_rows``; chunks of them are issued by jobs.
-    Progress is counted from the rows, so every web process shows the same."""
+    """A CSV upload: its rows are in ``bulk_rows``; chunks of them are issued by jobs. The
+    rows' counts by state are kept here, moved by each chunk in its transaction under this
+    row's lock: every process reads the same progress from one row."""
 
     __tablename__ = "bulk_uploads"
 
@@ -510,6 +511,10 @@ class BulkUpload(Base):
     state: Mapped[str] = mapped_column(String(10))  # running | done
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    rows_pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rows_issued: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rows_already: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rows_refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class BulkRow(Base):
@@ -518,8 +523,9 @@ class BulkRow(Base):
 
     __tablename__ = "bulk_rows"
     __table_args__ = (
+        # no index on state: a chunk's updates then change no indexed column, and PostgreSQL
+        # updates the rows in place (HOT); progress reads the upload's kept counts
         Index("ix_bulk_rows_chunk", "upload_id", "chunk"),
-        Index("ix_bulk_rows_state", "upload_id", "state"),
         UniqueConstraint("status_list_id", "status_index"),
     )
 

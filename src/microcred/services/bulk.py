@@ -22,12 +22,13 @@ import io
 import logging
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from microcred import metrics
@@ -325,6 +326,7 @@ def start_upload(
     if batch:
         session.execute(insert(BulkRow), batch)
     upload.rows_total = rows.total
+    upload.rows_pending = accepted
     upload.problems = problems
     upload.chunks = (accepted + CHUNK_ROWS - 1) // CHUNK_ROWS
     if not accepted:
@@ -423,7 +425,7 @@ def _reserve(app: App, upload_id: str, chunk: int) -> _Prepared | None:
         except DomainError as exc:  # the uploader lost the right, or the definition was withdrawn
             for row in rows:
                 row.state, row.problem = "refused", {"column": "*", "reason": exc.message}
-            _finish_if_done(app, session, upload)
+            _finish_if_done(app, session, upload, Counter(refused=len(rows)))
             return None
         numbers: dict[int, int] = {}
         waiting = [row for row in rows if row.status_index is None]
@@ -533,17 +535,20 @@ def _store(
             )
         )
         updates: list[dict[str, Any]] = []
+        outcomes: Counter[str] = Counter()
         for line, _award in todo:
             key, list_id, index = rows[line]
             update_row: dict[str, Any] = {"upload_id": prepared.upload_id, "line": line}
             updates.append(update_row)
             if key in existing:
                 update_row.update(state="already", credential_id=existing[key])
+                outcomes["already"] += 1
                 continue
             learner = learners[line]
             if isinstance(learner, DomainError):
                 problem = {"column": learner.field or "*", "reason": learner.message}
                 update_row.update(state="refused", problem=problem)
+                outcomes["refused"] += 1
                 continue
             document, issued_at, valid_until = signed[line]
             credential = Credential(
@@ -563,6 +568,7 @@ def _store(
                 idempotency_key=key,
             )
             update_row.update(state="issued", credential_id=credential.id)
+            outcomes["issued"] += 1
             issued.append((credential, _achievement_name(document)))
         if issued:
             session.execute(insert(Credential), [_columns(c) for c, _title in issued])
@@ -590,7 +596,7 @@ def _store(
             metrics.count_on_commit(
                 session, lambda: metrics.CREDENTIALS_ISSUED.labels("bulk").inc(count)
             )
-        _finish_if_done(app, session, upload)
+        _finish_if_done(app, session, upload, outcomes)
 
 
 _CREDENTIAL_COLUMNS = tuple(c.key for c in Credential.__table__.columns)
@@ -609,19 +615,20 @@ def _achievement_name(document: dict[str, Any]) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def _finish_if_done(app: App, session: Session, upload: BulkUpload) -> None:
-    """The last chunk closes the upload, and drops the rows' names and emails (the
-    credentials keep them; the rows keep their key, state and credential id)."""
+def _finish_if_done(
+    app: App, session: Session, upload: BulkUpload, outcomes: Counter[str] | None = None
+) -> None:
+    """Count the chunk's ``outcomes`` (rows that left ``pending``, by their new state) on the
+    upload; the last chunk closes it, and drops the rows' names and emails (the credentials
+    keep them; the rows keep their key, state and credential id)."""
     session.flush()
-    # the upload's row first: two last chunks committing together then count one after the other
+    # the upload's row locked: two chunks committing together count one after the other
     locked = session.get(BulkUpload, upload.id, with_for_update=True, populate_existing=True)
     assert locked is not None
-    left = session.scalar(
-        select(func.count())
-        .select_from(BulkRow)
-        .where(BulkRow.upload_id == upload.id, BulkRow.state == "pending")
-    )
-    if left:
+    for state, count in (outcomes or Counter()).items():
+        setattr(locked, f"rows_{state}", getattr(locked, f"rows_{state}") + count)
+        locked.rows_pending -= count
+    if locked.rows_pending > 0:
         return
     if locked.state != "done":
         locked.state, locked.finished_at = "done", app.now()
@@ -662,22 +669,20 @@ class UploadProgress:
 
 
 def progress(session: Session, provider_id: int, upload_id: str) -> UploadProgress:
-    """An upload of the provider's, counted from its rows (any process shows the same)."""
+    """An upload of the provider's, from the counts its chunks keep (any process shows the
+    same)."""
     upload = session.get(BulkUpload, upload_id)
     if upload is None or upload.provider_id != provider_id:
         raise NotFound("upload")
-    counts = dict(
+    refused = (  # the rows refused while issuing (few): read only when there are some
         session.execute(
-            select(BulkRow.state, func.count())
-            .where(BulkRow.upload_id == upload_id)
-            .group_by(BulkRow.state)
+            select(BulkRow.line, BulkRow.problem).where(
+                BulkRow.upload_id == upload_id, BulkRow.state == "refused"
+            )
         ).all()
+        if upload.rows_refused
+        else []
     )
-    refused = session.execute(
-        select(BulkRow.line, BulkRow.problem).where(
-            BulkRow.upload_id == upload_id, BulkRow.state == "refused"
-        )
-    ).all()
     problems = [RowProblem(p["row"], p["column"], p["reason"]) for p in upload.problems]
     problems += [
         RowProblem(line, (problem or {}).get("column", "*"), (problem or {}).get("reason", ""))
@@ -688,10 +693,10 @@ def progress(session: Session, provider_id: int, upload_id: str) -> UploadProgre
     return UploadProgress(
         upload,
         definition.title if definition is not None else "",
-        counts.get("pending", 0),
-        counts.get("issued", 0),
-        counts.get("already", 0),
-        counts.get("refused", 0),
+        upload.rows_pending,
+        upload.rows_issued,
+        upload.rows_already,
+        upload.rows_refused,
         problems,
     )
 
