@@ -72,7 +72,7 @@ from support import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/test"
-POLL = 0.05  # seconds between progress polls
+POLL = 0.25  # seconds between progress polls (the worker stamps the finish itself)
 MAIL_POLL = 0.2  # seconds between looks at the outbox and the mail queue, once done
 FIRST_NAMES = ("Ada", "Alan", "Grace", "Zoë", "José", "Katherine", "Dorothy", "Émile", "Mary")
 LAST_NAMES = ("Lovelace", "Turing", "Hopper", "Núñez", "O'Neil", "Johnson", "Vaughan", "Ng")

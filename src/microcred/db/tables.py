@@ -115,7 +115,9 @@ class Learner(Base):
     __table_args__ = (UniqueConstraint("provider_id", "email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("providers.id")
+    )  # unique (provider_id, email) serves it
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -173,7 +175,7 @@ class Credential(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))  # see the unique keys
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
     learner_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id"), index=True)
     recipient_name: Mapped[str] = mapped_column(String(200))
