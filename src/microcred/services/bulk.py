@@ -599,11 +599,7 @@ def _store(
                     ]
                 },
             )
-            notify.queue_many(
-                app,
-                session,
-                [notify.issued_message(app, provider, c, title) for c, title in issued],
-            )
+            notify.queue_many(app, session, notify.issued_messages(app, provider, issued))
             count = len(issued)
             metrics.count_on_commit(
                 session, lambda: metrics.CREDENTIALS_ISSUED.labels("bulk").inc(count)

@@ -31,7 +31,14 @@ from microcred.db.tables import (
 from microcred.i18n import _
 from microcred.services import jobs
 from microcred.services.app import App
-from microcred.services.mail import MailError, Outgoing, compose, wire_bytes
+from microcred.services.mail import (
+    Each,
+    MailError,
+    Outgoing,
+    compose,
+    compose_many,
+    wire_bytes,
+)
 
 log = logging.getLogger("microcred.mail")
 
@@ -133,25 +140,41 @@ def issued_message(
     """The "your micro-credential" message. Its ``Message-ID`` derives from the credential's
     idempotency key when it has one (a bulk row's), else from its id. ``title``: the
     achievement's name when the caller has it (else read from the stored document)."""
+    return issued_messages(app, provider, [(credential, title)])[0]
+
+
+def issued_messages(
+    app: App, provider: Provider | None, issued: list[tuple[Credential, str | None]]
+) -> list[Message]:
+    """:func:`issued_message` for many credentials (a bulk chunk's), rendered once."""
     base = app.settings.base_url
-    email = credential.recipient_email or ""
-    title = title or _title(credential)
-    return compose(
+    each = []
+    for credential, title in issued:
+        email = credential.recipient_email or ""
+        title = title or _title(credential)
+        each.append(
+            Each(
+                to=email,
+                subject=_("Your micro-credential: %(title)s") % {"title": title},
+                subject_id=credential.id,
+                cause=credential.idempotency_key or "",
+                values={
+                    "name": credential.recipient_name,
+                    "email": email,
+                    "title": title,
+                    "credential_url": f"{base}/credentials/{credential.id}",
+                    "signup_url": f"{base}/account/signup?{urlencode({'email': email})}",
+                    "signin_url": f"{base}/account/signin",
+                },
+            )
+        )
+    return compose_many(
         app.settings,
-        to=email,
-        subject=_("Your micro-credential: %(title)s") % {"title": title},
         template="credential_issued",
         purpose="credential-issued",
-        subject_id=credential.id,
-        cause=credential.idempotency_key or "",
+        messages=each,
         provider=provider,
         when=app.now(),
-        name=credential.recipient_name,
-        email=email,
-        title=title,
-        credential_url=f"{base}/credentials/{credential.id}",
-        signup_url=f"{base}/account/signup?{urlencode({'email': email})}",
-        signin_url=f"{base}/account/signin",
     )
 
 
