@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from microcred.i18n import _
 from microcred.vc.credential import sign_credential
 from microcred.vc.dates import parse_datetime
 from microcred.vc.errors import VcError
@@ -461,7 +462,15 @@ def serve(
     with background:  # in this (supervising) process, beside the web processes
         from microcred.web.workers import serve
 
-        serve(workers, common)
+        try:
+            serve(workers, common)
+        except OSError as exc:  # the port is taken (by another server, or another microcred)
+            problem = _("cannot listen on %(where)s: %(why)s") % {
+                "where": f"{host}:{port}",
+                "why": exc.strerror or exc,
+            }
+            out.print(f"[red]{escape(problem)}[/red]")
+            raise typer.Exit(1) from exc
 
 
 @app.command()

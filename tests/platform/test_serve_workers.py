@@ -149,6 +149,18 @@ def test_two_workers_share_the_load_and_a_killed_one_is_replaced(tmp_path):
         _each_client_asks(port)  # connections hashed to the killed worker's socket too
         _until(lambda: sum(_pids_answering(log).values()) == 6 * CLIENTS, "the log", server)
         assert len(_pids_answering(log)) == 3  # the replacement answered its share
+
+        # a second server on the same port is refused, not let in to share the connections
+        second = subprocess.run(
+            [*command, "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert f"cannot listen on 127.0.0.1:{port}" in second.stdout
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -97,12 +97,23 @@ class SpreadWorkers(Multiprocess):
         logger.info("SIGTTOU ignored: restart with another --workers")
 
 
+def port_is_free(host: str, port: int) -> None:
+    """Raise ``OSError`` when ``host:port`` is taken, by any process: a plain bind (without
+    ``SO_REUSEPORT``) fails where another server listens, even one that shares its port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
 def serve(workers: int, options: dict[str, Any]) -> None:
-    """``uvicorn.run`` with ``workers`` processes, a listening socket each."""
+    """``uvicorn.run`` with ``workers`` processes, a listening socket each. A second server
+    started on the same port fails ("address in use") instead of silently sharing it."""
     config = Config(
         "microcred.web.app:create_app_from_env", factory=True, workers=workers, **options
     )
     host, port = str(options["host"]), int(str(options["port"]))
+    port_is_free(host, port)
     sockets = [listening_socket(host, port) for _ in range(workers)]
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the supervisor stops its workers
         SpreadWorkers(config, sockets=sockets).run()
