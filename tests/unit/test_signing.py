@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -137,3 +139,34 @@ def test_refuses_to_sign_what_it_would_refuse_to_verify():
     with pytest.raises(ContextError) as caught:
         signed(document)
     assert caught.value.code == "context.base_forbidden"
+
+
+@pytest.mark.parametrize(
+    "place",
+    ["value", "key", "type", "first of a known shape", "later of a known shape"],
+)
+def test_the_walk_that_canonicalises_also_finds_control_characters(place):
+    """Signing with microcred's canonicaliser reads the text from its walk of the document:
+    keys and fixed strings by shape (kept per shape), the other strings as values. A shape
+    signed cleanly before does not let a later bad value through."""
+    from microcred.vc.fastcanon import FastCanonicalizer
+
+    fast = FastCanonicalizer()
+    clean = unsigned()
+    signed(copy.deepcopy(clean), canonicalize=fast)  # the shape is known from here on
+    document = copy.deepcopy(clean)
+    achievement = document["credentialSubject"]["achievement"]
+    if place == "value":
+        achievement["description"] = "tab\tis fine, escape\x1b is not"
+    elif place == "key":
+        achievement["n\x7fme"] = achievement.pop("name")
+    elif place == "type":
+        achievement["type"] = ["Achievement\x01"]
+    elif place == "first of a known shape":
+        achievement["name"] = "\x00" + achievement["name"]
+    else:
+        signed(copy.deepcopy(clean), canonicalize=fast)
+        achievement["name"] = achievement["name"] + "\x08"
+    with pytest.raises(SigningError) as caught:
+        signed(document, canonicalize=fast)
+    assert caught.value.code == "text.control_character"

@@ -34,17 +34,17 @@ UNDEFINED_VOCAB = "urn:microcred:undefined-term:"
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Control characters that pyld writes unescaped into N-Quads (RDFC-1.0 wants \b, \f or \uXXXX),
 # so its canonical form would differ from jsonld.js's: tab, LF and CR are escaped correctly.
-_BAD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+BAD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def find_control_characters(document: Any, path: str = "$") -> str | None:
     """The JSON path of the first string (key or value) holding an unsafe control character."""
     texts: list[str] = []
     _texts(document, texts)
-    if not _BAD_CONTROL.search(" ".join(texts)):
+    if not BAD_CONTROL.search(" ".join(texts)):
         return None  # the common case, in one pass: the paths are only worked out for a find
     for where, text in _strings(document, path):
-        match = _BAD_CONTROL.search(text)
+        match = BAD_CONTROL.search(text)
         if match:
             return f"{where} (character U+{ord(match.group()):04X} at offset {match.start()})"
     return None

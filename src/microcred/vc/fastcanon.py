@@ -75,6 +75,18 @@ class Survey:
     schemes: list[str | None]
     facts: dict[str, Any]
 
+    def has_control_characters(self) -> bool:
+        """Whether any key or string holds a character :func:`canon.refuse_control_characters`
+        refuses: keys and fixed strings are in the shape (checked once per shape), the other
+        strings are the values (one search over them all)."""
+        fixed = self.once(
+            "control.shape",
+            lambda: bool(
+                canon.BAD_CONTROL.search(" ".join(t for t in self.shape if type(t) is str))
+            ),
+        )
+        return bool(fixed) or bool(canon.BAD_CONTROL.search("".join(self.values)))
+
     def once(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` on the first document of this shape, the kept answer after: only for
         what the shape alone decides (keys, nesting, list lengths, numbers; never strings)."""

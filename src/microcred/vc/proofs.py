@@ -22,6 +22,7 @@ from typing import Any
 
 from microcred.vc import canon
 from microcred.vc.errors import KeyFormatError, ProofError
+from microcred.vc.fastcanon import FastCanonicalizer, Survey
 from microcred.vc.loader import DocumentLoader
 from microcred.vc.multikey import KeyPair, PublicKey, multibase_decode, multibase_encode
 
@@ -143,7 +144,13 @@ def create_proof(
     """A proof over ``unsecured`` (which must not carry a proof). Text is checked first."""
     if "proof" in unsecured:
         raise ProofError("the document already carries a proof", "proof.already_signed")
-    canon.refuse_control_characters(unsecured)
+    # microcred's canonicaliser walks the document once, for the text check and its N-Quads
+    fast = canonicalize if isinstance(canonicalize, FastCanonicalizer) else None
+    survey = fast.survey(unsecured) if fast is not None else None
+    if survey is None or survey.has_control_characters():
+        canon.refuse_control_characters(unsecured)  # raises, naming where
+    if fast is not None and survey is not None:
+        canonicalize = _with_survey(fast, unsecured, survey)
     options = proof_options(suite, verification_method, created, purpose, challenge, domain)
     if suite == EDDSA_JCS_2022 and "@context" in unsecured:
         options["@context"] = unsecured["@context"]  # vc-di-eddsa 3.3.1 step 2
@@ -151,6 +158,17 @@ def create_proof(
     proof = dict(options)
     proof["proofValue"] = multibase_encode(key.sign(data.hash_data))
     return proof
+
+
+def _with_survey(
+    canonicalizer: FastCanonicalizer, document: Mapping[str, Any], survey: Survey
+) -> Canonicalize:
+    """``canonicalizer``, given ``survey`` when it canonicalises ``document`` itself."""
+
+    def canonicalize(target: Mapping[str, Any], loader: DocumentLoader) -> str:
+        return canonicalizer(target, loader, survey if target is document else None)
+
+    return canonicalize
 
 
 def decode_proof_value(proof: Mapping[str, Any]) -> bytes:
