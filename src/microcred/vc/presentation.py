@@ -111,12 +111,12 @@ def _verify_presentation(
     result: PresentationReport,
 ) -> None:
     report = result.presentation
-    presentation = _parse(source, policy, report)
-    if presentation is None:
-        return
-    report.credential = presentation
     canonicalize = _Memo(policy.canonicalize, None)  # a presentation is made once: not kept
-    unsecured = {k: v for k, v in presentation.items() if k != "proof"}
+    parsed = _parse(source, policy, report, canonicalize)
+    if parsed is None:
+        return
+    presentation, unsecured = parsed
+    report.credential = presentation
     if not _check_context(presentation, unsecured, policy.loader, canonicalize, report):
         return
     types = presentation.get("type")

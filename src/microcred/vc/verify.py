@@ -85,13 +85,13 @@ def _verify(
     report: VerificationReport,
     depth: int = 0,
 ) -> None:
-    credential = _parse(source, policy, report)
-    if credential is None:
-        return
-    report.credential = credential
     memo = policy.memo if policy.memo is not None and policy.memo.loader is policy.loader else None
     canonicalize = _Memo(policy.canonicalize, memo)
-    unsecured = {k: v for k, v in credential.items() if k != "proof"}
+    parsed = _parse(source, policy, report, canonicalize)
+    if parsed is None:
+        return
+    credential, unsecured = parsed
+    report.credential = credential
     if not _check_context(credential, unsecured, policy.loader, canonicalize, report):
         return
     _check_shape(credential, report)
@@ -131,22 +131,50 @@ def _not_checked(credential: Mapping[str, Any], policy: Policy, report: Verifica
 
 
 def _parse(
-    source: bytes | str | Mapping[str, Any], policy: Policy, report: VerificationReport
-) -> dict[str, Any] | None:
+    source: bytes | str | Mapping[str, Any],
+    policy: Policy,
+    report: VerificationReport,
+    canonicalize: _Memo,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The credential and its unsecured form (the same object every later step reads). A
+    parsed document's nesting and numbers are checked by shape when the canonicaliser walks it
+    (its walk stops at a bounded depth); otherwise, and for the proofs, on the spot."""
     try:
         if isinstance(source, bytes | str):
             value = parse_json(source, max_bytes=policy.max_bytes, max_depth=policy.max_depth)
+            checked = True
         else:
-            check_depth(source, policy.max_depth)
-            value = source
+            value, checked = source, False
     except DocumentError as exc:
         report.add("parse", Outcome.FAILED, exc.code, exc.message)
         return None
     if not isinstance(value, Mapping):
         report.add("parse", Outcome.FAILED, "json.not_object", "a credential must be a JSON object")
         return None
+    credential = dict(value)
+    unsecured = {k: v for k, v in credential.items() if k != "proof"}
+    if not checked:
+        problem = canonicalize.fact(
+            unsecured,
+            f"depth:{policy.max_depth}",
+            lambda: _depth_problem(unsecured, policy.max_depth),
+        )
+        if problem is None and "proof" in credential:
+            problem = _depth_problem({"proof": credential["proof"]}, policy.max_depth)
+        if problem is not None:
+            report.add("parse", Outcome.FAILED, problem[0], problem[1])
+            return None
     report.add("parse", Outcome.PASSED, "parse.ok", "the document is well-formed JSON")
-    return dict(value)
+    return credential, unsecured
+
+
+def _depth_problem(document: Any, max_depth: int) -> tuple[str, str] | None:
+    """(code, message) when ``document`` is nested too deeply or holds a number out of range."""
+    try:
+        check_depth(document, max_depth)
+    except DocumentError as exc:
+        return exc.code, exc.message
+    return None
 
 
 class _Memo:
