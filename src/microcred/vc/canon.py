@@ -27,6 +27,7 @@ from pyld.identifier_issuer import IdentifierIssuer
 from pyld.jsonld import JsonLdError, _is_absolute_iri
 
 from microcred.vc.errors import ContextError, DocumentError, SigningError
+from microcred.vc.jsonsafe import changed_at
 from microcred.vc.ldprocessor import Processor
 from microcred.vc.loader import DocumentLoader
 
@@ -195,27 +196,13 @@ def planned_jcs(document: Any, plan: list[tuple[Any, ...]]) -> bytes | None:
     """RFC 8785 bytes of ``document`` by its :func:`jcs_plan` (None: a string ``json.dumps``
     cannot write as UTF-8, a lone surrogate; :func:`jcs` names the problem)."""
     for path in plan:  # integral floats as integers, copying only the containers on the way
-        document = _replaced(document, path, int(_at(document, path)))
+        document = changed_at(document, path, int)
     try:
         return json.dumps(
             document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode("utf-8")
     except UnicodeEncodeError:
         return None
-
-
-def _at(value: Any, path: tuple[Any, ...]) -> Any:
-    for step in path:
-        value = value[step]
-    return value
-
-
-def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
-    if not path:
-        return new
-    copy: Any = dict(value) if type(value) is dict else list(value)
-    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
-    return copy
 
 
 def expand_strict(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from microcred.vc.errors import DocumentError
@@ -134,6 +134,16 @@ def check_depth(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
                 f"the document is nested more than {max_depth} levels deep", "json.too_deep"
             )
         stack.extend((child, depth + 1) for child in children)
+
+
+def changed_at(value: Any, path: tuple[Any, ...], change: Callable[[Any], Any]) -> Any:
+    """``value`` with the item at ``path`` (keys and indexes) replaced by ``change(item)``,
+    copying only the dicts and lists on the way to it: the rest is shared, never modified."""
+    if not path:
+        return change(value)
+    copy: Any = dict(value) if type(value) is dict else list(value)
+    copy[path[0]] = changed_at(value[path[0]], path[1:], change)
+    return copy
 
 
 def copy_json(value: Any) -> Any:

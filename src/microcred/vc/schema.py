@@ -28,6 +28,8 @@ from typing import Any
 import jsonschema_rs
 from jsonschema import Draft201909Validator, FormatChecker
 
+from microcred.vc.jsonsafe import changed_at
+
 ACHIEVEMENT_CREDENTIAL = "achievementcredential.json"
 ENDORSEMENT_CREDENTIAL = "endorsementcredential.json"
 PROFILE = "profile.json"
@@ -114,7 +116,7 @@ def prepare(
     else:
         candidate = document
         for path in proofs:  # deepest first: a wrapped proof's path would gain an index
-            candidate = _wrapped_at(candidate, path)
+            candidate = changed_at(candidate, path, _in_list)
     if candidate is document:  # its first status entry is set below: never on the caller's
         candidate = dict(document)
     statuses = candidate.get("credentialStatus")
@@ -147,13 +149,8 @@ def proof_paths(document: Mapping[str, Any]) -> list[tuple[Any, ...]] | None:
     return sorted(found, key=len, reverse=True)
 
 
-def _wrapped_at(value: Any, path: tuple[Any, ...]) -> Any:
-    """``value`` with the object at ``path`` in a list, copying only the containers above it."""
-    if not path:
-        return [value]
-    copy: Any = dict(value) if type(value) is dict else list(value)
-    copy[path[0]] = _wrapped_at(value[path[0]], path[1:])
-    return copy
+def _in_list(value: Any) -> list[Any]:
+    return [value]
 
 
 def _proofs_as_lists(value: Any) -> Any:
