@@ -30,48 +30,45 @@ def _terminate(database_url: str, pid: int) -> None:
         killer.dispose()
 
 
-def test_a_connection_dead_while_idle_is_replaced(database_url, monkeypatch):
+@pytest.fixture
+def factory(database_url):
+    """Sessions on an engine of this test's own, disposed at the end."""
     engine = make_engine(database_url)
-    factory = session_factory(engine)
     try:
-        first = _backend(factory)
-        _terminate(database_url, first)
-        monkeypatch.setattr(db_session, "PING_IDLE", 0.0)  # every checkout counts as idle
-        assert _backend(factory) != first  # pinged, found dead, replaced: no error
+        yield session_factory(engine)
     finally:
         engine.dispose()
 
 
-def test_a_connection_dead_in_use_fails_once_then_the_pool_recovers(database_url, monkeypatch):
-    engine = make_engine(database_url)
-    factory = session_factory(engine)
-    try:
-        first = _backend(factory)
-        monkeypatch.setattr(db_session, "PING_IDLE", 3600.0)  # fresh: not pinged
-        _terminate(database_url, first)
-        with pytest.raises(OperationalError):
-            _backend(factory)
-        assert _backend(factory) != first
-    finally:
-        engine.dispose()
+def test_a_connection_dead_while_idle_is_replaced(database_url, factory, monkeypatch):
+    first = _backend(factory)
+    _terminate(database_url, first)
+    monkeypatch.setattr(db_session, "PING_IDLE", 0.0)  # every checkout counts as idle
+    assert _backend(factory) != first  # pinged, found dead, replaced: no error
 
 
-def test_reading_opens_no_transaction(database_url):
+def test_a_connection_dead_in_use_fails_once_then_the_pool_recovers(
+    database_url, factory, monkeypatch
+):
+    first = _backend(factory)
+    monkeypatch.setattr(db_session, "PING_IDLE", 3600.0)  # fresh: not pinged
+    _terminate(database_url, first)
+    with pytest.raises(OperationalError):
+        _backend(factory)
+    assert _backend(factory) != first
+
+
+def test_reading_opens_no_transaction(factory):
     """Each statement of a ``reading`` block runs on its own: PostgreSQL reports no
     transaction open after it (a transaction would cost a BEGIN and a COMMIT round trip)."""
-    engine = make_engine(database_url)
-    factory = session_factory(engine)
-    try:
-        with reading(factory) as session:
-            statuses = []
-            for _ in range(2):
-                session.execute(text("SELECT 1"))
-                raw = session.connection().connection.dbapi_connection
-                statuses.append(raw.info.transaction_status.name)
-        assert statuses == ["IDLE", "IDLE"]
-        with db_session.transaction(factory, readonly=True) as session:  # the contrast
+    with reading(factory) as session:
+        statuses = []
+        for _ in range(2):
             session.execute(text("SELECT 1"))
             raw = session.connection().connection.dbapi_connection
-            assert raw.info.transaction_status.name == "INTRANS"
-    finally:
-        engine.dispose()
+            statuses.append(raw.info.transaction_status.name)
+    assert statuses == ["IDLE", "IDLE"]
+    with db_session.transaction(factory, readonly=True) as session:  # the contrast
+        session.execute(text("SELECT 1"))
+        raw = session.connection().connection.dbapi_connection
+        assert raw.info.transaction_status.name == "INTRANS"

@@ -547,20 +547,17 @@ def _store(
             )
         )
         updates: list[dict[str, Any]] = []
-        outcomes: Counter[str] = Counter()
         for line, _award in todo:
             key, list_id, index = rows[line]
             update_row: dict[str, Any] = {"upload_id": prepared.upload_id, "line": line}
             updates.append(update_row)
             if key in existing:
                 update_row.update(state="already", credential_id=existing[key])
-                outcomes["already"] += 1
                 continue
             learner = learners[line]
             if isinstance(learner, DomainError):
                 problem = {"column": learner.field or "*", "reason": learner.message}
                 update_row.update(state="refused", problem=problem)
-                outcomes["refused"] += 1
                 continue
             document, issued_at, valid_until = signed[line]
             credential = Credential(
@@ -580,13 +577,11 @@ def _store(
                 idempotency_key=key,
             )
             update_row.update(state="issued", credential_id=credential.id)
-            outcomes["issued"] += 1
             issued.append((credential, _achievement_name(document)))
-        if issued:
-            session.execute(insert(Credential), [_columns(c) for c, _title in issued])
         if updates:
             session.execute(update(BulkRow), updates)
         if issued:
+            session.execute(insert(Credential), [_columns(c) for c, _title in issued])
             audit.log(
                 session,
                 provider.id,
@@ -604,7 +599,7 @@ def _store(
             metrics.count_on_commit(
                 session, lambda: metrics.CREDENTIALS_ISSUED.labels("bulk").inc(count)
             )
-        _finish_if_done(app, session, upload, outcomes)
+        _finish_if_done(app, session, upload, Counter(u["state"] for u in updates))
 
 
 _CREDENTIAL_COLUMNS = tuple(c.key for c in Credential.__table__.columns)
