@@ -33,6 +33,7 @@ from cachetools import LRUCache
 from microcred.vc import canon, rdfc
 from microcred.vc.errors import ContextError
 from microcred.vc.loader import DocumentLoader
+from microcred.vc.native import speedups
 
 _IRI = re.compile(r"^(did|urn|https?):(//)?[^\s<>\"{}|\\^`]+$", re.ASCII)
 _STRUCTURAL_KEYS = frozenset({"@context", "type", "@type"})
@@ -65,15 +66,29 @@ class _Template:
     predicates: dict[str, int]
 
 
+class _ShapeKey:
+    """One object per shape, found once per document: the caches are keyed by it, so a document
+    hashes and compares its shape (hundreds of tokens) once, not at every lookup."""
+
+    __slots__ = ("__weakref__", "facts")
+
+    def __init__(self) -> None:
+        self.facts: dict[str, Any] = {}
+
+
 @dataclass(slots=True)
 class Survey:
-    """One walk of a document: its shape key, its string values and their IRI schemes, and the
-    facts kept for its shape (shared by every document of that shape)."""
+    """One walk of a document: its shape, its string values and their IRI schemes, and the key
+    of its shape whose facts every document of that shape shares."""
 
     shape: tuple[Any, ...]
     values: list[str]
     schemes: list[str | None]
-    facts: dict[str, Any]
+    key: _ShapeKey
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return self.key.facts
 
     def has_control_characters(self) -> bool:
         """Whether any key or string holds a character :func:`canon.refuse_control_characters`
@@ -85,7 +100,11 @@ class Survey:
                 canon.BAD_CONTROL.search(" ".join(t for t in self.shape if type(t) is str))
             ),
         )
-        return bool(fixed) or bool(canon.BAD_CONTROL.search("".join(self.values)))
+        if fixed:
+            return True
+        if speedups is not None:
+            return bool(speedups.has_control(self.values))
+        return bool(canon.BAD_CONTROL.search("".join(self.values)))
 
     def once(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` on the first document of this shape, the kept answer after: only for
@@ -106,7 +125,9 @@ class FastCanonicalizer:
             DocumentLoader, tuple[LRUCache[Any, Any], LRUCache[Any, Any]]
         ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
-        self._facts: LRUCache[tuple[Any, ...], dict[str, Any]] = LRUCache(maxsize=max_shapes)
+        # shape -> its key; when full, the oldest shape is dropped (its templates age out of the
+        # loaders' LRU caches)
+        self._shapes: dict[tuple[Any, ...], _ShapeKey] = {}
         self._nonce = secrets.token_hex(6)
         # template: filled from a template (tied: blank nodes only pyld's full step tells apart);
         # built: templates made; fallback: documents canonicalised by pyld from the start;
@@ -120,11 +141,15 @@ class FastCanonicalizer:
             shape, values, schemes = _describe(document)
         except _UnsupportedError:
             return None
-        with self._lock:
-            facts = self._facts.get(shape)
-            if facts is None:
-                facts = self._facts[shape] = {}
-        return Survey(shape, values, schemes, facts)
+        key = self._shapes.get(shape)
+        if key is None:
+            with self._lock:
+                key = self._shapes.get(shape)
+                if key is None:
+                    if len(self._shapes) >= self._max_shapes:
+                        del self._shapes[next(iter(self._shapes))]
+                    key = self._shapes[shape] = _ShapeKey()
+        return Survey(shape, values, schemes, key)
 
     def __call__(
         self,
@@ -135,7 +160,7 @@ class FastCanonicalizer:
         survey = survey or self.survey(document)
         if survey is None:
             return self._fallback(document, loader)
-        shape, values, schemes = survey.shape, survey.values, survey.schemes
+        key, values, schemes = survey.key, survey.values, survey.schemes
         if len(values) > _LARGE:
             self.stats["large"] += 1
             return canon.canonize_dataset(
@@ -144,12 +169,12 @@ class FastCanonicalizer:
         cache, small = self._cache_for(loader)
         whole = None
         if len(values) <= _SMALL:  # proof configurations: few values, repeated across documents
-            whole = (shape, tuple(values))
+            whole = (key, tuple(values))
             with self._lock:
                 known = small.get(whole)
             if known is not None:
                 return known  # type: ignore[no-any-return]
-        template = self._template(document, shape, values, schemes, cache, loader)
+        template = self._template(document, key, values, schemes, cache, loader)
         if template is None:
             return self._fallback(document, loader)
         self.stats["template"] += 1
@@ -178,7 +203,7 @@ class FastCanonicalizer:
         if survey is not None:
             template = self._template(
                 document,
-                survey.shape,
+                survey.key,
                 survey.values,
                 survey.schemes,
                 self._cache_for(loader)[0],
@@ -195,7 +220,7 @@ class FastCanonicalizer:
     def _template(
         self,
         document: Mapping[str, Any],
-        shape: tuple[Any, ...],
+        shape: _ShapeKey,
         values: list[str],
         schemes: list[str | None],
         cache: LRUCache[Any, Any],
@@ -315,6 +340,16 @@ _DICT, _LIST, _END, _STR, _SLOT, _INT, _FLOAT, _BOOL, _NULL = (object() for _ in
 def _describe(
     document: Mapping[str, Any],
 ) -> tuple[tuple[Any, ...], list[str], list[str | None]]:
+    """The shape key, the string values in slot order, and each slot's IRI scheme (or None): in C
+    when the extension is built (``_speedups.describe``), else :func:`_describe_py`."""
+    if speedups is None:
+        return _describe_py(document)
+    return speedups.describe(document if type(document) is dict else dict(document))  # type: ignore[no-any-return]
+
+
+def _describe_py(
+    document: Mapping[str, Any],
+) -> tuple[tuple[Any, ...], list[str], list[str | None]]:
     """The shape key, the string values in slot order, and each slot's IRI scheme (or None).
 
     The key is a flat tuple of tags, keys and structural values; slots appear in it with their
@@ -409,6 +444,15 @@ def _describe(
     except TypeError as exc:  # a value Python cannot compare or hash
         raise _UnsupportedError from exc
     return tuple(tokens), values, schemes
+
+
+if speedups is not None:
+    speedups.configure(
+        (_DICT, _LIST, _END, _STR, _SLOT, _INT, _FLOAT, _BOOL, _NULL),
+        _UnsupportedError,
+        _STRUCTURAL_KEYS,
+        _MAX_DEPTH,
+    )
 
 
 def _is_slot(value: Any, structural: bool) -> bool:

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from microcred.vc.errors import KeyFormatError
 from microcred.vc.loader import MULTIKEY_V1
+from microcred.vc.native import speedups
 
 ED25519_PUB_HEADER = b"\xed\x01"
 ED25519_PRIV_HEADER = b"\x80\x26"
@@ -37,7 +38,27 @@ _MAX_MULTIBASE_CHARS = 256
 
 def multibase_encode(data: bytes) -> str:
     """base58btc multibase: ``z`` + base58 (Bitcoin alphabet)."""
-    return MULTIBASE_BASE58BTC + base58.b58encode(data).decode("ascii")
+    return MULTIBASE_BASE58BTC + _b58encode(data)
+
+
+def _b58encode_py(data: bytes) -> str:
+    return base58.b58encode(data).decode("ascii")
+
+
+def _b58decode_py(text: str) -> bytes:
+    """base58 to bytes; any character outside the alphabet is refused (``base58.b58decode``
+    would strip whitespace at the end)."""
+    for char in text:
+        if char not in _B58_ALPHABET:
+            raise ValueError(f"Invalid character {char!r}")
+    return bytes(base58.b58decode(text))
+
+
+_B58_ALPHABET = frozenset(base58.BITCOIN_ALPHABET.decode("ascii"))
+
+
+_b58encode = speedups.b58encode if speedups is not None else _b58encode_py
+_b58decode = speedups.b58decode if speedups is not None else _b58decode_py
 
 
 def multibase_decode(value: str) -> bytes:
@@ -52,7 +73,7 @@ def multibase_decode(value: str) -> bytes:
             "multibase.prefix",
         )
     try:
-        return bytes(base58.b58decode(value[1:]))
+        return _b58decode(value[1:])
     except ValueError as exc:
         raise KeyFormatError(
             f"multibase value is not valid base58btc: {exc}", "multibase.malformed"

@@ -22,6 +22,8 @@ from hashlib import sha256
 from operator import itemgetter
 from typing import Any
 
+from microcred.vc.native import speedups
+
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
@@ -34,6 +36,8 @@ Component = str | int | Hole
 # One line as ``text % pick(args)``: args are the slot texts, then the blank nodes' labels; the
 # flag says whether ``pick`` (an itemgetter) returns a tuple (two or more arguments).
 _Format = tuple[str, Callable[[list[str]], Any], bool]
+# The same line for ``_speedups.render``: fixed text at even positions, argument indexes at odd
+_Spec = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,9 @@ class Compiled:
     # per blank node, its quads' lines for the first-degree hash (_:a itself, _:z any other):
     # those without a hole, and those with
     first_degree: tuple[tuple[tuple[str, ...], tuple[_Format, ...]], ...]
+    # the same two as specs for the C extension's render (fixed text and argument indexes)
+    line_specs: tuple[_Spec, ...]
+    node_specs: tuple[tuple[tuple[str, ...], tuple[_Spec, ...]], ...]
 
 
 def escape(value: str) -> str:
@@ -126,6 +133,13 @@ def compile_dataset(
             line = _format(quad, slot_count, lambda n, node=node: "_:a" if n == node else "_:z")
             first_degree[node].append(line if line[1] is not None else line[0])
     quads.sort(key=lambda q: not any(type(p) is int for p in q))
+    node_specs: list[list[_Spec]] = [[] for _ in labels]
+    for quad in quads:
+        for node in {p for p in quad if type(p) is int}:
+            spec = _spec_of(quad, slot_count, lambda n, node=node: "_:a" if n == node else "_:z")
+            if len(spec) > 1:
+                node_specs[node].append(spec)
+    fixed_of = [tuple(line for line in lines if type(line) is str) for lines in first_degree]
     return Compiled(
         tuple(quads),
         len(labels),
@@ -135,42 +149,51 @@ def compile_dataset(
         tuple(_format(q, slot_count, None) for q in quads),
         sum(any(type(p) is int for p in q) for q in quads),
         tuple(
-            (
-                tuple(line for line in lines if type(line) is str),
-                tuple(line for line in lines if type(line) is not str),  # type: ignore[misc]
-            )
-            for lines in first_degree
+            (fixed_of[node], tuple(line for line in lines if type(line) is not str))  # type: ignore[misc]
+            for node, lines in enumerate(first_degree)
         ),
+        tuple(_spec_of(q, slot_count, None) for q in quads),
+        tuple((fixed_of[node], tuple(specs)) for node, specs in enumerate(node_specs)),
     )
 
 
-def _format(quad: tuple[Component, ...], slot_count: int, label: Any) -> _Format:
-    """The quad's line as a %-format; blank nodes are arguments, or fixed by ``label(n)``.
-
-    A line without arguments comes back as ``(text, None, False)`` with its text final."""
-    pieces: list[str] = []
-    indices: list[int] = []
+def _spec_of(quad: tuple[Component, ...], slot_count: int, label: Any) -> _Spec:
+    """The quad's line as a spec: fixed text, then argument index and text in turn; blank nodes
+    are arguments (``label`` None), or fixed as ``label(n)``."""
+    spec: list[str | int] = []
+    text: list[str] = []
     for position, part in enumerate(quad):
         if 0 < position < 3:
-            pieces.append(" ")
+            text.append(" ")
         if isinstance(part, str):
-            pieces.append(part.replace("%", "%%"))
+            text.append(part)
         elif isinstance(part, int):
             if position == 3:
-                pieces.append(" ")
+                text.append(" ")
             if label is None:
-                pieces.append("%s")
-                indices.append(slot_count + part)
+                spec += ["".join(text), slot_count + part]
+                text = []
             else:
-                pieces.append(label(part).replace("%", "%%"))
+                text.append(label(part))
         else:
             slot, prefix, suffix, _literal = part
-            pieces.append(prefix.replace("%", "%%") + "%s" + suffix.replace("%", "%%"))
-            indices.append(slot)
-    pieces.append(" .\n")
-    text = "".join(pieces)
-    if not indices:
-        return (text.replace("%%", "%"), None, False)  # type: ignore[return-value]
+            text.append(prefix)
+            spec += ["".join(text), slot]
+            text = [suffix]
+    text.append(" .\n")
+    spec.append("".join(text))
+    return tuple(spec)
+
+
+def _format(quad: tuple[Component, ...], slot_count: int, label: Any) -> _Format:
+    """The quad's line as a %-format (its spec's texts joined by ``%s``).
+
+    A line without arguments comes back as ``(text, None, False)`` with its text final."""
+    spec = _spec_of(quad, slot_count, label)
+    if len(spec) == 1:
+        return (str(spec[0]), None, False)  # type: ignore[return-value]
+    text = "%s".join(str(part).replace("%", "%%") for part in spec[::2])
+    indices = [int(index) for index in spec[1::2]]
     return (text, itemgetter(*indices), len(indices) > 1)
 
 
@@ -196,32 +219,32 @@ _NEEDS_ESCAPE = re.compile(r'[\\\t\n\r"]')
 
 def serialize(compiled: Compiled, values: list[str]) -> str | None:
     """Canonical N-Quads of the template filled with ``values``; None: use the full algorithm."""
-    joined = "\x00".join(values)
-    if not _NEEDS_ESCAPE.search(joined):
-        texts = values
-    elif joined.count("\x00") == len(values) - 1:  # no value holds the separator
-        # escaping leaves IRI-class values unchanged (they hold no quote, backslash or space),
-        # so every value is escaped at once, as one string
-        texts = escape(joined).split("\x00")
-    else:
+    if speedups is None:
+        return _serialize_py(compiled, values)
+    nquads: str | None = speedups.serialize(
+        compiled.node_specs,
+        compiled.line_specs,
+        compiled.fixed_lines,
+        compiled.with_blank_nodes,
+        compiled.literal_slots,
+        values,
+    )
+    return nquads if nquads is not None else _generic(compiled, values)
+
+
+def _serialize_py(compiled: Compiled, values: list[str]) -> str | None:
+    """:func:`serialize` in Python (the twin of ``_speedups.serialize``)."""
+    texts = values
+    if _NEEDS_ESCAPE.search("\x00".join(values)):
         texts = list(values)
-        for slot in compiled.literal_slots:
+        for slot in compiled.literal_slots:  # IRIs are written as they are, as pyld does
             texts[slot] = escape(texts[slot])
     labels: list[str] = []
     if compiled.blank_nodes:
-        hashes: dict[str, int] = {}
-        for node, (fixed, formats) in enumerate(compiled.first_degree):
-            lines = [
-                text % pick(texts) if many else text % (pick(texts),)
-                for text, pick, many in formats
-            ]
-            if fixed:
-                lines.extend(fixed)
-            lines.sort()
-            digest = sha256("".join(lines).encode("utf-8")).hexdigest()
-            if digest in hashes:
-                return _generic(compiled, values)
-            hashes[digest] = node
+        digests = _first_degree_py(compiled, texts)
+        hashes = {digest: node for node, digest in enumerate(digests)}
+        if len(hashes) != len(digests):
+            return _generic(compiled, values)
         labels = [""] * compiled.blank_nodes
         for issued, digest in enumerate(sorted(hashes)):
             labels[hashes[digest]] = f"_:c14n{issued}"
@@ -236,6 +259,19 @@ def serialize(compiled: Compiled, values: list[str]) -> str | None:
         return _generic(compiled, values)
     out.extend(compiled.fixed_lines)
     return "".join(sorted(set(out)))  # other equal quads simply merge: the dataset is a set
+
+
+def _first_degree_py(compiled: Compiled, texts: list[str]) -> list[str]:
+    """Each blank node's first-degree hash (hex), as ``_speedups.serialize`` computes it."""
+    digests = []
+    for fixed, formats in compiled.first_degree:
+        lines = [
+            text % pick(texts) if many else text % (pick(texts),) for text, pick, many in formats
+        ]
+        lines.extend(fixed)
+        lines.sort()
+        digests.append(sha256("".join(lines).encode("utf-8")).hexdigest())
+    return digests
 
 
 def _generic(compiled: Compiled, values: list[str]) -> str | None:
