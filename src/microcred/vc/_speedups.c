@@ -422,8 +422,44 @@ static PyObject *render_into(PyObject *out, PyObject *specs, PyObject *args) {
 static PyObject *SHA256, *HEXDIGEST;
 
 /* Each blank node's first-degree hash (hex), as
- * vc.rdfc._first_degree_py: per node (fixed lines, specs), the lines sorted, joined, SHA-256. */
-static PyObject *first_degree(PyObject *nodes, PyObject *args) {
+ * vc.rdfc._first_degree_py: per node (fixed lines, specs), the lines sorted, joined, SHA-256.
+ * ``memo`` (a dict, one per template) keeps each node's hash by the texts its lines take: most
+ * nodes of one definition's credentials (the achievement, its criteria) take the same texts. */
+#define MEMO_MAX 4096
+
+/* The memo key of node i: (i, the texts its lines take from args...) */
+static PyObject *node_key(Py_ssize_t i, PyObject *specs, PyObject *args) {
+    Py_ssize_t count = 1;
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(specs); j++) {
+        count += PyTuple_GET_SIZE(PyTuple_GET_ITEM(specs, j)) / 2;
+    }
+    PyObject *key = PyTuple_New(count);
+    if (key == NULL) return NULL;
+    PyObject *index = PyLong_FromSsize_t(i);
+    if (index == NULL) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(key, 0, index);
+    Py_ssize_t at = 1;
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(specs); j++) {
+        PyObject *spec = PyTuple_GET_ITEM(specs, j);
+        for (Py_ssize_t k = 1; k < PyTuple_GET_SIZE(spec); k += 2) {
+            Py_ssize_t arg = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, k));
+            if (arg < 0 || arg >= PyList_GET_SIZE(args)) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_IndexError, "argument out of range");
+                Py_DECREF(key);
+                return NULL;
+            }
+            PyObject *text = PyList_GET_ITEM(args, arg);
+            Py_INCREF(text);
+            PyTuple_SET_ITEM(key, at++, text);
+        }
+    }
+    return key;
+}
+
+static PyObject *first_degree(PyObject *nodes, PyObject *args, PyObject *memo) {
     if (!PyTuple_Check(nodes) || !PyList_Check(args)) {
         PyErr_SetString(PyExc_TypeError, "first_degree(nodes: tuple, args: list)");
         return NULL;
@@ -436,6 +472,7 @@ static PyObject *first_degree(PyObject *nodes, PyObject *args) {
         if (SHA256 == NULL) return NULL;
     }
     Py_ssize_t count = PyTuple_GET_SIZE(nodes);
+    PyObject *key = NULL;
     PyObject *digests = PyList_New(count);
     PyObject *empty = PyUnicode_New(0, 0);
     if (digests == NULL || empty == NULL) goto fail;
@@ -446,6 +483,16 @@ static PyObject *first_degree(PyObject *nodes, PyObject *args) {
             PyErr_SetString(PyExc_TypeError, "first_degree: each node is (fixed, specs)");
             goto fail;
         }
+        key = node_key(i, PyTuple_GET_ITEM(node, 1), args);
+        if (key == NULL) goto fail;
+        PyObject *known = PyDict_GetItemWithError(memo, key); /* borrowed */
+        if (known != NULL) {
+            Py_INCREF(known);
+            PyList_SET_ITEM(digests, i, known);
+            Py_CLEAR(key);
+            continue;
+        }
+        if (PyErr_Occurred()) goto fail;
         PyObject *fixed = PyTuple_GET_ITEM(node, 0);
         PyObject *list = PyList_New(PyTuple_GET_SIZE(fixed));
         if (list == NULL) goto fail;
@@ -471,10 +518,15 @@ static PyObject *first_degree(PyObject *nodes, PyObject *args) {
         Py_DECREF(hash);
         if (hex == NULL) goto fail;
         PyList_SET_ITEM(digests, i, hex);
+        if (PyDict_GET_SIZE(memo) >= MEMO_MAX) PyDict_Clear(memo);
+        int stored = PyDict_SetItem(memo, key, hex);
+        Py_CLEAR(key);
+        if (stored < 0) goto fail;
     }
     Py_DECREF(empty);
     return digests;
 fail:
+    Py_XDECREF(key);
     Py_XDECREF(digests);
     Py_XDECREF(empty);
     return NULL;
@@ -527,16 +579,16 @@ static PyObject *label(Py_ssize_t i) {
     return PyList_GET_ITEM(LABELS, i); /* borrowed */
 }
 
-/* serialize(node_specs, line_specs, fixed_lines, named, literal_slots, values) -> canonical
+/* serialize(node_specs, line_specs, fixed_lines, named, literal_slots, values, memo) -> canonical
  * N-Quads, or None where vc.rdfc's generic step must decide (blank nodes that first-degree
  * hashes do not tell apart, or quads naming a blank node that fill in equal): the twin of
  * vc.rdfc._serialize_py. */
 static PyObject *serialize(PyObject *self, PyObject *const *argv, Py_ssize_t argc) {
-    if (argc != 6 || !PyTuple_Check(argv[0]) || !PyTuple_Check(argv[1]) ||
+    if (argc != 7 || !PyTuple_Check(argv[0]) || !PyTuple_Check(argv[1]) ||
         !PyTuple_Check(argv[2]) || !PyLong_Check(argv[3]) || !PyTuple_Check(argv[4]) ||
-        !PyList_Check(argv[5])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "serialize(node_specs, line_specs, fixed_lines, named, literal_slots, values)");
+        !PyList_Check(argv[5]) || !PyDict_Check(argv[6])) {
+        PyErr_SetString(PyExc_TypeError, "serialize(node_specs, line_specs, fixed_lines, named, "
+                                         "literal_slots, values, memo)");
         return NULL;
     }
     PyObject *node_specs = argv[0], *line_specs = argv[1], *fixed = argv[2], *slots = argv[4];
@@ -561,7 +613,7 @@ static PyObject *serialize(PyObject *self, PyObject *const *argv, Py_ssize_t arg
     }
     Py_ssize_t nodes = PyTuple_GET_SIZE(node_specs);
     if (nodes) {
-        digests = first_degree(node_specs, args);
+        digests = first_degree(node_specs, args, argv[6]);
         if (digests == NULL) goto done;
         /* labels in digest order; equal digests: the N-degree step would be needed */
         PyObject *order = PyList_New(nodes);
@@ -707,7 +759,7 @@ static PyMethodDef methods[] = {
     {"describe", describe, METH_O, "describe(document) -> (shape, values, schemes)"},
     {"copy_json", copy_json, METH_O, "copy_json(value) -> a deep copy of JSON data"},
     {"serialize", (PyCFunction)(void (*)(void))serialize, METH_FASTCALL,
-     "serialize(node_specs, line_specs, fixed_lines, named, literal_slots, values) -> str | None"},
+     "serialize(node_specs, line_specs, fixed_lines, named, literal_slots, values, memo)"},
     {"has_control", has_control, METH_O, "has_control(texts) -> bool"},
     {"b58encode", b58encode, METH_O, "b58encode(data) -> base58 text (Bitcoin alphabet)"},
     {"b58decode", b58decode, METH_O, "b58decode(text) -> bytes"},

@@ -20,4 +20,5 @@ def serialize(
     named: int,
     literal_slots: tuple[int, ...],
     values: list[str],
+    memo: dict[tuple[Any, ...], str],
 ) -> str | None: ...

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from hashlib import sha256
 from operator import itemgetter
 from typing import Any
@@ -59,6 +59,8 @@ class Compiled:
     # the same two as specs for the C extension's render (fixed text and argument indexes)
     line_specs: tuple[_Spec, ...]
     node_specs: tuple[tuple[tuple[str, ...], tuple[_Spec, ...]], ...]
+    # the C serialiser's first-degree hashes by node and texts (bounded, cleared when full)
+    digests: dict[tuple[Any, ...], str] = field(default_factory=dict, compare=False)
 
 
 def escape(value: str) -> str:
@@ -228,6 +230,7 @@ def serialize(compiled: Compiled, values: list[str]) -> str | None:
         compiled.with_blank_nodes,
         compiled.literal_slots,
         values,
+        compiled.digests,
     )
     return nquads if nquads is not None else _generic(compiled, values)
 
