@@ -392,7 +392,10 @@ static PyObject *render_one(PyObject *spec, PyObject *args) {
         PyObject *part = PyTuple_GET_ITEM(spec, i);
         if (i % 2) part = PyList_GET_ITEM(args, PyLong_AsSsize_t(part));
         Py_ssize_t n = PyUnicode_GET_LENGTH(part);
-        if (n && PyUnicode_CopyCharacters(line, at, part, 0, n) < 0) {
+        if (n && PyUnicode_KIND(part) == PyUnicode_KIND(line)) { /* the usual case: a copy */
+            int kind = PyUnicode_KIND(line);
+            memcpy((char *)PyUnicode_DATA(line) + at * kind, PyUnicode_DATA(part), n * kind);
+        } else if (n && PyUnicode_CopyCharacters(line, at, part, 0, n) < 0) {
             Py_DECREF(line);
             return NULL;
         }
@@ -423,25 +426,18 @@ static PyObject *SHA256, *HEXDIGEST;
 
 /* Each blank node's first-degree hash (hex), as
  * vc.rdfc._first_degree_py: per node (fixed lines, specs), the lines sorted, joined, SHA-256.
- * ``memo`` (a dict, one per template) keeps each node's hash by the texts its lines take: most
- * nodes of one definition's credentials (the achievement, its criteria) take the same texts. */
-#define MEMO_MAX 4096
-
-/* The memo key of node i: (i, the texts its lines take from args...) */
-static PyObject *node_key(Py_ssize_t i, PyObject *specs, PyObject *args) {
-    Py_ssize_t count = 1;
+ * ``memo`` (a dict, one per template) keeps each node's last texts and hash: most nodes of one
+ * definition's credentials (the achievement, its criteria) take the same texts every time, and
+ * comparing texts is cheaper than hashing them for a larger memo. */
+/* The texts node's lines take from args, as a tuple */
+static PyObject *node_texts(PyObject *specs, PyObject *args) {
+    Py_ssize_t count = 0;
     for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(specs); j++) {
         count += PyTuple_GET_SIZE(PyTuple_GET_ITEM(specs, j)) / 2;
     }
     PyObject *key = PyTuple_New(count);
     if (key == NULL) return NULL;
-    PyObject *index = PyLong_FromSsize_t(i);
-    if (index == NULL) {
-        Py_DECREF(key);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(key, 0, index);
-    Py_ssize_t at = 1;
+    Py_ssize_t at = 0;
     for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(specs); j++) {
         PyObject *spec = PyTuple_GET_ITEM(specs, j);
         for (Py_ssize_t k = 1; k < PyTuple_GET_SIZE(spec); k += 2) {
@@ -472,7 +468,7 @@ static PyObject *first_degree(PyObject *nodes, PyObject *args, PyObject *memo) {
         if (SHA256 == NULL) return NULL;
     }
     Py_ssize_t count = PyTuple_GET_SIZE(nodes);
-    PyObject *key = NULL;
+    PyObject *key = NULL, *index = NULL;
     PyObject *digests = PyList_New(count);
     PyObject *empty = PyUnicode_New(0, 0);
     if (digests == NULL || empty == NULL) goto fail;
@@ -483,16 +479,24 @@ static PyObject *first_degree(PyObject *nodes, PyObject *args, PyObject *memo) {
             PyErr_SetString(PyExc_TypeError, "first_degree: each node is (fixed, specs)");
             goto fail;
         }
-        key = node_key(i, PyTuple_GET_ITEM(node, 1), args);
+        key = node_texts(PyTuple_GET_ITEM(node, 1), args);
         if (key == NULL) goto fail;
-        PyObject *known = PyDict_GetItemWithError(memo, key); /* borrowed */
-        if (known != NULL) {
-            Py_INCREF(known);
-            PyList_SET_ITEM(digests, i, known);
-            Py_CLEAR(key);
-            continue;
+        index = PyLong_FromSsize_t(i);
+        if (index == NULL) goto fail;
+        PyObject *last = PyDict_GetItemWithError(memo, index); /* borrowed: (texts, digest) */
+        if (last == NULL && PyErr_Occurred()) goto fail;
+        if (last != NULL && PyTuple_Check(last) && PyTuple_GET_SIZE(last) == 2) {
+            int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(last, 0), key, Py_EQ);
+            if (same < 0) goto fail;
+            if (same) {
+                PyObject *known = PyTuple_GET_ITEM(last, 1);
+                Py_INCREF(known);
+                PyList_SET_ITEM(digests, i, known);
+                Py_CLEAR(key);
+                Py_CLEAR(index);
+                continue;
+            }
         }
-        if (PyErr_Occurred()) goto fail;
         PyObject *fixed = PyTuple_GET_ITEM(node, 0);
         PyObject *list = PyList_New(PyTuple_GET_SIZE(fixed));
         if (list == NULL) goto fail;
@@ -518,15 +522,18 @@ static PyObject *first_degree(PyObject *nodes, PyObject *args, PyObject *memo) {
         Py_DECREF(hash);
         if (hex == NULL) goto fail;
         PyList_SET_ITEM(digests, i, hex);
-        if (PyDict_GET_SIZE(memo) >= MEMO_MAX) PyDict_Clear(memo);
-        int stored = PyDict_SetItem(memo, key, hex);
+        PyObject *entry = PyTuple_Pack(2, key, hex);
+        int stored = entry ? PyDict_SetItem(memo, index, entry) : -1;
+        Py_XDECREF(entry);
         Py_CLEAR(key);
+        Py_CLEAR(index);
         if (stored < 0) goto fail;
     }
     Py_DECREF(empty);
     return digests;
 fail:
     Py_XDECREF(key);
+    Py_XDECREF(index);
     Py_XDECREF(digests);
     Py_XDECREF(empty);
     return NULL;
@@ -671,27 +678,44 @@ static PyObject *serialize(PyObject *self, PyObject *const *argv, Py_ssize_t arg
     }
     lines = PyList_New(0);
     if (lines == NULL || render_into(lines, line_specs, args) == NULL) goto done;
-    if (named > 0) {
+    if (named > 1) { /* quads naming a blank node that fill in equal: the generic step merges them */
         PyObject *head = PyList_GetSlice(lines, 0, named);
-        PyObject *seen = head ? PySet_New(head) : NULL;
-        Py_XDECREF(head);
-        if (seen == NULL) goto done;
-        Py_ssize_t distinct = PySet_GET_SIZE(seen);
-        Py_DECREF(seen);
-        if (distinct != named) { /* quads naming a blank node filled in equal */
-            Py_INCREF(Py_None);
-            result = Py_None;
+        if (head == NULL || PyList_Sort(head) < 0) {
+            Py_XDECREF(head);
+            goto done;
+        }
+        int equal = 0;
+        for (Py_ssize_t i = 1; i < named && equal == 0; i++) {
+            equal = PyObject_RichCompareBool(PyList_GET_ITEM(head, i - 1), PyList_GET_ITEM(head, i),
+                                             Py_EQ);
+        }
+        Py_DECREF(head);
+        if (equal != 0) {
+            if (equal == 1) {
+                Py_INCREF(Py_None);
+                result = Py_None;
+            }
             goto done;
         }
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(fixed); i++) {
         if (PyList_Append(lines, PyTuple_GET_ITEM(fixed, i)) < 0) goto done;
     }
-    PyObject *set = PySet_New(lines); /* equal quads merge: the dataset is a set */
-    if (set == NULL) goto done;
-    unique = PySequence_List(set);
-    Py_DECREF(set);
-    if (unique == NULL || PyList_Sort(unique) < 0) goto done;
+    if (PyList_Sort(lines) < 0) goto done;
+    /* equal quads merge (the dataset is a set): sorted, they are neighbours */
+    Py_ssize_t count = PyList_GET_SIZE(lines), kept = 0;
+    unique = PyList_New(0);
+    if (unique == NULL) goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *line = PyList_GET_ITEM(lines, i);
+        if (kept) {
+            int equal = PyObject_RichCompareBool(PyList_GET_ITEM(unique, kept - 1), line, Py_EQ);
+            if (equal < 0) goto done;
+            if (equal) continue;
+        }
+        if (PyList_Append(unique, line) < 0) goto done;
+        kept++;
+    }
     empty = PyUnicode_New(0, 0);
     if (empty == NULL) goto done;
     result = PyUnicode_Join(empty, unique);

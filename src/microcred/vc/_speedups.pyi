@@ -20,5 +20,5 @@ def serialize(
     named: int,
     literal_slots: tuple[int, ...],
     values: list[str],
-    memo: dict[tuple[Any, ...], str],
+    memo: dict[int, tuple[tuple[str, ...], str]],
 ) -> str | None: ...

@@ -59,8 +59,8 @@ class Compiled:
     # the same two as specs for the C extension's render (fixed text and argument indexes)
     line_specs: tuple[_Spec, ...]
     node_specs: tuple[tuple[tuple[str, ...], tuple[_Spec, ...]], ...]
-    # the C serialiser's first-degree hashes by node and texts (bounded, cleared when full)
-    digests: dict[tuple[Any, ...], str] = field(default_factory=dict, compare=False)
+    # the C serialiser's last texts and first-degree hash of each blank node
+    digests: dict[int, tuple[tuple[str, ...], str]] = field(default_factory=dict, compare=False)
 
 
 def escape(value: str) -> str:
