@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from microcred.vc import canon
@@ -69,6 +70,7 @@ def suite_of(proof: Mapping[str, Any]) -> str:
     raise ProofError(f"proof type {proof_type!r} is not supported", "proof.suite_unsupported")
 
 
+@lru_cache(maxsize=256)  # a bulk run signs with one time for many credentials
 def format_datetime(moment: datetime) -> str:
     """XSD dateTime in UTC with second precision, as proofs carry it."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
