@@ -738,6 +738,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"default {DEFAULT_DATABASE}) or 'sqlite' (a temporary file)",
     )
     parser.add_argument(
+        "--outbox-on-disk",
+        action="store_true",
+        help="write the outbox's .eml files in the data folder on disk; by default they go to "
+        "a folder in /dev/shm (RAM), standing in for an SMTP relay on another machine: on this "
+        "machine's disk each new file costs ~0.6 ms, a third of a worker's time",
+    )
+    parser.add_argument(
         "--keep-db",
         action="store_true",
         help="keep the database and the data folder (outbox) for debugging",
@@ -761,6 +768,11 @@ def main(argv: list[str] | None = None) -> int:
     sqlite = args.database.strip().lower() == "sqlite"
     data_dir = Path(tempfile.mkdtemp(prefix="bench_bulk_"))
     log_dir = Path(tempfile.mkdtemp(prefix="bench_bulk_logs_"))
+    ram = Path("/dev/shm")  # noqa: S108 - a private folder made by mkdtemp below
+    outbox_dir = None
+    if not args.outbox_on_disk and ram.is_dir():
+        outbox_dir = Path(tempfile.mkdtemp(prefix="bench_bulk_outbox_", dir=ram))
+        (data_dir / "outbox").symlink_to(outbox_dir, target_is_directory=True)
     database_name: str | None = None
     database_url = ""
     app: App | None = None
@@ -776,6 +788,7 @@ def main(argv: list[str] | None = None) -> int:
             parts = urlsplit(database_url)
             shown_database = f"PostgreSQL ({parts.hostname}:{parts.port or 5432}/{database_name})"
         log(f"database: {shown_database}; data folder: {data_dir}")
+        log(f"outbox: {outbox_dir or data_dir / 'outbox'} ({'RAM' if outbox_dir else 'disk'})")
         settings = make_settings(database_url, data_dir)
         app = App.start(settings)
         if not isinstance(app.mailer, FileOutbox):
@@ -832,6 +845,8 @@ def main(argv: list[str] | None = None) -> int:
             if database_name is not None:
                 drop_postgres_database(args.database, database_name)
             shutil.rmtree(data_dir, ignore_errors=True)
+            if outbox_dir is not None:
+                shutil.rmtree(outbox_dir, ignore_errors=True)
         if workers:
             log(f"workers' stderr kept in {log_dir}")
         else:

@@ -24,6 +24,7 @@ from microcred.domain.catalog import (
     SUPERVISION,
     DefinitionData,
 )
+from microcred.vc.jsonsafe import copy_json
 from microcred.vc.model import (
     Achievement,
     AchievementCredential,
@@ -120,31 +121,21 @@ def achievement_alignments(data: DefinitionData) -> list[Alignment]:
     return alignments
 
 
-def build_credential(
-    *,
-    credential_id: str,
-    achievement_id: str,
-    issuer: Issuer,
-    definition: DefinitionData,
-    definition_version: int,
-    recipient: Recipient,
-    results: list[OutcomeResult],
-    grade: str | None,
-    issued_at: datetime,
-    valid_until: datetime | None,
-    status_entries: list[dict[str, Any]],
-    evidence: list[dict[str, Any]] | None = None,
+def build_achievement(
+    *, achievement_id: str, issuer: Issuer, definition: DefinitionData, definition_version: int
 ) -> dict[str, Any]:
-    """The unsigned credential for one award.
+    """The achievement (the definition as OB 3.0 states it): the part of a credential that every
+    learner's shares, built once for many (bulk issuing) and passed to :func:`build_credential`."""
+    return _achievement(achievement_id, issuer, definition, definition_version).to_json()
 
-    One status entry is written as a single ``credentialStatus`` object, as the published 1EdTech
-    schema wants; several (revocation and suspension) as a list (ADR 0015).
-    """
-    achieved = {r.outcome_id: r.achieved for r in results}
+
+def _achievement(
+    achievement_id: str, issuer: Issuer, definition: DefinitionData, definition_version: int
+) -> Achievement:
     criteria_text = "\n".join(
         f"- {o.statement}: {o.criterion}" for o in definition.learning_outcomes
     )
-    achievement = Achievement(
+    return Achievement(
         id=achievement_id,
         name=definition.title,
         description=definition.description or definition.title,
@@ -160,6 +151,40 @@ def build_credential(
         field_of_study=definition.field_of_study or None,
         creator=Profile(id=issuer.did, name=issuer.name),
     )
+
+
+# stands in for a prebuilt achievement while the rest of the credential is modelled
+_PLACEHOLDER = Achievement(id="urn:placeholder", name="-", description="-", criteria=Criteria())
+
+
+def build_credential(
+    *,
+    credential_id: str,
+    achievement_id: str,
+    issuer: Issuer,
+    definition: DefinitionData,
+    definition_version: int,
+    recipient: Recipient,
+    results: list[OutcomeResult],
+    grade: str | None,
+    issued_at: datetime,
+    valid_until: datetime | None,
+    status_entries: list[dict[str, Any]],
+    evidence: list[dict[str, Any]] | None = None,
+    achievement: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The unsigned credential for one award.
+
+    One status entry is written as a single ``credentialStatus`` object, as the published 1EdTech
+    schema wants; several (revocation and suspension) as a list (ADR 0015). ``achievement``: its
+    JSON from :func:`build_achievement` for these same arguments (copied in), else built here.
+    """
+    achieved = {r.outcome_id: r.achieved for r in results}
+    modelled = (
+        _achievement(achievement_id, issuer, definition, definition_version)
+        if achievement is None
+        else _PLACEHOLDER
+    )
     result_entries = [
         Result(result_description=o.id, status="Completed" if achieved.get(o.id) else "Failed")
         for o in definition.learning_outcomes
@@ -171,7 +196,7 @@ def build_credential(
             IdentityObject.for_email(recipient.email),
             IdentityObject(hashed=False, identity_hash=recipient.name, identity_type="name"),
         ],
-        achievement=achievement,
+        achievement=modelled,
         result=result_entries,
         credits_earned=definition.workload_ects,
     )
@@ -194,6 +219,8 @@ def build_credential(
         ),
     )
     data = credential.to_json()
+    if achievement is not None:
+        data["credentialSubject"]["achievement"] = copy_json(achievement)
     data["awardedDate"] = _stamp(issued_at)
     if evidence:
         data["evidence"] = evidence

@@ -52,7 +52,8 @@ from microcred.services.issuing import (
     Award,
     credential_text,
     published_definition,
-    sign_award,
+    sign_planned,
+    signing_plan,
     upsert_learners,
 )
 from microcred.services.keys import active_key, active_row
@@ -479,18 +480,18 @@ def _credential_id(app: App, provider_id: int, key: str) -> str:
 def _sign(app: App, prepared: _Prepared) -> dict[int, tuple[dict[str, Any], datetime, Any]]:
     """Sign every row of the chunk: CPU only, no transaction, no lock."""
     out = {}
+    plan = signing_plan(
+        app, prepared.provider, prepared.definition, prepared.key_row, prepared.key_pair
+    )
     for line, award, number, index in prepared.rows:
         assert award.idempotency_key is not None
-        out[line] = sign_award(
+        out[line] = sign_planned(
             app,
-            prepared.provider,
-            prepared.definition,
+            plan,
             award,
             Recipient(award.name.strip(), award.email.strip().lower()),
             _credential_id(app, prepared.provider.id, award.idempotency_key),
             (number, index),
-            prepared.key_row,
-            prepared.key_pair,
         )
     return out
 

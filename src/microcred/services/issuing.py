@@ -22,7 +22,7 @@ from microcred.db.tables import (
     Staff,
 )
 from microcred.domain.assessment import OutcomeResult, decide
-from microcred.domain.award import Issuer, Recipient, build_credential
+from microcred.domain.award import Issuer, Recipient, build_achievement, build_credential
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, NotFound
@@ -200,6 +200,54 @@ def credential_text(document: dict[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
+@dataclass(frozen=True, slots=True)
+class SigningPlan:
+    """What every credential of one definition signed by one key shares, worked out once."""
+
+    provider: Provider
+    data: DefinitionData
+    version: int
+    issuer: Issuer
+    achievement_id: str
+    achievement: dict[str, Any]
+    purposes: tuple[str, ...]
+    method: str
+    key_pair: KeyPair
+
+
+def signing_plan(
+    app: App, provider: Provider, row: Definition, key_row: SigningKey, key_pair: KeyPair
+) -> SigningPlan:
+    data = definitions.data_of(row)
+    did = provider_did(app, provider)
+    issuer = Issuer(
+        did=did,
+        name=data.awarding_body or provider.legal_name,
+        url=provider.website,
+        country_code=data.country_code or provider.country_code,
+        region=data.region or provider.region,
+    )
+    achievement_id = (
+        f"{app.settings.base_url}/providers/{provider.slug}/definitions/{row.family}/v{row.version}"
+    )
+    return SigningPlan(
+        provider=provider,
+        data=data,
+        version=row.version,
+        issuer=issuer,
+        achievement_id=achievement_id,
+        achievement=build_achievement(
+            achievement_id=achievement_id,
+            issuer=issuer,
+            definition=data,
+            definition_version=row.version,
+        ),
+        purposes=tuple(status_purposes_for(data)),
+        method=f"{did}#{key_row.fragment}",
+        key_pair=key_pair,
+    )
+
+
 def sign_award(
     app: App,
     provider: Provider,
@@ -213,44 +261,50 @@ def sign_award(
 ) -> tuple[dict[str, Any], datetime, datetime | None]:
     """The signed credential for ``award`` at status list number and index ``status``: no
     database, so bulk issuing signs outside its transactions. Returns it with its dates."""
-    data = definitions.data_of(row)
+    plan = signing_plan(app, provider, row, key_row, key_pair)
+    return sign_planned(app, plan, award, recipient, credential_uuid, status)
+
+
+def sign_planned(
+    app: App,
+    plan: SigningPlan,
+    award: Award,
+    recipient: Recipient,
+    credential_uuid: str,
+    status: tuple[int, int],
+) -> tuple[dict[str, Any], datetime, datetime | None]:
+    """:func:`sign_award` with the shared part worked out (many awards of one definition)."""
+    data = plan.data
     issued_at = (award.issued_at or app.now()).replace(microsecond=0)
     valid_until = award.valid_until
     if valid_until is None and data.validity_months:
         valid_until = issued_at + timedelta(days=round(30.44 * data.validity_months))
-    did = provider_did(app, provider)
     number, index = status
     unsigned = build_credential(
         credential_id=f"{app.settings.base_url}/credentials/{credential_uuid}",
-        achievement_id=f"{app.settings.base_url}/providers/{provider.slug}/definitions/"
-        f"{row.family}/v{row.version}",
-        issuer=Issuer(
-            did=did,
-            name=data.awarding_body or provider.legal_name,
-            url=provider.website,
-            country_code=data.country_code or provider.country_code,
-            region=data.region or provider.region,
-        ),
+        achievement_id=plan.achievement_id,
+        issuer=plan.issuer,
         definition=data,
-        definition_version=row.version,
+        definition_version=plan.version,
         recipient=recipient,
         results=award.results,
         grade=award.grade,
         issued_at=issued_at,
         valid_until=valid_until,
         status_entries=[
-            status_list.entry(list_url(app, provider, number, purpose), index, purpose)
-            for purpose in status_purposes_for(data)
+            status_list.entry(list_url(app, plan.provider, number, purpose), index, purpose)
+            for purpose in plan.purposes
         ],
+        achievement=plan.achievement,
     )
     if award.extra:
         unsigned.update(award.extra)
     signed = sign_credential(
         unsigned,
-        key_pair,
+        plan.key_pair,
         created=issued_at,
-        controller=did,
-        verification_method=f"{did}#{key_row.fragment}",
+        controller=plan.issuer.did,
+        verification_method=plan.method,
     )
     return signed, issued_at, valid_until
 
