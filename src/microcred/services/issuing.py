@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from microcred import metrics
@@ -98,13 +98,18 @@ def upsert_learners(
             select(Learner).where(Learner.provider_id == provider.id, Learner.email.in_(part))
         ):
             known[learner.email] = learner
+    new: dict[str, dict[str, Any]] = {}
     for item in checked:
-        if isinstance(item, tuple) and item[1] not in known:
-            known[item[1]] = Learner(
-                provider_id=provider.id, name=item[0], email=item[1], created_at=app.now()
-            )
-            session.add(known[item[1]])
-    session.flush()
+        if isinstance(item, tuple) and item[1] not in known and item[1] not in new:
+            new[item[1]] = {
+                "provider_id": provider.id,
+                "name": item[0],
+                "email": item[1],
+                "created_at": app.now(),
+            }
+    if new:  # one INSERT ... RETURNING for them all (the unit of work's flush: 5% of bulk)
+        for learner in session.scalars(insert(Learner).returning(Learner), list(new.values())):
+            known[learner.email] = learner
     return [known[c[1]] if isinstance(c, tuple) else c for c in checked]
 
 
