@@ -9,6 +9,7 @@ import re
 import socket
 import stat
 import threading
+from base64 import b64encode
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from email import policy
@@ -500,3 +501,29 @@ def test_messages_carry_any_name_and_title_safely(tmp_path):
     assert parsed["Reply-To"].addresses[0].addr_spec == "weiterbildung@hfg.example"
     assert str(parsed["Message-ID"]).startswith("<password-reset.3f1c2b7e-")
     assert "Zoë" in _text(parsed)
+
+
+def test_mail_jobs_queued_by_an_older_version_are_still_delivered(platform):
+    """Jobs hold messages as Latin-1 text now; those queued before, in base64, still go out."""
+    message = mail.compose(
+        platform.settings,
+        to="ada@example.org",
+        subject="Queued before the upgrade",
+        template="reset_password",
+        purpose="password-reset",
+        subject_id=1,
+        cause="older",
+        name="Ada",
+        link="http://testserver/x",
+    )
+    raw = mail.wire_bytes(message)
+    outbox = FileOutbox(platform.settings.data_dir / "outbox")
+    before = len(outbox.files())
+    jobs.execute(
+        platform, "mail.send", jobs.seal(platform, {"messages": [b64encode(raw).decode()]})
+    )
+    jobs.execute(platform, "mail.send", jobs.seal(platform, {"texts": [raw.decode("latin-1")]}))
+    delivered = outbox.files()[before:]
+    assert len(delivered) == 2
+    for path in delivered:
+        assert path.read_bytes() == raw.replace(b"\r\n", b"\n")

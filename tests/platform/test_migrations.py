@@ -66,3 +66,22 @@ def test_an_earlier_schema_with_data_upgrades_to_head(database_url, tmp_path, re
         assert jobs.state(app).failed == 0
     finally:
         app.engine.dispose()
+
+
+def test_signed_documents_are_compressed_with_lz4_on_postgresql(platform):
+    """0017: LZ4 rather than pglz for the documents stored as they are signed (issue 13)."""
+    if platform.engine.dialect.name != "postgresql":
+        pytest.skip("TOAST compression is PostgreSQL's")
+    with platform.engine.connect() as connection:
+        methods = dict(
+            connection.execute(
+                text(
+                    "SELECT attrelid::regclass::text, attcompression FROM pg_attribute "
+                    "WHERE attname = 'document' AND attrelid::regclass::text IN "
+                    "('credentials', 'wallet_items', 'published_status_lists', 'accreditations')"
+                )
+            ).all()
+        )
+    assert methods == dict.fromkeys(
+        ("credentials", "wallet_items", "published_status_lists", "accreditations"), "l"
+    )

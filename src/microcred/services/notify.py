@@ -44,19 +44,23 @@ log = logging.getLogger("microcred.mail")
 
 
 def _pack(message: Message) -> str:
-    return base64.b64encode(wire_bytes(message)).decode()
+    """The message's bytes as text, one character per byte (MIME on the wire is ASCII; any
+    other byte survives as its Latin-1 character): the sealed payload compresses it well."""
+    return wire_bytes(message).decode("latin-1")
 
 
 def _unpack(text: str) -> Outgoing:
-    return Outgoing.from_bytes(base64.b64decode(text))
+    return Outgoing.from_bytes(text.encode("latin-1"))
 
 
 # priority: a learner hears of her credential while the rest of a bulk file is issued
 @jobs.task("mail.send", queue="mail", max_attempts=10, wait=30, retry_on=(MailError,), priority=10)
-def send_job(app: App, messages: list[str]) -> None:
+def send_job(app: App, texts: list[str] | None = None, messages: list[str] | None = None) -> None:
     """Deliver messages (in order, one connection); a failure retries them all, with the same
-    Message-IDs (a receiver may see a repeat, never a different id)."""
-    outgoing = [_unpack(m) for m in messages]
+    Message-IDs (a receiver may see a repeat, never a different id). ``texts`` as ``_pack``
+    writes them; ``messages`` in base64, as jobs queued by older versions hold them."""
+    outgoing = [_unpack(t) for t in texts or ()]
+    outgoing += [Outgoing.from_bytes(base64.b64decode(m)) for m in messages or ()]
     app.mailer.send_outgoing(outgoing)
     log.info(
         "sent %s message(s)",
@@ -73,7 +77,7 @@ def queue(app: App, session: Session, message: Message) -> None:
 def queue_many(app: App, session: Session, messages: list[Message]) -> None:
     """One job for several messages (a bulk chunk's)."""
     if messages:
-        jobs.enqueue(app, session, "mail.send", sealed=True, messages=[_pack(m) for m in messages])
+        jobs.enqueue(app, session, "mail.send", sealed=True, texts=[_pack(m) for m in messages])
 
 
 # --- the notifications: each builds its message now and queues it for after the commit ---
