@@ -234,3 +234,53 @@ def test_an_iri_ending_in_a_newline_is_written_as_pyld_writes_it() -> None:
     assert "<https://learner.example/2\n>" in reference
     assert fast(document, LOADER) == reference
     assert fast.stats["template"] == 2
+
+
+@native
+def test_base58_limits_are_the_twins_limits() -> None:
+    assert speedups is not None
+    longest = bytes(1) + bytes(range(256)) * 15 + bytes(255)  # 4,096 bytes
+    text = speedups.b58encode(longest)
+    assert text == _b58encode_py(longest)
+    assert speedups.b58decode(text) == _b58decode_py(text) == longest
+    for encode in (speedups.b58encode, _b58encode_py):
+        with pytest.raises(ValueError, match="too long"):
+            encode(longest + b"x")
+    for decode in (speedups.b58decode, _b58decode_py):
+        with pytest.raises(ValueError, match="too long"):
+            decode("2" * 6000)
+
+
+@native
+def test_copy_json_refuses_a_dict_changed_while_copied() -> None:
+    """Deep-copying a value that is not JSON runs Python code; if that code changes the dict being
+    copied, both versions refuse (the C one once read a freed key)."""
+    assert speedups is not None
+
+    class Clears:
+        def __deepcopy__(self, memo: Any) -> Clears:
+            parent.clear()
+            return self
+
+    for copy in (speedups.copy_json, _copy_json_py):
+        parent = {"".join(["k", "ey"]): Clears(), "b": 2}
+        with pytest.raises(RuntimeError, match="changed size"):
+            copy(parent)
+
+
+@native
+def test_serialize_refuses_what_describe_never_gives() -> None:
+    assert speedups is not None
+
+    class Text(str):
+        __slots__ = ()
+
+    with pytest.raises(TypeError, match="values must be str"):
+        speedups.serialize((), (("a", 0, "\n"),), (), 0, (), [Text("x")], {})
+    with pytest.raises(ValueError, match="named out of range"):
+        speedups.serialize((), (("a", 0, "\n"),), (), 5, (), ["x"], {})
+    with pytest.raises(TypeError, match="each spec is a tuple"):
+        speedups.serialize(((("f",), (["a", 0],)),), (), (), 0, (), ["x"], {})
+    assert speedups.serialize((), (('<a> <b> "', 0, '" .\n'),), (), 0, (0,), ['q"'], {}) == (
+        '<a> <b> "q\\"" .\n'
+    )

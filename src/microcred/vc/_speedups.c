@@ -209,17 +209,25 @@ static PyObject *copy_json(PyObject *self, PyObject *value) {
     if (type == &PyDict_Type) {
         if (Py_EnterRecursiveCall(" in copy_json")) return NULL;
         PyObject *copy = PyDict_New();
-        Py_ssize_t pos = 0;
+        Py_ssize_t pos = 0, size = PyDict_GET_SIZE(value);
         PyObject *key, *child;
         while (copy != NULL && PyDict_Next(value, &pos, &key, &child)) {
+            /* copying a value that is not JSON runs Python code, which may change the dict */
+            Py_INCREF(key);
             Py_INCREF(child);
             PyObject *inner = copy_json(self, child);
             Py_DECREF(child);
+            if (inner != NULL && PyDict_GET_SIZE(value) != size) {
+                PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+                Py_CLEAR(inner);
+            }
             if (inner == NULL || PyDict_SetItem(copy, key, inner) < 0) {
+                Py_DECREF(key);
                 Py_XDECREF(inner);
                 Py_CLEAR(copy);
                 break;
             }
+            Py_DECREF(key);
             Py_DECREF(inner);
         }
         Py_LeaveRecursiveCall();
@@ -259,7 +267,8 @@ static PyObject *copy_json(PyObject *self, PyObject *value) {
 }
 
 static const char B58[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-#define B58_MAX 4096
+#define B58_MAX 4096 /* bytes to encode; text to decode: up to what they encode to */
+#define B58_TEXT_MAX (B58_MAX * 138 / 100 + 1)
 
 /* b58encode(data: bytes) -> str (Bitcoin alphabet, leading zero bytes as "1") */
 static PyObject *b58encode(PyObject *self, PyObject *arg) {
@@ -312,7 +321,7 @@ static PyObject *b58decode(PyObject *self, PyObject *arg) {
         return NULL;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
-    if (n > B58_MAX) {
+    if (n > B58_TEXT_MAX) {
         PyErr_SetString(PyExc_ValueError, "b58decode: input too long");
         return NULL;
     }
@@ -433,6 +442,10 @@ static PyObject *SHA256, *HEXDIGEST;
 static PyObject *node_texts(PyObject *specs, PyObject *args) {
     Py_ssize_t count = 0;
     for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(specs); j++) {
+        if (!PyTuple_Check(PyTuple_GET_ITEM(specs, j))) {
+            PyErr_SetString(PyExc_TypeError, "first_degree: each spec is a tuple");
+            return NULL;
+        }
         count += PyTuple_GET_SIZE(PyTuple_GET_ITEM(specs, j)) / 2;
     }
     PyObject *key = PyTuple_New(count);
@@ -486,12 +499,16 @@ static PyObject *first_degree(PyObject *nodes, PyObject *args, PyObject *memo) {
         PyObject *last = PyDict_GetItemWithError(memo, index); /* borrowed: (texts, digest) */
         if (last == NULL && PyErr_Occurred()) goto fail;
         if (last != NULL && PyTuple_Check(last) && PyTuple_GET_SIZE(last) == 2) {
+            Py_INCREF(last); /* held: a comparison could change the memo */
             int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(last, 0), key, Py_EQ);
-            if (same < 0) goto fail;
-            if (same) {
+            if (same == 1) {
                 PyObject *known = PyTuple_GET_ITEM(last, 1);
                 Py_INCREF(known);
                 PyList_SET_ITEM(digests, i, known);
+            }
+            Py_DECREF(last);
+            if (same < 0) goto fail;
+            if (same) {
                 Py_CLEAR(key);
                 Py_CLEAR(index);
                 continue;
@@ -600,6 +617,17 @@ static PyObject *serialize(PyObject *self, PyObject *const *argv, Py_ssize_t arg
     }
     PyObject *node_specs = argv[0], *line_specs = argv[1], *fixed = argv[2], *slots = argv[4];
     Py_ssize_t named = PyLong_AsSsize_t(argv[3]);
+    if (named < 0 || named > PyTuple_GET_SIZE(line_specs)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "serialize: named out of range");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(argv[5]); i++) {
+        /* exact str: comparing and hashing them runs no Python code */
+        if (!PyUnicode_CheckExact(PyList_GET_ITEM(argv[5], i))) {
+            PyErr_SetString(PyExc_TypeError, "serialize: values must be str");
+            return NULL;
+        }
+    }
     PyObject *args = PySequence_List(argv[5]);
     PyObject *digests = NULL, *lines = NULL, *unique = NULL, *empty = NULL, *result = NULL;
     if (args == NULL) return NULL;

@@ -41,13 +41,21 @@ def multibase_encode(data: bytes) -> str:
     return MULTIBASE_BASE58BTC + _b58encode(data)
 
 
+_B58_MAX = 4096  # bytes to encode, as the C extension; text to decode: what they encode to
+_B58_TEXT_MAX = _B58_MAX * 138 // 100 + 1
+
+
 def _b58encode_py(data: bytes) -> str:
+    if len(data) > _B58_MAX:
+        raise ValueError("b58encode: input too long")
     return base58.b58encode(data).decode("ascii")
 
 
 def _b58decode_py(text: str) -> bytes:
     """base58 to bytes; any character outside the alphabet is refused (``base58.b58decode``
     would strip whitespace at the end)."""
+    if len(text) > _B58_TEXT_MAX:
+        raise ValueError("b58decode: input too long")
     for char in text:
         if char not in _B58_ALPHABET:
             raise ValueError(f"Invalid character {char!r}")
