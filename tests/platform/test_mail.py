@@ -13,7 +13,7 @@ from base64 import b64encode
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
@@ -220,19 +220,22 @@ def test_an_issued_credential_notifies_the_learner(smtp_platform, smtpd):
     assert not [m for m in smtpd.received if m["To"] != "ada@example.org"]  # staff added: none
 
 
-def test_smtp_failures_are_clear_and_never_name_the_password(smtpd, tmp_path):
-    base = make_settings("sqlite://", tmp_path)
-    message = mail.compose(
-        base,
+def _reset_for_ada(settings, subject: str, cause: str) -> Message:
+    return mail.compose(
+        settings,
         to="ada@example.org",
-        subject="Hello",
+        subject=subject,
         template="reset_password",
         purpose="password-reset",
         subject_id=1,
-        cause="t",
+        cause=cause,
         name="Ada",
         link="http://testserver/x",
     )
+
+
+def test_smtp_failures_are_clear_and_never_name_the_password(smtpd, tmp_path):
+    message = _reset_for_ada(make_settings("sqlite://", tmp_path), "Hello", cause="t")
     wrong = SmtpMailer(
         parse_smtp_url(f"smtp://mailer:wrong-{SMTP_PASSWORD}@127.0.0.1:{smtpd.port}")
     )
@@ -505,17 +508,7 @@ def test_messages_carry_any_name_and_title_safely(tmp_path):
 
 def test_mail_jobs_queued_by_an_older_version_are_still_delivered(platform):
     """Jobs hold messages as Latin-1 text now; those queued before, in base64, still go out."""
-    message = mail.compose(
-        platform.settings,
-        to="ada@example.org",
-        subject="Queued before the upgrade",
-        template="reset_password",
-        purpose="password-reset",
-        subject_id=1,
-        cause="older",
-        name="Ada",
-        link="http://testserver/x",
-    )
+    message = _reset_for_ada(platform.settings, "Queued before the upgrade", cause="older")
     raw = mail.wire_bytes(message)
     outbox = FileOutbox(platform.settings.data_dir / "outbox")
     before = len(outbox.files())

@@ -126,16 +126,10 @@ def build_achievement(
 ) -> dict[str, Any]:
     """The achievement (the definition as OB 3.0 states it): the part of a credential that every
     learner's shares, built once for many (bulk issuing) and passed to :func:`build_credential`."""
-    return _achievement(achievement_id, issuer, definition, definition_version).to_json()
-
-
-def _achievement(
-    achievement_id: str, issuer: Issuer, definition: DefinitionData, definition_version: int
-) -> Achievement:
     criteria_text = "\n".join(
         f"- {o.statement}: {o.criterion}" for o in definition.learning_outcomes
     )
-    return Achievement(
+    achievement = Achievement(
         id=achievement_id,
         name=definition.title,
         description=definition.description or definition.title,
@@ -151,9 +145,10 @@ def _achievement(
         field_of_study=definition.field_of_study or None,
         creator=Profile(id=issuer.did, name=issuer.name),
     )
+    return achievement.to_json()
 
 
-# stands in for a prebuilt achievement while the rest of the credential is modelled
+# stands in for the achievement (built as JSON on its own) while the rest is modelled
 _PLACEHOLDER = Achievement(id="urn:placeholder", name="-", description="-", criteria=Criteria())
 
 
@@ -180,10 +175,15 @@ def build_credential(
     JSON from :func:`build_achievement` for these same arguments (copied in), else built here.
     """
     achieved = {r.outcome_id: r.achieved for r in results}
-    modelled = (
-        _achievement(achievement_id, issuer, definition, definition_version)
+    achievement = (
+        build_achievement(
+            achievement_id=achievement_id,
+            issuer=issuer,
+            definition=definition,
+            definition_version=definition_version,
+        )
         if achievement is None
-        else _PLACEHOLDER
+        else copy_json(achievement)
     )
     result_entries = [
         Result(result_description=o.id, status="Completed" if achieved.get(o.id) else "Failed")
@@ -196,7 +196,7 @@ def build_credential(
             IdentityObject.for_email(recipient.email),
             IdentityObject(hashed=False, identity_hash=recipient.name, identity_type="name"),
         ],
-        achievement=modelled,
+        achievement=_PLACEHOLDER,
         result=result_entries,
         credits_earned=definition.workload_ects,
     )
@@ -219,8 +219,7 @@ def build_credential(
         ),
     )
     data = credential.to_json()
-    if achievement is not None:
-        data["credentialSubject"]["achievement"] = copy_json(achievement)
+    data["credentialSubject"]["achievement"] = achievement
     data["awardedDate"] = _stamp(issued_at)
     if evidence:
         data["evidence"] = evidence

@@ -433,11 +433,6 @@ static PyObject *render_into(PyObject *out, PyObject *specs, PyObject *args) {
 
 static PyObject *SHA256, *HEXDIGEST;
 
-/* Each blank node's first-degree hash (hex), as
- * vc.rdfc._first_degree_py: per node (fixed lines, specs), the lines sorted, joined, SHA-256.
- * ``memo`` (a dict, one per template) keeps each node's last texts and hash: most nodes of one
- * definition's credentials (the achievement, its criteria) take the same texts every time, and
- * comparing texts is cheaper than hashing them for a larger memo. */
 /* The texts node's lines take from args, as a tuple */
 static PyObject *node_texts(PyObject *specs, PyObject *args) {
     Py_ssize_t count = 0;
@@ -468,11 +463,12 @@ static PyObject *node_texts(PyObject *specs, PyObject *args) {
     return key;
 }
 
+/* Each blank node's first-degree hash (hex), as
+ * vc.rdfc._first_degree_py: per node (fixed lines, specs), the lines sorted, joined, SHA-256.
+ * ``memo`` (a dict, one per template) keeps each node's last texts and hash: most nodes of one
+ * definition's credentials (the achievement, its criteria) take the same texts every time, and
+ * comparing texts is cheaper than hashing them for a larger memo. */
 static PyObject *first_degree(PyObject *nodes, PyObject *args, PyObject *memo) {
-    if (!PyTuple_Check(nodes) || !PyList_Check(args)) {
-        PyErr_SetString(PyExc_TypeError, "first_degree(nodes: tuple, args: list)");
-        return NULL;
-    }
     if (SHA256 == NULL) {
         PyObject *hashlib = PyImport_ImportModule("hashlib");
         if (hashlib == NULL) return NULL;
@@ -637,12 +633,7 @@ static PyObject *serialize(PyObject *self, PyObject *const *argv, Py_ssize_t arg
             if (!PyErr_Occurred()) PyErr_SetString(PyExc_IndexError, "serialize: slot out of range");
             goto done;
         }
-        PyObject *value = PyList_GET_ITEM(args, slot);
-        if (!PyUnicode_Check(value)) {
-            PyErr_SetString(PyExc_TypeError, "serialize: values must be str");
-            goto done;
-        }
-        PyObject *escaped = escape(value);
+        PyObject *escaped = escape(PyList_GET_ITEM(args, slot)); /* str: checked above */
         if (escaped == NULL) goto done;
         PyList_SetItem(args, slot, escaped); /* steals escaped, drops the old value */
     }

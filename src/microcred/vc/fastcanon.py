@@ -70,7 +70,7 @@ class _ShapeKey:
     """One object per shape, found once per document: the caches are keyed by it, so a document
     hashes and compares its shape (hundreds of tokens) once, not at every lookup."""
 
-    __slots__ = ("__weakref__", "facts")
+    __slots__ = ("facts",)
 
     def __init__(self) -> None:
         self.facts: dict[str, Any] = {}
@@ -220,7 +220,7 @@ class FastCanonicalizer:
     def _template(
         self,
         document: Mapping[str, Any],
-        shape: _ShapeKey,
+        shape_key: _ShapeKey,
         values: list[str],
         schemes: list[str | None],
         cache: LRUCache[Any, Any],
@@ -229,17 +229,17 @@ class FastCanonicalizer:
         """The compiled template of ``document``'s shape, built on first sight; None when the
         shape is one only the reference path handles."""
         with self._lock:
-            structural = cache.get(("structural", shape))
+            structural = cache.get(("structural", shape_key))
         slots: list[_Slot] = []  # made only when a new shape is compiled
         if structural is None:
             slots = [_Slot(i, scheme) for i, scheme in enumerate(schemes)]
             structural, ready = self._find_structural(document, slots, values, loader)
             with self._lock:
-                cache[("structural", shape)] = structural
+                cache[("structural", shape_key)] = structural
                 if ready is not None:
-                    cache[(shape, ())] = ready
+                    cache[(shape_key, ())] = ready
                     self.stats["built"] += 1
-        key = (shape, tuple(values[i] for i in sorted(structural)))
+        key = (shape_key, tuple(values[i] for i in sorted(structural)))
         with self._lock:
             template = cache.get(key)
         if template is None:

@@ -126,36 +126,35 @@ def compile_dataset(
     iri = {p[0] for q in quads for p in q if type(p) is tuple and not p[3]}
     if literal & iri:
         return None  # one text both ways: the generic path handles it
-    first_degree: list[list[str | _Format]] = [[] for _ in labels]
+    # per blank node: its lines without a hole, and those with (as specs and as %-formats)
+    fixed_of: list[list[str]] = [[] for _ in labels]
+    specs_of: list[list[_Spec]] = [[] for _ in labels]
     for quad in quads:
         nodes = {p for p in quad if type(p) is int}
         if len(nodes) != sum(type(p) is int for p in quad):
             return None  # a blank node twice in one quad
         for node in nodes:
-            line = _format(quad, slot_count, lambda n, node=node: "_:a" if n == node else "_:z")
-            first_degree[node].append(line if line[1] is not None else line[0])
-    quads.sort(key=lambda q: not any(type(p) is int for p in q))
-    node_specs: list[list[_Spec]] = [[] for _ in labels]
-    for quad in quads:
-        for node in {p for p in quad if type(p) is int}:
             spec = _spec_of(quad, slot_count, lambda n, node=node: "_:a" if n == node else "_:z")
             if len(spec) > 1:
-                node_specs[node].append(spec)
-    fixed_of = [tuple(line for line in lines if type(line) is str) for lines in first_degree]
+                specs_of[node].append(spec)
+            else:
+                fixed_of[node].append(str(spec[0]))
+    quads.sort(key=lambda q: not any(type(p) is int for p in q))
+    line_specs = tuple(_spec_of(q, slot_count, None) for q in quads)
     return Compiled(
         tuple(quads),
         len(labels),
         tuple(fixed),
         slot_count,
         tuple(sorted(literal)),
-        tuple(_format(q, slot_count, None) for q in quads),
+        tuple(_format_of(spec) for spec in line_specs),
         sum(any(type(p) is int for p in q) for q in quads),
         tuple(
-            (fixed_of[node], tuple(line for line in lines if type(line) is not str))  # type: ignore[misc]
-            for node, lines in enumerate(first_degree)
+            (tuple(fixed_of[node]), tuple(_format_of(spec) for spec in specs))
+            for node, specs in enumerate(specs_of)
         ),
-        tuple(_spec_of(q, slot_count, None) for q in quads),
-        tuple((fixed_of[node], tuple(specs)) for node, specs in enumerate(node_specs)),
+        line_specs,
+        tuple((tuple(fixed_of[node]), tuple(specs)) for node, specs in enumerate(specs_of)),
     )
 
 
@@ -187,11 +186,10 @@ def _spec_of(quad: tuple[Component, ...], slot_count: int, label: Any) -> _Spec:
     return tuple(spec)
 
 
-def _format(quad: tuple[Component, ...], slot_count: int, label: Any) -> _Format:
-    """The quad's line as a %-format (its spec's texts joined by ``%s``).
+def _format_of(spec: _Spec) -> _Format:
+    """A spec as a %-format line (its texts joined by ``%s``), for the Python serialiser.
 
     A line without arguments comes back as ``(text, None, False)`` with its text final."""
-    spec = _spec_of(quad, slot_count, label)
     if len(spec) == 1:
         return (str(spec[0]), None, False)  # type: ignore[return-value]
     text = "%s".join(str(part).replace("%", "%%") for part in spec[::2])
