@@ -13,7 +13,7 @@ from base64 import b64encode
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from email import policy
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
@@ -195,8 +195,8 @@ def test_password_reset_end_to_end_through_smtp(smtp_platform, smtp_client, smtp
         other = notify.account_link(
             smtp_platform, session, account, "reset", "another-token", account.email
         )
-    assert again["Message-ID"] == reset["Message-ID"]
-    assert other["Message-ID"] != reset["Message-ID"]
+    assert again.message_id == reset["Message-ID"]
+    assert other.message_id != reset["Message-ID"]
     jobs.drain(smtp_platform)
     resets = smtpd.wait(_to("niamh@example.org", "password-reset"), count=3)
     assert [m["Message-ID"] for m in resets].count(reset["Message-ID"]) == 2
@@ -220,7 +220,7 @@ def test_an_issued_credential_notifies_the_learner(smtp_platform, smtpd):
     assert not [m for m in smtpd.received if m["To"] != "ada@example.org"]  # staff added: none
 
 
-def _reset_for_ada(settings, subject: str, cause: str) -> Message:
+def _reset_for_ada(settings, subject: str, cause: str) -> mail.Outgoing:
     return mail.compose(
         settings,
         to="ada@example.org",
@@ -507,16 +507,25 @@ def test_messages_carry_any_name_and_title_safely(tmp_path):
 
 
 def test_mail_jobs_queued_by_an_older_version_are_still_delivered(platform):
-    """Jobs hold messages as Latin-1 text now; those queued before, in base64, still go out."""
+    """Jobs hold each message with its envelope now; those queued before, as Latin-1 text or
+    in base64 (the envelope read from the headers), still go out."""
     message = _reset_for_ada(platform.settings, "Queued before the upgrade", cause="older")
-    raw = mail.wire_bytes(message)
+    raw = message.raw
     outbox = FileOutbox(platform.settings.data_dir / "outbox")
     before = len(outbox.files())
     jobs.execute(
         platform, "mail.send", jobs.seal(platform, {"messages": [b64encode(raw).decode()]})
     )
     jobs.execute(platform, "mail.send", jobs.seal(platform, {"texts": [raw.decode("latin-1")]}))
+    jobs.execute(
+        platform,
+        "mail.send",
+        jobs.seal(
+            platform,
+            {"envelopes": [[raw.decode("latin-1"), message.sender, ["ada@example.org"], "<x@y>"]]},
+        ),
+    )
     delivered = outbox.files()[before:]
-    assert len(delivered) == 2
+    assert len(delivered) == 3
     for path in delivered:
         assert path.read_bytes() == raw.replace(b"\r\n", b"\n")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from email.message import Message
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -37,29 +37,50 @@ from microcred.services.mail import (
     Outgoing,
     compose,
     compose_many,
-    wire_bytes,
 )
 
 log = logging.getLogger("microcred.mail")
 
 
-def _pack(message: Message) -> str:
-    """The message's bytes as text, one character per byte (MIME on the wire is ASCII; any
-    other byte survives as its Latin-1 character): the sealed payload compresses it well."""
-    return wire_bytes(message).decode("latin-1")
+def _pack(message: Outgoing) -> list[object]:
+    """The message with its envelope: its bytes as text, one character per byte (MIME on the
+    wire is ASCII; any other byte survives as its Latin-1 character), so the sealed payload
+    compresses it well, and sending need not parse its headers again."""
+    return [
+        message.raw.decode("latin-1"),
+        message.sender,
+        list(message.recipients),
+        message.message_id,
+    ]
 
 
-def _unpack(text: str) -> Outgoing:
-    return Outgoing.from_bytes(text.encode("latin-1"))
+def _unpack(packed: list[Any]) -> Outgoing:
+    raw, sender, recipients, message_id = packed
+    if not (
+        isinstance(raw, str)
+        and isinstance(sender, str)
+        and isinstance(message_id, str)
+        and isinstance(recipients, list)
+        and all(isinstance(r, str) for r in recipients)
+    ):
+        raise ValueError("a queued message is not [text, sender, recipients, message id]")
+    return Outgoing(raw.encode("latin-1"), sender, tuple(recipients), message_id)
 
 
 # priority: a learner hears of her credential while the rest of a bulk file is issued
 @jobs.task("mail.send", queue="mail", max_attempts=10, wait=30, retry_on=(MailError,), priority=10)
-def send_job(app: App, texts: list[str] | None = None, messages: list[str] | None = None) -> None:
+def send_job(
+    app: App,
+    envelopes: list[list[Any]] | None = None,
+    texts: list[str] | None = None,
+    messages: list[str] | None = None,
+) -> None:
     """Deliver messages (in order, one connection); a failure retries them all, with the same
-    Message-IDs (a receiver may see a repeat, never a different id). ``texts`` as ``_pack``
-    writes them; ``messages`` in base64, as jobs queued by older versions hold them."""
-    outgoing = [_unpack(t) for t in texts or ()]
+    Message-IDs (a receiver may see a repeat, never a different id). ``envelopes`` as ``_pack``
+    writes them; jobs queued by older versions hold ``texts`` (the bytes as Latin-1 text) or
+    ``messages`` (base64), whose headers give the envelope."""
+    outgoing = [_unpack(e) for e in envelopes or ()]
+    outgoing += [Outgoing.from_bytes(t.encode("latin-1")) for t in texts or ()]
     outgoing += [Outgoing.from_bytes(base64.b64decode(m)) for m in messages or ()]
     app.mailer.send_outgoing(outgoing)
     log.info(
@@ -69,15 +90,15 @@ def send_job(app: App, texts: list[str] | None = None, messages: list[str] | Non
     )
 
 
-def queue(app: App, session: Session, message: Message) -> None:
+def queue(app: App, session: Session, message: Outgoing) -> None:
     """Send ``message`` once ``session``'s transaction commits; never if it rolls back."""
     queue_many(app, session, [message])
 
 
-def queue_many(app: App, session: Session, messages: list[Message]) -> None:
+def queue_many(app: App, session: Session, messages: list[Outgoing]) -> None:
     """One job for several messages (a bulk chunk's)."""
     if messages:
-        jobs.enqueue(app, session, "mail.send", sealed=True, texts=[_pack(m) for m in messages])
+        jobs.enqueue(app, session, "mail.send", sealed=True, envelopes=[_pack(m) for m in messages])
 
 
 # --- the notifications: each builds its message now and queues it for after the commit ---
@@ -85,7 +106,7 @@ def queue_many(app: App, session: Session, messages: list[Message]) -> None:
 
 def account_link(
     app: App, session: Session, account: LearnerAccount, purpose: str, token: str, to: str
-) -> Message:
+) -> Outgoing:
     """The one-time links of a learner account: ``verify`` (the sign-up email), ``reset`` (a
     new password) and ``email`` (proving a further address, sent to that address). The
     ``Message-ID`` derives from the token: the same link always has the same id."""
@@ -140,7 +161,7 @@ def credential_issued(app: App, session: Session, credential: Credential) -> Non
 
 def issued_message(
     app: App, provider: Provider | None, credential: Credential, title: str | None = None
-) -> Message:
+) -> Outgoing:
     """The "your micro-credential" message. Its ``Message-ID`` derives from the credential's
     idempotency key when it has one (a bulk row's), else from its id. ``title``: the
     achievement's name when the caller has it (else read from the stored document)."""
@@ -149,7 +170,7 @@ def issued_message(
 
 def issued_messages(
     app: App, provider: Provider | None, issued: list[tuple[Credential, str | None]]
-) -> list[Message]:
+) -> list[Outgoing]:
     """:func:`issued_message` for many credentials (a bulk chunk's), rendered once."""
     base = app.settings.base_url
     each = []
