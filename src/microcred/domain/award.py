@@ -8,9 +8,10 @@ element's key, so any reader finds all of them the same way. Table: ``docs/eu-el
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from microcred.domain.assessment import OutcomeResult
@@ -36,6 +37,8 @@ from microcred.vc.model import (
     Profile,
     Result,
     ResultDescription,
+    identity_hash,
+    normalize_email,
 )
 
 EU_ELEMENT_TYPE = "ext:EUMicroCredentialElement"
@@ -295,3 +298,83 @@ def read_eu_elements(credential: Mapping[str, Any]) -> dict[str, str]:
     if grades:
         found["grade"] = str(grades[0])
     return found
+
+
+class CredentialTemplate:
+    """:func:`build_credential` for many awards of one definition, issuer and achievement (a
+    bulk chunk's): the models are built and dumped once per variant (a grade or not, an end
+    date or not, how many status entries), and each award puts its own values into a copy.
+    A unit test holds the result equal to :func:`build_credential`, key for key and in order."""
+
+    def __init__(
+        self,
+        *,
+        achievement_id: str,
+        issuer: Issuer,
+        definition: DefinitionData,
+        definition_version: int,
+        achievement: dict[str, Any],
+    ) -> None:
+        self._shared = {
+            "achievement_id": achievement_id,
+            "issuer": issuer,
+            "definition": definition,
+            "definition_version": definition_version,
+            "achievement": achievement,
+        }
+        self._outcomes = [o.id for o in definition.learning_outcomes]
+        self._variants: dict[tuple[bool, bool, int], dict[str, Any]] = {}
+
+    def _variant(self, graded: bool, ends: bool, entries: int) -> dict[str, Any]:
+        key = (graded, ends, entries)
+        found = self._variants.get(key)
+        if found is None:
+            moment = datetime(2000, 1, 1, tzinfo=UTC)
+            found = build_credential(
+                credential_id="urn:template",
+                recipient=Recipient("-", "template@example.org"),
+                results=[OutcomeResult(o, True) for o in self._outcomes],
+                grade="-" if graded else None,
+                issued_at=moment,
+                valid_until=moment if ends else None,
+                status_entries=[{} for _ in range(entries)],
+                **self._shared,
+            )
+            self._variants[key] = found
+        return found
+
+    def build(
+        self,
+        *,
+        credential_id: str,
+        recipient: Recipient,
+        results: list[OutcomeResult],
+        grade: str | None,
+        issued_at: datetime,
+        valid_until: datetime | None,
+        status_entries: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """What :func:`build_credential` returns for these values and the shared ones."""
+        data = copy_json(self._variant(bool(grade), valid_until is not None, len(status_entries)))
+        data["id"] = credential_id
+        stamp = _stamp(issued_at)
+        data["validFrom"] = data["awardedDate"] = stamp
+        if valid_until is not None:
+            data["validUntil"] = _stamp(valid_until)
+        if status_entries:
+            data["credentialStatus"] = copy_json(
+                status_entries[0] if len(status_entries) == 1 else status_entries
+            )
+        subject = data["credentialSubject"]
+        email, name = subject["identifier"]
+        salt = secrets.token_hex(16)  # as IdentityObject.for_email
+        email["identityHash"] = identity_hash(normalize_email(recipient.email), salt)
+        email["salt"] = salt
+        name["identityHash"] = recipient.name
+        achieved = {r.outcome_id: r.achieved for r in results}
+        entries = subject["result"]
+        for entry, outcome in zip(entries, self._outcomes, strict=False):
+            entry["status"] = "Completed" if achieved.get(outcome) else "Failed"
+        if grade:
+            entries[-1]["value"] = str(grade)
+        return data
