@@ -493,10 +493,14 @@ def worker(
 
     from microcred import logs
     from microcred.services import jobs
+    from microcred.services.app import settle_memory
 
     platform = _platform()
     logs.configure(platform.settings)
     out.print(f"microcred worker (database: {_safe_url(platform)})")
+    jobs.load_tasks()
+    assert platform.loader.knows("https://www.w3.org/ns/credentials/v2")  # contexts read now
+    settle_memory()
     if jobs.on_postgresql(platform):
         from microcred.services import queue_pg
 

@@ -315,7 +315,7 @@ class CredentialTemplate:
         definition_version: int,
         achievement: dict[str, Any],
     ) -> None:
-        self._shared = {
+        self._shared: dict[str, Any] = {
             "achievement_id": achievement_id,
             "issuer": issuer,
             "definition": definition,
@@ -355,7 +355,9 @@ class CredentialTemplate:
         status_entries: list[dict[str, Any]],
     ) -> dict[str, Any]:
         """What :func:`build_credential` returns for these values and the shared ones."""
-        data = copy_json(self._variant(bool(grade), valid_until is not None, len(status_entries)))
+        data: dict[str, Any] = copy_json(
+            self._variant(bool(grade), valid_until is not None, len(status_entries))
+        )
         data["id"] = credential_id
         stamp = _stamp(issued_at)
         data["validFrom"] = data["awardedDate"] = stamp

@@ -259,15 +259,14 @@ def _award_json(award: Award) -> dict[str, Any]:
     }
 
 
-def _award_of(row: BulkRow, definition_id: int) -> Award:
-    data = row.award
+def _award_of(data: dict[str, Any], idempotency_key: str, definition_id: int) -> Award:
     return Award(
         definition_id=definition_id,
         name=data["name"],
         email=data["email"],
         results=[OutcomeResult(o, bool(a)) for o, a in data["results"]],
         grade=data["grade"],
-        idempotency_key=row.idempotency_key,
+        idempotency_key=idempotency_key,
         issued_at=datetime.fromisoformat(data["issued_at"]) if data["issued_at"] else None,
         valid_until=datetime.fromisoformat(data["valid_until"]) if data["valid_until"] else None,
     )
@@ -403,17 +402,21 @@ def _reserve(app: App, upload_id: str, chunk: int) -> _Prepared | None:
             return None
         provider = session.get(Provider, upload.provider_id, with_for_update=True)
         assert provider is not None
-        rows = list(
-            session.scalars(
-                select(BulkRow)
-                .where(
-                    BulkRow.upload_id == upload_id,
-                    BulkRow.chunk == chunk,
-                    BulkRow.state == "pending",
-                )
-                .order_by(BulkRow.line)
+        rows = session.execute(  # plain rows: ORM objects cost a tenth of a chunk
+            select(
+                BulkRow.line,
+                BulkRow.award,
+                BulkRow.idempotency_key,
+                BulkRow.status_list_id,
+                BulkRow.status_index,
             )
-        )
+            .where(
+                BulkRow.upload_id == upload_id,
+                BulkRow.chunk == chunk,
+                BulkRow.state == "pending",
+            )
+            .order_by(BulkRow.line)
+        ).all()
         if not rows:
             _finish_if_done(app, session, upload)
             return None
@@ -425,18 +428,40 @@ def _reserve(app: App, upload_id: str, chunk: int) -> _Prepared | None:
             require(staff, "issue")
             definition = published_definition(session, provider, upload.definition_id)
         except DomainError as exc:  # the uploader lost the right, or the definition was withdrawn
-            for row in rows:
-                row.state, row.problem = "refused", {"column": "*", "reason": exc.message}
+            session.execute(
+                update(BulkRow),
+                [
+                    {
+                        "upload_id": upload_id,
+                        "line": row.line,
+                        "state": "refused",
+                        "problem": {"column": "*", "reason": exc.message},
+                    }
+                    for row in rows
+                ],
+            )
             _finish_if_done(app, session, upload, Counter(refused=len(rows)))
             return None
+        held = {row.line: (row.status_list_id, row.status_index) for row in rows}
         numbers: dict[int, int] = {}
-        waiting = [row for row in rows if row.status_index is None]
-        for row, (status_row, index) in zip(
-            waiting, allocate_many(app, session, provider, len(waiting)), strict=True
-        ):
-            row.status_list_id, row.status_index = status_row.id, index
-            numbers[status_row.id] = status_row.number
-        for list_id in {r.status_list_id for r in rows} - set(numbers):
+        waiting = [row.line for row in rows if row.status_index is None]
+        if waiting:
+            assigned = []
+            for line, (status_row, index) in zip(
+                waiting, allocate_many(app, session, provider, len(waiting)), strict=True
+            ):
+                held[line] = (status_row.id, index)
+                numbers[status_row.id] = status_row.number
+                assigned.append(
+                    {
+                        "upload_id": upload_id,
+                        "line": line,
+                        "status_list_id": status_row.id,
+                        "status_index": index,
+                    }
+                )
+            session.execute(update(BulkRow), assigned)
+        for list_id in {list_id for list_id, _index in held.values()} - set(numbers):
             found = session.get(StatusList, list_id)
             assert found is not None
             numbers[found.id] = found.number
@@ -451,13 +476,12 @@ def _reserve(app: App, upload_id: str, chunk: int) -> _Prepared | None:
             key_pair,
             [
                 (
-                    r.line,
-                    _award_of(r, definition.id),
-                    numbers[r.status_list_id],
-                    r.status_index,
+                    row.line,
+                    _award_of(row.award, row.idempotency_key, definition.id),
+                    numbers[held[row.line][0]],
+                    held[row.line][1],
                 )
-                for r in rows
-                if r.status_list_id is not None and r.status_index is not None
+                for row in rows
             ],
         )
 

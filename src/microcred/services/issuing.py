@@ -22,7 +22,7 @@ from microcred.db.tables import (
     Staff,
 )
 from microcred.domain.assessment import OutcomeResult, decide
-from microcred.domain.award import Issuer, Recipient, build_achievement, build_credential
+from microcred.domain.award import CredentialTemplate, Issuer, Recipient, build_achievement
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, NotFound
@@ -213,8 +213,7 @@ class SigningPlan:
     data: DefinitionData
     version: int
     issuer: Issuer
-    achievement_id: str
-    achievement: dict[str, Any]
+    template: CredentialTemplate
     purposes: tuple[str, ...]
     method: str
     key_pair: KeyPair
@@ -240,12 +239,17 @@ def signing_plan(
         data=data,
         version=row.version,
         issuer=issuer,
-        achievement_id=achievement_id,
-        achievement=build_achievement(
+        template=CredentialTemplate(
             achievement_id=achievement_id,
             issuer=issuer,
             definition=data,
             definition_version=row.version,
+            achievement=build_achievement(
+                achievement_id=achievement_id,
+                issuer=issuer,
+                definition=data,
+                definition_version=row.version,
+            ),
         ),
         purposes=tuple(status_purposes_for(data)),
         method=f"{did}#{key_row.fragment}",
@@ -285,12 +289,8 @@ def sign_planned(
     if valid_until is None and data.validity_months:
         valid_until = issued_at + timedelta(days=round(30.44 * data.validity_months))
     number, index = status
-    unsigned = build_credential(
+    unsigned = plan.template.build(
         credential_id=f"{app.settings.base_url}/credentials/{credential_uuid}",
-        achievement_id=plan.achievement_id,
-        issuer=plan.issuer,
-        definition=data,
-        definition_version=plan.version,
         recipient=recipient,
         results=award.results,
         grade=award.grade,
@@ -300,7 +300,6 @@ def sign_planned(
             status_list.entry(list_url(app, plan.provider, number, purpose), index, purpose)
             for purpose in plan.purposes
         ],
-        achievement=plan.achievement,
     )
     if award.extra:
         unsigned.update(award.extra)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import re
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from microcred.domain.catalog import DefinitionInvalidError
 from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.i18n import _
 from microcred.services import status as status_lists
-from microcred.services.app import App
+from microcred.services.app import App, settle_memory
 from microcred.services.trust import prepare_platform_signer
 from microcred.services.verification import load_configured_registries
 from microcred.web import (
@@ -223,16 +222,6 @@ def create_app(app: App) -> FastAPI:
         web.include_router(pages.router)
     web.include_router(audit.router)
     return web
-
-
-def settle_memory() -> None:
-    """For a server process, once its application is built: what start-up built (contexts,
-    schemas, templates, routes) lives as long as the process, so the garbage collector stops
-    scanning it again and again. Without this, a full collection during a request that made
-    many objects (a wallet of 1,000 credentials) cost over 100 ms at random (issue 13: that
-    page's p95 went from 164 to 60 ms). Not for tests, which build many applications."""
-    gc.collect()
-    gc.freeze()
 
 
 def create_app_from_env() -> FastAPI:
