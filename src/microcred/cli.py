@@ -416,7 +416,8 @@ def serve(
     import uvicorn
 
     from microcred import logs, metrics
-    from microcred.web.app import create_app, settle_memory
+    from microcred.services.app import settle_memory
+    from microcred.web.app import create_app
 
     base_url = None if os.environ.get("MICROCRED_BASE_URL") else f"http://{host}:{port}"
     platform = _platform(base_url)

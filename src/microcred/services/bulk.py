@@ -28,10 +28,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from microcred import metrics
+from microcred.db.copy import insert_rows
 from microcred.db.session import transaction
 from microcred.db.tables import (
     BulkRow,
@@ -321,10 +322,10 @@ def start_upload(
         )
         accepted += 1
         if len(batch) >= _INSERT_ROWS:
-            session.execute(insert(BulkRow), batch)
+            insert_rows(session, BulkRow, batch)
             batch = []
     if batch:
-        session.execute(insert(BulkRow), batch)
+        insert_rows(session, BulkRow, batch)
     upload.rows_total = rows.total
     upload.rows_pending = accepted
     upload.problems = problems
@@ -606,7 +607,7 @@ def _store(
         if updates:
             session.execute(update(BulkRow), updates)
         if issued:
-            session.execute(insert(Credential), [_columns(c) for c, _title in issued])
+            insert_rows(session, Credential, [_columns(c) for c, _title in issued])
             audit.log(
                 session,
                 provider.id,
@@ -631,9 +632,8 @@ _CREDENTIAL_COLUMNS = tuple(c.key for c in Credential.__table__.columns)
 
 
 def _columns(credential: Credential) -> dict[str, Any]:
-    """A new (not added) credential's values, for an ORM bulk insert."""
-    values = {name: getattr(credential, name) for name in _CREDENTIAL_COLUMNS}
-    return {name: value for name, value in values.items() if value is not None}
+    """A new (not added) credential's values, every column's, for ``insert_rows``."""
+    return {name: getattr(credential, name) for name in _CREDENTIAL_COLUMNS}
 
 
 def _achievement_name(document: dict[str, Any]) -> str | None:
