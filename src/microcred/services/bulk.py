@@ -32,7 +32,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from microcred import metrics
-from microcred.db.copy import insert_rows
+from microcred.db.batch import insert_rows, update_rows
 from microcred.db.session import transaction
 from microcred.db.tables import (
     BulkRow,
@@ -429,8 +429,9 @@ def _reserve(app: App, upload_id: str, chunk: int) -> _Prepared | None:
             require(staff, "issue")
             definition = published_definition(session, provider, upload.definition_id)
         except DomainError as exc:  # the uploader lost the right, or the definition was withdrawn
-            session.execute(
-                update(BulkRow),
+            update_rows(
+                session,
+                BulkRow,
                 [
                     {
                         "upload_id": upload_id,
@@ -461,7 +462,7 @@ def _reserve(app: App, upload_id: str, chunk: int) -> _Prepared | None:
                         "status_index": index,
                     }
                 )
-            session.execute(update(BulkRow), assigned)
+            update_rows(session, BulkRow, assigned)
         for list_id in {list_id for list_id, _index in held.values()} - set(numbers):
             found = session.get(StatusList, list_id)
             assert found is not None
@@ -604,8 +605,11 @@ def _store(
             )
             update_row.update(state="issued", credential_id=credential.id)
             issued.append((credential, _achievement_name(document)))
-        if updates:
-            session.execute(update(BulkRow), updates)
+        for same in (  # rows given the same columns, in one statement each
+            [u for u in updates if "credential_id" in u],
+            [u for u in updates if "problem" in u],
+        ):
+            update_rows(session, BulkRow, same)
         if issued:
             insert_rows(session, Credential, [_columns(c) for c, _title in issued])
             audit.log(

@@ -1,4 +1,5 @@
-"""``db.copy.insert_rows``: COPY on PostgreSQL, executemany on SQLite, the same rows either way:
+"""``db.batch``: COPY and UPDATE ... FROM unnest on PostgreSQL, executemany on SQLite, the same
+rows either way:
 any text (tabs, line breaks, backslashes, quotes, any script), JSON, times in any zone, NULLs;
 in the caller's transaction; rows it cannot write are refused before anything is written."""
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import StatementError
 
-from microcred.db.copy import insert_rows
+from microcred.db.batch import insert_rows, update_rows
 from microcred.db.session import transaction
 from microcred.db.tables import BulkRow, BulkUpload, Credential
 from tests.platform.conftest import make_org, publish_definition
@@ -142,3 +143,60 @@ def test_rows_it_cannot_write_are_refused_and_nothing_is_written(platform) -> No
         written_then_failed()
     with platform.sessions() as session:
         assert session.scalar(select(func.count()).select_from(BulkRow)) == 0
+
+
+def test_rows_updated_by_their_keys(platform) -> None:
+    org = make_org(platform, "copy")
+    definition = publish_definition(platform, org)
+    upload = _upload(platform, org, definition.id)
+    rows = [
+        {
+            "upload_id": upload,
+            "line": n,
+            "chunk": 0,
+            "award": {"n": n},
+            "idempotency_key": f"k{n}",
+            "state": "pending",
+        }
+        for n in range(6)
+    ]
+    with transaction(platform.sessions) as session:
+        insert_rows(session, BulkRow, rows)
+        update_rows(
+            session,
+            BulkRow,
+            [
+                {"upload_id": upload, "line": n, "state": "issued", "credential_id": AWKWARD[:36]}
+                for n in (1, 3)
+            ],
+        )
+        update_rows(
+            session,
+            BulkRow,
+            [{"upload_id": upload, "line": 4, "state": "refused", "problem": {"why": AWKWARD}}],
+        )
+    with platform.sessions() as session:
+        stored = {r.line: r for r in session.scalars(select(BulkRow))}
+        assert {n: r.state for n, r in stored.items()} == {
+            0: "pending",
+            1: "issued",
+            2: "pending",
+            3: "issued",
+            4: "refused",
+            5: "pending",
+        }
+        assert stored[1].credential_id == stored[3].credential_id == AWKWARD[:36]
+        assert stored[4].problem == {"why": AWKWARD}
+        assert stored[0].credential_id is None
+        assert stored[0].award == {"n": 0}
+    refused = [
+        ([{"upload_id": upload, "state": "issued"}], "need its key"),
+        ([{"upload_id": upload, "line": 1}], "need its key"),
+        ([{"upload_id": upload, "line": 1, "problem": None}], "is JSON"),
+    ]
+    for bad, message in refused:
+        with pytest.raises(ValueError, match=message), transaction(platform.sessions) as session:
+            update_rows(session, BulkRow, bad)
+    missing = [{"upload_id": upload, "line": 99, "state": "issued"}]
+    with pytest.raises(LookupError), transaction(platform.sessions) as session:
+        update_rows(session, BulkRow, missing)
