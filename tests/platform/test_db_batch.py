@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import StatementError
 
-from microcred.db.batch import insert_rows, update_rows
+from microcred.db.batch import among, insert_rows, update_rows
 from microcred.db.session import transaction
 from microcred.db.tables import BulkRow, BulkUpload, Credential
 from tests.platform.conftest import make_org, publish_definition
@@ -200,3 +200,36 @@ def test_rows_updated_by_their_keys(platform) -> None:
     missing = [{"upload_id": upload, "line": 99, "state": "issued"}]
     with pytest.raises(LookupError), transaction(platform.sessions) as session:
         update_rows(session, BulkRow, missing)
+
+
+def test_among_finds_the_rows_whose_value_is_one_of_many(platform) -> None:
+    org = make_org(platform, "copy")
+    definition = publish_definition(platform, org)
+    upload = _upload(platform, org, definition.id)
+    keys = [f"{AWKWARD[:50]}{n}" for n in range(600)]  # more than one IN list's worth
+    with transaction(platform.sessions) as session:
+        insert_rows(
+            session,
+            BulkRow,
+            [
+                {
+                    "upload_id": upload,
+                    "line": n,
+                    "chunk": 0,
+                    "award": {},
+                    "idempotency_key": key,
+                    "state": "pending",
+                }
+                for n, key in enumerate(keys)
+            ],
+        )
+    with platform.sessions() as session:
+
+        def lines(values: list) -> list[int]:
+            query = select(BulkRow.line).where(among(session, BulkRow.idempotency_key, values))
+            return sorted(session.scalars(query))
+
+        assert lines([*keys[::3], "not there"]) == list(range(0, 600, 3))
+        assert lines([]) == []
+        found = session.scalars(select(BulkRow.line).where(among(session, BulkRow.line, [5, 7])))
+        assert sorted(found) == [5, 7]

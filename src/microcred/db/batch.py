@@ -11,7 +11,18 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import JSON, Table, TypeDecorator, insert, inspect, update
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    ColumnElement,
+    Table,
+    TypeDecorator,
+    any_,
+    bindparam,
+    insert,
+    inspect,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -128,3 +139,11 @@ def _table(model: type[Any], rows: Sequence[dict[str, Any]]) -> Table:
         if isinstance(table.columns[name].type, JSON) and any(r[name] is None for r in rows):
             raise ValueError(f"{table.name}.{name} is JSON: None is not a value for it")
     return table
+
+
+def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``: one parameter however
+    many values, so one prepared statement serves every batch."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]

@@ -32,7 +32,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from microcred import metrics
-from microcred.db.batch import insert_rows, update_rows
+from microcred.db.batch import among, insert_rows, update_rows
 from microcred.db.session import transaction
 from microcred.db.tables import (
     BulkRow,
@@ -561,7 +561,8 @@ def _store(
         existing = dict(  # rows issued by an earlier upload of the same file
             session.execute(
                 select(Credential.idempotency_key, Credential.id).where(
-                    Credential.provider_id == provider.id, Credential.idempotency_key.in_(keys)
+                    Credential.provider_id == provider.id,
+                    among(session, Credential.idempotency_key, keys),
                 )
             ).all()
         )

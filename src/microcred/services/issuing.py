@@ -6,12 +6,13 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.orm import Session
 
 from microcred import metrics
+from microcred.db.batch import among
 from microcred.db.tables import (
     Assessment,
     Credential,
@@ -56,18 +57,29 @@ class Award:
 def upsert_learner(
     app: App, session: Session, provider: Provider, name: str, email: str
 ) -> Learner:
-    learner = upsert_learners(app, session, provider, [(name, email)])[0]
-    if isinstance(learner, DomainError):
-        raise learner
+    found = upsert_learners(app, session, provider, [(name, email)])[0]
+    if isinstance(found, DomainError):
+        raise found
+    learner = session.get(Learner, found.id)
+    assert learner is not None
     return learner
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerRef:
+    """A learner row's id, name and email (read or written as plain rows)."""
+
+    id: int
+    name: str
+    email: str
 
 
 def upsert_learners(
     app: App, session: Session, provider: Provider, people: list[tuple[str, str]]
-) -> list[Learner | DomainError]:
+) -> list[LearnerRef | DomainError]:
     """The provider's learner for each (name, email), made when new: one query for those known,
-    one insert for the new (a bulk chunk's). A person whose name or email is unusable gets the
-    error instead, in place."""
+    one insert for the new (a bulk chunk's), as plain rows. A person whose name or email is
+    unusable gets the error instead, in place."""
     checked: list[tuple[str, str] | DomainError] = []
     for name, email in people:
         email = email.strip().lower()
@@ -91,13 +103,16 @@ def upsert_learners(
         else:
             checked.append((name, email))
     emails = sorted({c[1] for c in checked if isinstance(c, tuple)})
-    known: dict[str, Learner] = {}
+    known: dict[str, LearnerRef] = {}
+    columns = (Learner.id, Learner.name, Learner.email)
     for start in range(0, len(emails), 500):
         part = emails[start : start + 500]
-        for learner in session.scalars(
-            select(Learner).where(Learner.provider_id == provider.id, Learner.email.in_(part))
+        for row in session.execute(
+            select(*columns).where(
+                Learner.provider_id == provider.id, among(session, Learner.email, part)
+            )
         ):
-            known[learner.email] = learner
+            known[row.email] = LearnerRef(row.id, row.name, row.email)
     new: dict[str, dict[str, Any]] = {}
     for item in checked:
         if isinstance(item, tuple) and item[1] not in known and item[1] not in new:
@@ -108,8 +123,9 @@ def upsert_learners(
                 "created_at": app.now(),
             }
     if new:  # one INSERT ... RETURNING for them all (the unit of work's flush: 5% of bulk)
-        for learner in session.scalars(insert(Learner).returning(Learner), list(new.values())):
-            known[learner.email] = learner
+        table = cast(Table, Learner.__table__)
+        for row in session.execute(insert(table).returning(*columns), list(new.values())):
+            known[row.email] = LearnerRef(row.id, row.name, row.email)
     return [known[c[1]] if isinstance(c, tuple) else c for c in checked]
 
 

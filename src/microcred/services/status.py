@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from microcred import metrics
+from microcred.db.batch import among
 from microcred.db.session import READONLY, transaction
 from microcred.db.tables import (
     BulkRow,
@@ -145,7 +146,8 @@ def _in_use(
         busy.update(
             session.scalars(
                 select(Credential.status_index).where(
-                    Credential.status_list_id == current.id, Credential.status_index.in_(part)
+                    Credential.status_list_id == current.id,
+                    among(session, Credential.status_index, part),
                 )
             )
         )
@@ -153,7 +155,8 @@ def _in_use(
             i
             for i in session.scalars(
                 select(BulkRow.status_index).where(
-                    BulkRow.status_list_id == current.id, BulkRow.status_index.in_(part)
+                    BulkRow.status_list_id == current.id,
+                    among(session, BulkRow.status_index, part),
                 )
             )
             if i is not None
@@ -163,7 +166,7 @@ def _in_use(
                 select(StatusReserved.status_index).where(
                     StatusReserved.provider_id == provider.id,
                     StatusReserved.list_number == current.number,
-                    StatusReserved.status_index.in_(part),
+                    among(session, StatusReserved.status_index, part),
                 )
             )
         )
