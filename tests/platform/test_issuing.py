@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from microcred.db.session import transaction
@@ -12,7 +14,7 @@ from microcred.db.tables import Provider
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS
 from microcred.domain.errors import DomainError
-from microcred.services import definitions, keys, status
+from microcred.services import definitions, issuing, keys, status
 from microcred.services.providers import create_api_token
 from microcred.vc import schema
 from microcred.vc.verify import verify
@@ -295,3 +297,31 @@ def test_an_upgraded_install_signs_its_lists_at_start_up(platform, wired):
             assert session.query(PublishedStatusList).count() == 2
         url = "/providers/upgraded/status/1/revocation"
         assert restarted.get(url).content == restarted.get(url).content
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.text(alphabet=st.characters(blacklist_categories=("Cs",))),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_VALUES)
+def test_stored_text_is_what_the_standard_encoder_writes(value) -> None:
+    """orjson writes the stored text (ADR 0025): the standard encoder's text, so a credential is
+    found by its id's JSON text (``vc_api``) whichever wrote it."""
+    document = {"id": value, "v": [value]}
+    assert issuing.credential_text(document) == json.dumps(
+        document, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+def test_what_orjson_refuses_the_standard_encoder_writes() -> None:
+    document = {"big": 2**70, "id": "urn:x"}
+    assert json.loads(issuing.credential_text(document)) == document

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.orm import Session
 
@@ -215,10 +216,15 @@ def issue(
 
 
 def credential_text(document: dict[str, Any]) -> str:
-    """A signed credential as stored and served: compact JSON (written by the C encoder; with
-    an indent Python's own encoder runs, a tenth of bulk issuing's time). Its bytes are what
-    digests and downloads use; the signature does not depend on them."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    """A signed credential as stored and served: compact JSON, written by orjson (a tenth of
+    the standard encoder's time, a tenth of a bulk chunk's; the same text but for the exponent
+    of some floats, ADR 0025), or by the standard encoder for what orjson refuses (integers
+    beyond 64 bits). Its bytes are what digests and downloads use; the signature does not
+    depend on them."""
+    try:
+        return orjson.dumps(document).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)

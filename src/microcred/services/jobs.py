@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -110,9 +111,17 @@ def seal(app: App, args: dict[str, Any]) -> dict[str, Any]:
     database stores, logs and sends a twentieth). Only the platform can seal, so what it opens
     is its own."""
     nonce = os.urandom(12)
-    packed = zlib.compress(json.dumps(args).encode(), 1)
+    packed = zlib.compress(_json_bytes(args), 1)
     box = AESGCM(_payload_key(app)).encrypt(nonce, packed, b"job")
     return {"sealed": base64.b64encode(nonce + box).decode(), "deflate": 1}
+
+
+def _json_bytes(args: dict[str, Any]) -> bytes:
+    """``args`` as JSON: orjson (ADR 0025), or the standard encoder for what it refuses."""
+    try:
+        return orjson.dumps(args)
+    except orjson.JSONEncodeError:
+        return json.dumps(args).encode()
 
 
 def unseal(app: App, args: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +132,7 @@ def unseal(app: App, args: dict[str, Any]) -> dict[str, Any]:
     opened = AESGCM(_payload_key(app)).decrypt(raw[:12], raw[12:], b"job")
     if args.get("deflate") == 1:
         opened = zlib.decompress(opened)
-    result: dict[str, Any] = json.loads(opened)
+    result: dict[str, Any] = orjson.loads(opened)
     return result
 
 
