@@ -30,7 +30,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from microcred.vc import canon, rdfc
+from microcred.vc import canon, direct, rdfc
 from microcred.vc.errors import ContextError
 from microcred.vc.loader import DocumentLoader
 from microcred.vc.native import speedups
@@ -70,10 +70,11 @@ class _ShapeKey:
     """One object per shape, found once per document: the caches are keyed by it, so a document
     hashes and compares its shape (hundreds of tokens) once, not at every lookup."""
 
-    __slots__ = ("facts",)
+    __slots__ = ("facts", "seen")
 
     def __init__(self) -> None:
         self.facts: dict[str, Any] = {}
+        self.seen = False  # a document of this shape was canonicalised before
 
 
 @dataclass(slots=True)
@@ -119,8 +120,11 @@ class Survey:
 class FastCanonicalizer:
     """Callable ``(document, loader) -> N-Quads`` with a per-loader template cache."""
 
-    def __init__(self, max_shapes: int = 512) -> None:
+    def __init__(self, max_shapes: int = 512, *, direct_first: bool = True) -> None:
+        """``direct_first``: a shape's first document goes straight to RDF (``vc.direct``), the
+        template is built for its second; False builds it for the first (tests of templates)."""
         self._max_shapes = max_shapes
+        self._direct_first = direct_first
         self._caches: weakref.WeakKeyDictionary[
             DocumentLoader, tuple[LRUCache[Any, Any], LRUCache[Any, Any]]
         ] = weakref.WeakKeyDictionary()
@@ -132,7 +136,14 @@ class FastCanonicalizer:
         # template: filled from a template (tied: blank nodes only pyld's full step tells apart);
         # built: templates made; fallback: documents canonicalised by pyld from the start;
         # large: documents too large to template, canonicalised in one pass
-        self.stats = {"template": 0, "tied": 0, "built": 0, "fallback": 0, "large": 0}
+        self.stats = {
+            "template": 0,
+            "tied": 0,
+            "built": 0,
+            "fallback": 0,
+            "large": 0,
+            "direct": 0,
+        }
 
     def survey(self, document: Mapping[str, Any]) -> Survey | None:
         """The document's walk (None: a document templates do not handle); pass it to the
@@ -163,9 +174,12 @@ class FastCanonicalizer:
         key, values, schemes = survey.key, survey.values, survey.schemes
         if len(values) > _LARGE:
             self.stats["large"] += 1
-            return canon.canonize_dataset(
-                canon.dataset_of_expanded(canon.expand_strict(document, loader))
-            )
+            try:
+                return direct.nquads(document, loader)
+            except direct.Unsupported:
+                return canon.canonize_dataset(
+                    canon.dataset_of_expanded(canon.expand_strict(document, loader))
+                )
         cache, small = self._cache_for(loader)
         whole = None
         if len(values) <= _SMALL:  # proof configurations: few values, repeated across documents
@@ -174,15 +188,24 @@ class FastCanonicalizer:
                 known = small.get(whole)
             if known is not None:
                 return known  # type: ignore[no-any-return]
-        template = self._template(document, key, values, schemes, cache, loader)
-        if template is None:
-            return self._fallback(document, loader)
-        self.stats["template"] += 1
-        nquads = rdfc.serialize(template.compiled, values) if template.compiled else None
+        nquads = None
+        if not key.seen and self._direct_first:  # first sight: to RDF at once (ADR 0026)
+            key.seen = True
+            try:
+                nquads = direct.nquads(document, loader)
+                self.stats["direct"] += 1
+            except direct.Unsupported:
+                nquads = None
         if nquads is None:
-            # blank nodes that first-degree hashes cannot tell apart: pyld's full RDFC-1.0 step
-            self.stats["tied"] += 1
-            nquads = canon.canonize_dataset(_fill(template, values))
+            template = self._template(document, key, values, schemes, cache, loader)
+            if template is None:
+                return self._fallback(document, loader)
+            self.stats["template"] += 1
+            nquads = rdfc.serialize(template.compiled, values) if template.compiled else None
+            if nquads is None:
+                # blank nodes that first-degree hashes cannot tell apart: pyld's RDFC-1.0 step
+                self.stats["tied"] += 1
+                nquads = canon.canonize_dataset(_fill(template, values))
         if whole is not None:
             with self._lock:
                 small[whole] = nquads
