@@ -5,8 +5,9 @@ pyld expands a document (a new JSON tree), builds a node map from it (another), 
 to RDF. For the JSON-LD that credentials use, this module walks the document once and writes the
 triples as it goes. It follows pyld's expansion algorithm step by step (scoped contexts, their
 reverting, the type-scoped contexts), using pyld's own processed contexts, IRI expansion and
-literal conversion, so the terms come out the same. The result is pyld's dataset form, and
-pyld's RDFC-1.0 implementation labels it.
+literal conversion, so the terms come out the same. The triples are written as N-Quads terms at
+once. Blank nodes are labelled by their first-degree hashes (``rdfc._label``, RDFC-1.0's first
+step), and those they cannot tell apart by pyld's full RDFC-1.0 implementation.
 
 Anything outside that subset raises :class:`Unsupported`, and the caller uses the full pipeline.
 This covers keywords other than ``@context``, ``@id`` and ``@type`` in a node, value objects,
@@ -23,18 +24,22 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, IdentifierIssuer, JsonLdError
+from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, JsonLdError
 
-from microcred.vc import canon
+from microcred.vc import canon, rdfc
 from microcred.vc.errors import ContextError
 from microcred.vc.ldprocessor import Processor
 from microcred.vc.loader import DocumentLoader
 
 _OPTIONS_RDF = {"produceGeneralizedRdf": False, "processingMode": "json-ld-1.1"}
-_TYPE = {"type": "IRI", "value": RDF_TYPE}
-_FIRST = {"type": "IRI", "value": RDF_FIRST}
-_REST = {"type": "IRI", "value": RDF_REST}
-_NIL = {"type": "IRI", "value": RDF_NIL}
+_TYPE = f"<{RDF_TYPE}>"
+_FIRST = f"<{RDF_FIRST}>"
+_REST = f"<{RDF_REST}>"
+_NIL = f"<{RDF_NIL}>"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_Term = str | int  # an N-Quads term, or a blank node's number
+_Quad = tuple[_Term, _Term, _Term, _Term]  # the graph: "" (the default) or a blank node
 _CONTAINERS = frozenset({"@set", "@list", "@graph"})
 # Processed contexts never change once made (pyld's and ``ldprocessor``'s caches rely on it), so
 # what is derived from them is kept by their ``_uuid``: IRIs, term facts, contexts applied.
@@ -59,10 +64,20 @@ class Unsupported(Exception):  # noqa: N818 - a signal, not an error: the full p
 def nquads(document: Mapping[str, Any], loader: DocumentLoader) -> str:
     """RDFC-1.0 canonical N-Quads of ``document``, as :func:`canon.rdfc` gives them; raises
     :class:`Unsupported` when the document needs the full pipeline."""
-    return canon.canonize_dataset(dataset(document, loader))
+    walk = _walk(document, loader)
+    quads, count = list(walk.quads), walk.blank_nodes
+    labels = rdfc._label(quads, count) if count else []
+    if labels is None:  # nodes first-degree hashes cannot tell apart: the whole of RDFC-1.0
+        return canon.canonize_dataset(walk.dataset())
+    lines = {
+        rdfc._line(tuple(labels[x] if type(x) is int else x for x in quad))  # type: ignore[arg-type]
+        for quad in quads
+    }
+    return "".join(sorted(lines))
 
 
-def dataset(document: Mapping[str, Any], loader: DocumentLoader) -> dict[str, Any]:
+def _walk(document: Mapping[str, Any], loader: DocumentLoader) -> _Walk:
+    """The document walked: its quads (N-Quads terms; blank nodes as numbers)."""
     contexts = document.get("@context")
     if contexts is None or "@graph" in document:
         raise Unsupported("no @context, or a top-level @graph")
@@ -81,10 +96,10 @@ def dataset(document: Mapping[str, Any], loader: DocumentLoader) -> dict[str, An
     try:
         active = _top_context(walk, loader, context_list)
         body = {k: v for k, v in document.items() if k != "@context"}
-        walk.node(active, None, body, "@default")
+        walk.node(active, None, body, "")
     except (JsonLdError, RecursionError) as exc:
         raise Unsupported(str(exc)) from exc
-    return walk.graphs()
+    return walk
 
 
 _TOPS: dict[tuple[Any, ...], tuple[DocumentLoader, dict[str, Any]]] = {}
@@ -110,10 +125,14 @@ class _Walk:
     def __init__(self, options: dict[str, Any]) -> None:
         self.processor = Processor()
         self.options = options
-        self.issuer = IdentifierIssuer("_:b")
-        self.labels: dict[str, str] = {}  # the document's blank node ids → ours
-        self.triples: dict[str, list[dict[str, Any]]] = {}
-        self.seen: dict[str, set[tuple[Any, ...]]] = {}
+        self.blank_nodes = 0
+        self.labels: dict[str, int] = {}  # the document's blank node ids → ours
+        self.quads: dict[_Quad, None] = {}  # in order; the node map keeps each value once
+        self.literals: dict[str, dict[str, Any]] = {}  # N-Quads literal → pyld's form of it
+
+    def blank(self) -> int:
+        self.blank_nodes += 1
+        return self.blank_nodes - 1
 
     # -- terms ---------------------------------------------------------------------------
 
@@ -174,34 +193,49 @@ class _Walk:
             return self.processor._expand_iri(ctx, value, vocab=True, base=None)
         return self.processor._expand_iri(ctx, value, base=None)
 
-    def resource(self, value: Any, what: str) -> dict[str, str]:
+    def resource(self, value: Any, what: str) -> _Term:
         """An expanded @id or @type as an RDF term; a relative or undefined one is refused."""
         if not isinstance(value, str):
             raise Unsupported(f"{what} is not a string")
         if value.startswith("_:"):
             label = self.labels.get(value)
             if label is None:
-                label = self.labels[value] = self.issuer.get_id()
-            return {"type": "blank node", "value": label}
+                label = self.labels[value] = self.blank()
+            return label
         if value.startswith(canon.UNDEFINED_VOCAB) or not canon._ABSOLUTE_IRI.match(value):
             raise Unsupported(f"{what} {value!r} is undefined or relative")
-        return {"type": "IRI", "value": value}
+        return f"<{value}>"
 
-    def emit(self, graph: str, subject: Any, predicate: Any, obj: Any) -> None:
-        key = (subject["value"], predicate["value"], *sorted(obj.items()))
-        seen = self.seen.setdefault(graph, set())
-        if key in seen:  # the node map keeps each value of a property once
-            return
-        seen.add(key)
-        self.triples.setdefault(graph, []).append(
-            {"subject": subject, "predicate": predicate, "object": obj}
-        )
+    def emit(self, graph: _Term, subject: _Term, predicate: _Term, obj: _Term) -> None:
+        self.quads[(subject, predicate, obj, graph)] = None
 
-    def graphs(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"@default": self.triples.get("@default", [])}
-        for name in sorted(self.triples):
-            if name != "@default":
-                out[name] = self.triples[name]
+    def literal(self, expanded: dict[str, Any]) -> str:
+        """A value object as an N-Quads literal: pyld's conversion, then its writing."""
+        term = self.processor._object_to_rdf(expanded, None, [], _OPTIONS_RDF)
+        datatype = term.get("datatype")
+        if datatype == _RDF_LANGSTRING:
+            raise Unsupported("a language")
+        suffix = "" if datatype == _XSD_STRING else f"^^<{datatype}>"
+        text = f'"{rdfc.escape(term["value"])}"{suffix}'
+        self.literals[text] = term
+        return text
+
+    def dataset(self) -> dict[str, list[dict[str, Any]]]:
+        """The quads in pyld's dataset form (for pyld's RDFC-1.0)."""
+
+        def term(part: _Term) -> dict[str, Any]:
+            if type(part) is int:
+                return {"type": "blank node", "value": f"_:b{part}"}
+            if part.startswith("<"):  # type: ignore[union-attr]
+                return {"type": "IRI", "value": part[1:-1]}  # type: ignore[index]
+            return self.literals[part]  # type: ignore[index]
+
+        out: dict[str, list[dict[str, Any]]] = {"@default": []}
+        for s, p, o, g in self.quads:
+            graph = "@default" if g == "" else f"_:b{g}"
+            out.setdefault(graph, []).append(
+                {"subject": term(s), "predicate": term(p), "object": term(o)}
+            )
         return out
 
     # -- the expansion algorithm, node by node -------------------------------------------
@@ -211,8 +245,8 @@ class _Walk:
         ctx: dict[str, Any],
         active_property: str | None,
         element: Mapping[str, Any],
-        graph: str,
-    ) -> dict[str, str]:
+        graph: _Term,
+    ) -> _Term:
         """Write a node object's triples into ``graph``; return its subject term. ``ctx`` is
         the context of the property holding it (pyld's ``_expand`` on a map)."""
         property_scoped = self.term(ctx, active_property)[0] if active_property else None
@@ -246,7 +280,7 @@ class _Walk:
                 scoped = self.term(type_ctx, type_)[0]
                 if scoped is not None and scoped is not False:
                     ctx = self.apply(ctx, scoped, propagate=False)
-        subject: dict[str, str] | None = None
+        subject: _Term | None = None
         properties: list[tuple[str, str, Any]] = []
         for key, value in element.items():
             if key == "@context":
@@ -263,7 +297,7 @@ class _Walk:
                 raise Unsupported(f"{key!r} is a keyword or is dropped")
             properties.append((key, expanded, value))
         if subject is None:
-            subject = {"type": "blank node", "value": self.issuer.get_id()}
+            subject = self.blank()
         for type_ in types:
             term = self.resource(self.iri(type_ctx, type_, vocab=True), "@type")
             self.emit(graph, subject, _TYPE, term)
@@ -273,9 +307,8 @@ class _Walk:
                 self.emit(graph, subject, predicate, obj)
         return subject
 
-    def values(self, ctx: dict[str, Any], key: str, value: Any, graph: str) -> list[Any]:
+    def values(self, ctx: dict[str, Any], key: str, value: Any, graph: _Term) -> list[_Term]:
         """The RDF terms of one property's value(s) (pyld's ``_expand_object`` on one key)."""
-        p = self.processor
         scoped, container, kind, _tagged, reverse = self.term(ctx, key)
         term_ctx = ctx
         if scoped is not None:
@@ -287,44 +320,41 @@ class _Walk:
         if kind == "@json":
             if value is None:
                 return []
-            item = {"@value": value, "@type": "@json"}
-            return [p._object_to_rdf(item, self.issuer, [], _OPTIONS_RDF)]
+            return [self.literal({"@value": value, "@type": "@json"})]
         items = value if isinstance(value, list) else [value]
         if "@list" in container:
-            terms = [t for t in (self.item(term_ctx, key, v, graph) for v in items) if t]
+            terms = [
+                t for t in (self.item(term_ctx, key, v, graph) for v in items) if t is not None
+            ]
             return [self.rdf_list(terms, graph)]
-        out = []
+        out: list[_Term] = []
         for item in items:
             if "@graph" in container:
                 if not isinstance(item, Mapping):
                     raise Unsupported("a @graph container holding no node")
-                name = self.issuer.get_id()
+                name = self.blank()
                 self.node(term_ctx, key, item, name)
-                out.append({"type": "blank node", "value": name})
+                out.append(name)
                 continue
             term = self.item(term_ctx, key, item, graph)
             if term is not None:
                 out.append(term)
         return out
 
-    def rdf_list(self, terms: list[dict[str, Any]], graph: str) -> dict[str, str]:
+    def rdf_list(self, terms: list[_Term], graph: _Term) -> _Term:
         """An RDF collection of ``terms`` (as pyld's ``_list_to_rdf`` writes it)."""
         if not terms:
             return _NIL
-        head = {"type": "blank node", "value": self.issuer.get_id()}
+        head: _Term = self.blank()
         subject = head
         for n, term in enumerate(terms):
             self.emit(graph, subject, _FIRST, term)
-            rest = (
-                _NIL
-                if n == len(terms) - 1
-                else {"type": "blank node", "value": self.issuer.get_id()}
-            )
+            rest: _Term = _NIL if n == len(terms) - 1 else self.blank()
             self.emit(graph, subject, _REST, rest)
             subject = rest
         return head
 
-    def item(self, ctx: dict[str, Any], key: str, item: Any, graph: str) -> dict[str, Any] | None:
+    def item(self, ctx: dict[str, Any], key: str, item: Any, graph: _Term) -> _Term | None:
         """One value as an RDF term (pyld's ``_expand`` on it, then ``_object_to_rdf``); for
         a list, the expanded value (``_list_to_rdf`` converts it)."""
         if item is None:
@@ -344,6 +374,4 @@ class _Walk:
         elif isinstance(item, str) and tagged:
             raise Unsupported("a language or direction")
         expanded["@value"] = item
-        return self.processor._object_to_rdf(  # type: ignore[no-any-return]
-            expanded, self.issuer, [], _OPTIONS_RDF
-        )
+        return self.literal(expanded)

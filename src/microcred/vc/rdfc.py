@@ -16,7 +16,7 @@ pyld's full algorithm. Serialisation and escaping are pyld's, so both paths agre
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
 from operator import itemgetter
@@ -307,7 +307,7 @@ def _first_degree(quad: tuple[str | int, ...], node: int) -> tuple[str, str, str
     return (s, p, o, g)
 
 
-def _label(quads: list[tuple[str | int, ...]], count: int) -> list[str] | None:
+def _label(quads: Sequence[tuple[str | int, ...]], count: int) -> list[str] | None:
     """Canonical labels (``_:c14nN``) by first-degree hash, or None when hashes collide."""
     mentions: list[list[tuple[str | int, ...]]] = [[] for _ in range(count)]
     for quad in quads:
