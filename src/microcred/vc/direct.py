@@ -37,6 +37,7 @@ _FIRST = f"<{RDF_FIRST}>"
 _REST = f"<{RDF_REST}>"
 _NIL = f"<{RDF_NIL}>"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _Term = str | int  # an N-Quads term, or a blank node's number
 _Quad = tuple[_Term, _Term, _Term, _Term]  # the graph: "" (the default) or a blank node
@@ -46,6 +47,7 @@ _CONTAINERS = frozenset({"@set", "@list", "@graph"})
 _IRIS: dict[tuple[str, str, bool], str | None] = {}  # (context id, value, vocab) → IRI
 _TERMS: dict[tuple[str, str], tuple[Any, ...]] = {}  # (context id, term) → facts
 _APPLIED: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}  # → (local context, result)
+_RESOURCES: dict[str, str] = {}  # an absolute IRI → its N-Quads term
 _CACHE_LOCK = threading.Lock()
 _CACHE_MAX = 65536
 
@@ -81,10 +83,7 @@ def _walk(document: Mapping[str, Any], loader: DocumentLoader) -> _Walk:
     contexts = document.get("@context")
     if contexts is None or "@graph" in document:
         raise Unsupported("no @context, or a top-level @graph")
-    try:
-        canon._check_inline_contexts(document)
-    except ContextError as exc:
-        raise Unsupported(str(exc)) from exc
+    _check_local(contexts)
     context_list = contexts if isinstance(contexts, list) else [contexts]
     options = {
         "documentLoader": loader,
@@ -119,6 +118,12 @@ def _top_context(walk: _Walk, loader: DocumentLoader, contexts: list[Any]) -> di
     if key is not None:
         _keep(_TOPS, key, (loader, active))
     return active
+
+
+def _check_local(context: Any) -> None:
+    """What ``canon._check_inline_contexts`` refuses in a context: ``@base`` anywhere in it."""
+    if not isinstance(context, str) and canon._mentions(context, "@base"):
+        raise Unsupported("an inline context sets @base")
 
 
 class _Walk:
@@ -202,17 +207,27 @@ class _Walk:
             if label is None:
                 label = self.labels[value] = self.blank()
             return label
-        if value.startswith(canon.UNDEFINED_VOCAB) or not canon._ABSOLUTE_IRI.match(value):
-            raise Unsupported(f"{what} {value!r} is undefined or relative")
-        return f"<{value}>"
+        found = _RESOURCES.get(value)
+        if found is None:
+            if value.startswith(canon.UNDEFINED_VOCAB) or not canon._ABSOLUTE_IRI.match(value):
+                raise Unsupported(f"{what} {value!r} is undefined or relative")
+            found = f"<{value}>"
+            _keep(_RESOURCES, value, found)
+        return found
 
     def emit(self, graph: _Term, subject: _Term, predicate: _Term, obj: _Term) -> None:
         self.quads[(subject, predicate, obj, graph)] = None
 
     def literal(self, expanded: dict[str, Any]) -> str:
         """A value object as an N-Quads literal: pyld's conversion, then its writing."""
-        term = self.processor._object_to_rdf(expanded, None, [], _OPTIONS_RDF)
-        datatype = term.get("datatype")
+        value, datatype = expanded["@value"], expanded.get("@type")
+        if type(value) is str and datatype not in (_XSD_DOUBLE, "@json"):
+            # what pyld's _object_to_rdf does with a string (numbers and JSON: pyld's own)
+            datatype = datatype or _XSD_STRING
+            term = {"type": "literal", "value": value, "datatype": datatype}
+        else:
+            term = self.processor._object_to_rdf(expanded, None, [], _OPTIONS_RDF)
+            datatype = term.get("datatype")
         if datatype == _RDF_LANGSTRING:
             raise Unsupported("a language")
         suffix = "" if datatype == _XSD_STRING else f"^^<{datatype}>"
@@ -265,6 +280,9 @@ class _Walk:
         if property_scoped is not None:
             ctx = self.apply(ctx, property_scoped, override_protected=True)
         if "@context" in element:
+            if element["@context"] is None:
+                raise Unsupported('a nested "@context": null')
+            _check_local(element["@context"])
             ctx = self.apply(ctx, element["@context"])
         type_ctx = ctx
         types: list[str] = []
@@ -320,6 +338,10 @@ class _Walk:
         if kind == "@json":
             if value is None:
                 return []
+            try:  # the strict checks look inside JSON literals too
+                canon._check_inline_contexts({"": value})
+            except ContextError as exc:
+                raise Unsupported(str(exc)) from exc
             return [self.literal({"@value": value, "@type": "@json"})]
         items = value if isinstance(value, list) else [value]
         if "@list" in container:
@@ -330,7 +352,7 @@ class _Walk:
         out: list[_Term] = []
         for item in items:
             if "@graph" in container:
-                if not isinstance(item, Mapping):
+                if type(item) is not dict and not isinstance(item, Mapping):
                     raise Unsupported("a @graph container holding no node")
                 name = self.blank()
                 self.node(term_ctx, key, item, name)
@@ -361,7 +383,7 @@ class _Walk:
             return None
         if isinstance(item, list):
             raise Unsupported("a nested array")
-        if isinstance(item, Mapping):
+        if type(item) is dict or isinstance(item, Mapping):
             return self.node(ctx, key, item, graph)
         _scoped, _container, kind, tagged, _reverse = self.term(ctx, key)
         if isinstance(item, str) and kind in ("@id", "@vocab"):
