@@ -81,6 +81,14 @@ def _base() -> dict[str, Any]:
 
 
 _MAP = {"@id": "https://x.example/m"}
+_SCHEMA = {"id": "https://x.example/s.json", "type": "JsonSchema", "jsonSchema": {"type": "object"}}
+
+
+def _alias(document: dict[str, Any]) -> None:
+    """``t`` means @type, except under the type ``T``, whose context makes it a property."""
+    scoped = {"@id": "https://x.example/T", "@context": {"t": "https://x.example/tprop"}}
+    document["@context"].append({"t": "@type", "T": scoped})
+    document["credentialSubject"]["t"] = "T"
 
 
 def _term(document: dict[str, Any], definition: Any, value: Any) -> None:
@@ -108,6 +116,32 @@ EDITS = [
     ("a boolean id", lambda d: d.update(id=True)),
     ("a number type", lambda d: d.update(type=7)),
     ("an @included", lambda d: d.update({"@included": []})),
+    # found in review: each once answered differently from the full pipeline
+    ("a JSON literal", lambda d: d.update(credentialSchema=_SCHEMA)),
+    ("an id with a space", lambda d: d.update(id="urn:uuid:abc def")),
+    (
+        "an issuer with a no-break space",
+        lambda d: d["issuer"].update(id=d["issuer"]["id"] + "\u00a0"),
+    ),
+    ("a blank node property", lambda d: d["credentialSubject"].update({"_:p": "y"})),
+    (
+        "an undefined datatype",
+        lambda d: _term(d, {"@id": "https://x.example/t", "@type": "Undefined"}, "v"),
+    ),
+    ("two ids", lambda d: d["credentialSubject"].update({"id": "urn:x:1", "@id": "urn:x:2"})),
+    ("a type alias redefined by a type", lambda d: _alias(d)),
+    (
+        "a context wrapping a context",
+        lambda d: d["credentialSubject"].update({"@context": {"@context": {}}}),
+    ),
+    (
+        "an empty list",
+        lambda d: _term(d, {"@id": "https://x.example/l", "@container": "@list"}, []),
+    ),
+    (
+        "a null in a nested context list",
+        lambda d: d["credentialSubject"].update({"@context": [None, {}]}),
+    ),
 ]
 
 
@@ -153,3 +187,25 @@ def test_random_json_ld_is_answered_alike_or_declined(subject: dict[str, Any]) -
     document["credentialSubject"] = {**copy.deepcopy(document["credentialSubject"]), **subject}
     document = json.loads(json.dumps(document))
     assert _agrees(document)
+
+
+def test_the_full_pipeline_refuses_what_rdf_would_drop_unsigned() -> None:
+    """Found in review: an IRI holding white space, a blank node property and a null inside a
+    nested context list went through the strict checks, and RDF silently dropped what they
+    carried (so the signature did not cover it)."""
+    cases = {
+        "context.relative_iri": [
+            lambda d: d.update(id="urn:uuid:abc def"),
+            lambda d: d["credentialSubject"].update({"_:p": "y"}),
+        ],
+        "context.reset_forbidden": [
+            lambda d: d["credentialSubject"].update({"@context": [None, {}], "colour": "x"}),
+        ],
+    }
+    for code, edits in cases.items():
+        for edit in edits:
+            document = _base()
+            edit(document)
+            with pytest.raises(VcError) as caught:
+                canon.rdfc(document, LOADER)
+            assert caught.value.code == code

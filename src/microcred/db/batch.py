@@ -15,6 +15,7 @@ from sqlalchemy import (
     ARRAY,
     JSON,
     ColumnElement,
+    String,
     Table,
     TypeDecorator,
     any_,
@@ -43,7 +44,8 @@ def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any
     raw = session.connection().connection.dbapi_connection
     assert isinstance(raw, psycopg.Connection)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(n) for n in names)
+        sql.Identifier(table.name),
+        sql.SQL(", ").join(sql.Identifier(table.columns[n].name) for n in names),
     )
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
@@ -78,8 +80,8 @@ def update_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any
     if not rows:
         return
     table = _table(model, rows)
-    keys = [c.name for c in table.primary_key.columns]
-    names = list(rows[0])
+    keys = [c.key for c in table.primary_key.columns]
+    names = list(rows[0])  # column keys, as the rows give them
     if not set(keys) <= set(names) or len(names) == len(keys):
         raise ValueError(f"rows for {table.name} need its key ({', '.join(keys)}) and a value")
     if session.get_bind().dialect.name != "postgresql":
@@ -91,10 +93,13 @@ def update_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any
     dialect = session.get_bind().dialect
     columns = [table.columns[n] for n in names]
     arrays = []
-    for column in columns:
+    for name, column in zip(names, columns, strict=True):
         fix = _converter(column.type, dialect)
-        arrays.append([None if (v := row[column.name]) is None else fix(v) for row in rows])
-    kinds = ["text" if isinstance(c.type, JSON) else c.type.compile(dialect) for c in columns]
+        arrays.append([None if (v := row[name]) is None else fix(v) for row in rows])
+    # strings as text: a cast to varchar(n) would cut a longer value short, silently
+    kinds = [
+        "text" if isinstance(c.type, JSON | String) else c.type.compile(dialect) for c in columns
+    ]
     statement = sql.SQL("UPDATE {t} SET {sets} FROM unnest({arrays}) AS v({names}) WHERE {match}")
     query = statement.format(
         t=sql.Identifier(table.name),
@@ -103,16 +108,18 @@ def update_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any
                 c=sql.Identifier(c.name)
             )
             for c in columns
-            if c.name not in keys
+            if c.key not in keys
         ),
         arrays=sql.SQL(", ").join(
             sql.SQL("%s::{}[]").format(sql.SQL(kind))
             for kind in kinds  # type names we compiled
         ),
-        names=sql.SQL(", ").join(sql.Identifier(n) for n in names),
+        names=sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
         match=sql.SQL(" AND ").join(
-            sql.SQL("{t}.{c} = v.{c}").format(t=sql.Identifier(table.name), c=sql.Identifier(k))
-            for k in keys
+            sql.SQL("{t}.{c} = v.{c}").format(
+                t=sql.Identifier(table.name), c=sql.Identifier(c.name)
+            )
+            for c in table.primary_key.columns
         ),
     )
     raw = session.connection().connection.dbapi_connection
@@ -145,5 +152,7 @@ def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement
     """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``: one parameter however
     many values, so one prepared statement serves every batch."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+        # strings as text[]: a cast to varchar(n)[] would cut a longer value short, silently
+        kind = String() if isinstance(column.type, String) else column.type
+        return column == any_(bindparam(None, list(values), type_=ARRAY(kind)))  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]

@@ -132,7 +132,7 @@ def unseal(app: App, args: dict[str, Any]) -> dict[str, Any]:
     opened = AESGCM(_payload_key(app)).decrypt(raw[:12], raw[12:], b"job")
     if args.get("deflate") == 1:
         opened = zlib.decompress(opened)
-    result: dict[str, Any] = orjson.loads(opened)
+    result: dict[str, Any] = json.loads(opened)  # integers beyond 64 bits stay integers
     return result
 
 

@@ -253,7 +253,8 @@ def _check_inline_contexts(document: Mapping[str, Any]) -> None:
             continue
         for key, value in node.items():
             if key == "@context":
-                if value is None and not top:
+                listed = value if isinstance(value, list) else [value]
+                if not top and any(item is None for item in listed):
                     raise ContextError(
                         'a nested "@context": null would switch off every context below it',
                         "context.reset_forbidden",
@@ -341,6 +342,11 @@ def check_expanded(expanded: Any) -> None:
                     f"property {key[len(UNDEFINED_VOCAB) :]!r} is not defined by any context",
                     "context.undefined_term",
                 )
+            if not key.startswith("@") and (key.startswith("_:") or not _is_absolute_iri(key)):
+                # RDF would drop its statements, unsigned: refused, not signed over
+                raise ContextError(
+                    f"property {key!r} is not an IRI RDF keeps", "context.relative_iri"
+                )
             if key == "@type":
                 for type_ in value if isinstance(value, list) else [value]:
                     _check_iri(type_, "type")
@@ -360,9 +366,10 @@ def _check_iri(value: Any, what: str) -> None:
             f"{what} {value[len(UNDEFINED_VOCAB) :]!r} is not defined by any context",
             "context.undefined_term",
         )
-    if not value.startswith("_:") and not _ABSOLUTE_IRI.match(value):
+    if not value.startswith("_:") and not (_ABSOLUTE_IRI.match(value) and _is_absolute_iri(value)):
         raise ContextError(
-            f"{what} {value!r} is a relative IRI; only absolute IRIs can be signed",
+            f"{what} {value!r} is a relative IRI or holds white space; only absolute IRIs can "
+            "be signed",
             "context.relative_iri",
         )
 

@@ -24,10 +24,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, JsonLdError
+from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, JsonLdError, _is_absolute_iri
 
 from microcred.vc import canon, rdfc
-from microcred.vc.errors import ContextError
 from microcred.vc.ldprocessor import Processor
 from microcred.vc.loader import DocumentLoader
 
@@ -83,7 +82,7 @@ def _walk(document: Mapping[str, Any], loader: DocumentLoader) -> _Walk:
     contexts = document.get("@context")
     if contexts is None or "@graph" in document:
         raise Unsupported("no @context, or a top-level @graph")
-    _check_local(contexts)
+    _check_local(contexts, nested=False)
     context_list = contexts if isinstance(contexts, list) else [contexts]
     options = {
         "documentLoader": loader,
@@ -120,8 +119,14 @@ def _top_context(walk: _Walk, loader: DocumentLoader, contexts: list[Any]) -> di
     return active
 
 
-def _check_local(context: Any) -> None:
-    """What ``canon._check_inline_contexts`` refuses in a context: ``@base`` anywhere in it."""
+def _check_local(context: Any, *, nested: bool) -> None:
+    """What the strict checks (``canon._check_inline_contexts``) and pyld refuse in a context:
+    ``@base`` anywhere, a null one below the top, a context that only wraps another."""
+    listed = context if isinstance(context, list) else [context]
+    if nested and any(c is None for c in listed):
+        raise Unsupported('a nested "@context": null')
+    if any(isinstance(c, dict) and set(c) == {"@context"} for c in listed):
+        raise Unsupported("a context redefining @context")
     if not isinstance(context, str) and canon._mentions(context, "@base"):
         raise Unsupported("an inline context sets @base")
 
@@ -160,16 +165,20 @@ class _Walk:
         override_protected: bool = False,
         propagate: bool = True,
     ) -> dict[str, Any]:
-        """pyld's ``_process_context``, kept per (context, local context object, flags); the
-        local context is held with the result, so its id stays its own."""
+        """pyld's ``_process_context`` for a scoped context, kept per (context, local context,
+        flags) when the local context is a URL or one of the loader's own objects (which never
+        change and live as long as the loader); a document's own are processed each time."""
+        loader = self.options["documentLoader"]
+        kept = isinstance(local, str) or loader.owns(local)
         key = (ctx.get("_uuid"), id(local), override_protected, propagate)
-        found = _APPLIED.get(key)
-        if found is not None and found[0] is local and key[0] is not None:
-            return found[1]
+        if kept and key[0] is not None:
+            found = _APPLIED.get(key)
+            if found is not None and found[0] is local:
+                return found[1]
         result: dict[str, Any] = self.processor._process_context(
             ctx, local, self.options, override_protected=override_protected, propagate=propagate
         )
-        if key[0] is not None:
+        if kept and key[0] is not None:
             _keep(_APPLIED, key, (local, result))
         return result
 
@@ -209,8 +218,12 @@ class _Walk:
             return label
         found = _RESOURCES.get(value)
         if found is None:
-            if value.startswith(canon.UNDEFINED_VOCAB) or not canon._ABSOLUTE_IRI.match(value):
-                raise Unsupported(f"{what} {value!r} is undefined or relative")
+            if (
+                value.startswith(canon.UNDEFINED_VOCAB)
+                or not canon._ABSOLUTE_IRI.match(value)
+                or not _is_absolute_iri(value)  # pyld drops triples with other IRIs
+            ):
+                raise Unsupported(f"{what} {value!r} is undefined, relative or not one IRI")
             found = f"<{value}>"
             _keep(_RESOURCES, value, found)
         return found
@@ -230,6 +243,8 @@ class _Walk:
             datatype = term.get("datatype")
         if datatype == _RDF_LANGSTRING:
             raise Unsupported("a language")
+        if datatype != _XSD_STRING:
+            self.resource(datatype, "a datatype")  # undefined or relative: declined
         suffix = "" if datatype == _XSD_STRING else f"^^<{datatype}>"
         text = f'"{rdfc.escape(term["value"])}"{suffix}'
         self.literals[text] = term
@@ -280,15 +295,16 @@ class _Walk:
         if property_scoped is not None:
             ctx = self.apply(ctx, property_scoped, override_protected=True)
         if "@context" in element:
-            if element["@context"] is None:
-                raise Unsupported('a nested "@context": null')
-            _check_local(element["@context"])
-            ctx = self.apply(ctx, element["@context"])
+            local = element["@context"]
+            _check_local(local, nested=True)
+            ctx = self.processor._process_context(ctx, local, self.options)  # the document's own
         type_ctx = ctx
         types: list[str] = []
+        type_keys: set[str] = set()
         for key in sorted(element):
             if self.iri(ctx, key, vocab=True) != "@type":
                 continue
+            type_keys.add(key)
             value = element[key]
             listed = value if isinstance(value, list) else [value]
             if not all(isinstance(t, str) for t in listed):
@@ -304,11 +320,13 @@ class _Walk:
             if key == "@context":
                 continue
             expanded = self.iri(ctx, key, vocab=True)
+            if (expanded == "@type") != (key in type_keys):
+                raise Unsupported(f"{key!r} changes meaning under a type-scoped context")
             if expanded == "@type":
                 continue
             if expanded == "@id":
-                if not isinstance(value, str):
-                    raise Unsupported("an @id that is not a string")
+                if not isinstance(value, str) or subject is not None:
+                    raise Unsupported("an @id that is not one string")
                 subject = self.resource(self.iri(ctx, value, vocab=False), "@id")
                 continue
             if not isinstance(expanded, str) or expanded.startswith("@"):
@@ -321,6 +339,8 @@ class _Walk:
             self.emit(graph, subject, _TYPE, term)
         for key, expanded, value in properties:
             predicate = self.resource(expanded, "property")
+            if type(predicate) is int:
+                raise Unsupported("a blank node as a property")
             for obj in self.values(ctx, key, value, graph):
                 self.emit(graph, subject, predicate, obj)
         return subject
@@ -335,14 +355,8 @@ class _Walk:
             raise Unsupported("a reverse property")
         if not container <= _CONTAINERS or ("@list" in container and len(container) > 1):
             raise Unsupported(f"container {sorted(container)}")
-        if kind == "@json":
-            if value is None:
-                return []
-            try:  # the strict checks look inside JSON literals too
-                canon._check_inline_contexts({"": value})
-            except ContextError as exc:
-                raise Unsupported(str(exc)) from exc
-            return [self.literal({"@value": value, "@type": "@json"})]
+        if kind == "@json":  # the strict checks refuse JSON literals (canon.check_expanded)
+            raise Unsupported("a JSON literal")
         items = value if isinstance(value, list) else [value]
         if "@list" in container:
             terms = [
@@ -365,8 +379,8 @@ class _Walk:
 
     def rdf_list(self, terms: list[_Term], graph: _Term) -> _Term:
         """An RDF collection of ``terms`` (as pyld's ``_list_to_rdf`` writes it)."""
-        if not terms:
-            return _NIL
+        if not terms:  # rdf:nil, which pyld's node map may hold twice
+            raise Unsupported("an empty list")
         head: _Term = self.blank()
         subject = head
         for n, term in enumerate(terms):

@@ -75,6 +75,11 @@ class DocumentLoader:
             )
         return {"contextUrl": None, "documentUrl": url, "document": document}
 
+    def owns(self, value: Any) -> bool:
+        """Whether ``value`` is one of the objects inside this loader's documents (which never
+        change and live as long as the loader)."""
+        return id(value) in self._static
+
     def knows(self, url: str) -> bool:
         return url in self._documents
 
