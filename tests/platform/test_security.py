@@ -473,3 +473,30 @@ def test_staff_change_their_own_password(platform, client):
         data={"email": org.owner_email, "password": PASSWORD, "csrf_token": csrf_from(page)},
     )
     assert old.status_code == 401
+
+
+def test_security_headers_fill_in_what_the_answer_did_not_set() -> None:
+    """``SecurityHeadersMiddleware`` adds each header an answer lacks (names compared without
+    case), keeps the answer's own, and opens only the public documents to every origin."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from microcred.web.headers import SecurityHeadersMiddleware
+
+    def own(request):
+        return PlainTextResponse("x", headers={"x-frame-options": "SAMEORIGIN"})
+
+    inner = Starlette(routes=[Route("/page", own), Route("/credentials/1.json", own)])
+    wrapped = SecurityHeadersMiddleware(
+        inner, {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
+    )
+    with TestClient(wrapped) as client:
+        page = client.get("/page")
+        document = client.get("/credentials/1.json")
+    assert page.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "access-control-allow-origin" not in page.headers
+    assert document.headers["access-control-allow-origin"] == "*"
+    assert document.headers["x-content-type-options"] == "nosniff"
