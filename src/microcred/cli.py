@@ -499,8 +499,7 @@ def worker(
     platform = _platform()
     logs.configure(platform.settings)
     out.print(f"microcred worker (database: {_safe_url(platform)})")
-    jobs.load_tasks()
-    assert platform.loader.knows("https://www.w3.org/ns/credentials/v2")  # contexts read now
+    jobs.load_tasks()  # the contexts were read when the platform started (its VerifyMemo)
     settle_memory()
     if jobs.on_postgresql(platform):
         from microcred.services import queue_pg

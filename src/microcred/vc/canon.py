@@ -253,20 +253,24 @@ def _check_inline_contexts(document: Mapping[str, Any]) -> None:
             continue
         for key, value in node.items():
             if key == "@context":
-                listed = value if isinstance(value, list) else [value]
-                if not top and any(item is None for item in listed):
-                    raise ContextError(
-                        'a nested "@context": null would switch off every context below it',
-                        "context.reset_forbidden",
-                    )
-                if _mentions(value, "@base"):
-                    raise ContextError(
-                        "an inline context sets @base; a credential may not change how its "
-                        "identifiers resolve",
-                        "context.base_forbidden",
-                    )
+                check_context(value, top=top)
             else:
                 stack.append((value, False))
+
+
+def check_context(value: Any, *, top: bool) -> None:
+    """One ``@context`` value of :func:`_check_inline_contexts` (``top``: the document's own)."""
+    listed = value if isinstance(value, list) else [value]
+    if not top and any(item is None for item in listed):
+        raise ContextError(
+            'a nested "@context": null would switch off every context below it',
+            "context.reset_forbidden",
+        )
+    if _mentions(value, "@base"):
+        raise ContextError(
+            "an inline context sets @base; a credential may not change how its identifiers resolve",
+            "context.base_forbidden",
+        )
 
 
 def _mentions(value: Any, keyword: str) -> bool:

@@ -24,9 +24,20 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from pyld.jsonld import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, JsonLdError, _is_absolute_iri
+from pyld.jsonld import (
+    RDF_FIRST,
+    RDF_LANGSTRING,
+    RDF_NIL,
+    RDF_REST,
+    RDF_TYPE,
+    XSD_DOUBLE,
+    XSD_STRING,
+    JsonLdError,
+    _is_absolute_iri,
+)
 
 from microcred.vc import canon, rdfc
+from microcred.vc.errors import ContextError
 from microcred.vc.ldprocessor import Processor
 from microcred.vc.loader import DocumentLoader
 
@@ -35,9 +46,6 @@ _TYPE = f"<{RDF_TYPE}>"
 _FIRST = f"<{RDF_FIRST}>"
 _REST = f"<{RDF_REST}>"
 _NIL = f"<{RDF_NIL}>"
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-_XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
-_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _Term = str | int  # an N-Quads term, or a blank node's number
 _Quad = tuple[_Term, _Term, _Term, _Term]  # the graph: "" (the default) or a blank node
 _CONTAINERS = frozenset({"@set", "@list", "@graph"})
@@ -66,15 +74,10 @@ def nquads(document: Mapping[str, Any], loader: DocumentLoader) -> str:
     """RDFC-1.0 canonical N-Quads of ``document``, as :func:`canon.rdfc` gives them; raises
     :class:`Unsupported` when the document needs the full pipeline."""
     walk = _walk(document, loader)
-    quads, count = list(walk.quads), walk.blank_nodes
-    labels = rdfc._label(quads, count) if count else []
-    if labels is None:  # nodes first-degree hashes cannot tell apart: the whole of RDFC-1.0
+    lines = rdfc.labelled_lines(list(walk.quads), walk.blank_nodes)
+    if lines is None:  # nodes first-degree hashes cannot tell apart: the whole of RDFC-1.0
         return canon.canonize_dataset(walk.dataset())
-    lines = {
-        rdfc._line(tuple(labels[x] if type(x) is int else x for x in quad))  # type: ignore[arg-type]
-        for quad in quads
-    }
-    return "".join(sorted(lines))
+    return "".join(sorted(set(lines)))
 
 
 def _walk(document: Mapping[str, Any], loader: DocumentLoader) -> _Walk:
@@ -120,15 +123,15 @@ def _top_context(walk: _Walk, loader: DocumentLoader, contexts: list[Any]) -> di
 
 
 def _check_local(context: Any, *, nested: bool) -> None:
-    """What the strict checks (``canon._check_inline_contexts``) and pyld refuse in a context:
-    ``@base`` anywhere, a null one below the top, a context that only wraps another."""
+    """What the strict checks (``canon.check_context``) and pyld refuse in a context: a context
+    that only wraps another (pyld's keyword redefinition)."""
+    try:
+        canon.check_context(context, top=not nested)
+    except ContextError as exc:
+        raise Unsupported(exc.message) from exc
     listed = context if isinstance(context, list) else [context]
-    if nested and any(c is None for c in listed):
-        raise Unsupported('a nested "@context": null')
     if any(isinstance(c, dict) and set(c) == {"@context"} for c in listed):
         raise Unsupported("a context redefining @context")
-    if not isinstance(context, str) and canon._mentions(context, "@base"):
-        raise Unsupported("an inline context sets @base")
 
 
 class _Walk:
@@ -234,19 +237,18 @@ class _Walk:
     def literal(self, expanded: dict[str, Any]) -> str:
         """A value object as an N-Quads literal: pyld's conversion, then its writing."""
         value, datatype = expanded["@value"], expanded.get("@type")
-        if type(value) is str and datatype not in (_XSD_DOUBLE, "@json"):
+        if type(value) is str and datatype not in (XSD_DOUBLE, "@json"):
             # what pyld's _object_to_rdf does with a string (numbers and JSON: pyld's own)
-            datatype = datatype or _XSD_STRING
+            datatype = datatype or XSD_STRING
             term = {"type": "literal", "value": value, "datatype": datatype}
         else:
             term = self.processor._object_to_rdf(expanded, None, [], _OPTIONS_RDF)
             datatype = term.get("datatype")
-        if datatype == _RDF_LANGSTRING:
+        if datatype == RDF_LANGSTRING:
             raise Unsupported("a language")
-        if datatype != _XSD_STRING:
+        if datatype != XSD_STRING:
             self.resource(datatype, "a datatype")  # undefined or relative: declined
-        suffix = "" if datatype == _XSD_STRING else f"^^<{datatype}>"
-        text = f'"{rdfc.escape(term["value"])}"{suffix}'
+        text = f'"{rdfc.escape(term["value"])}"{rdfc._literal_suffix(term)}'
         self.literals[text] = term
         return text
 
@@ -391,8 +393,7 @@ class _Walk:
         return head
 
     def item(self, ctx: dict[str, Any], key: str, item: Any, graph: _Term) -> _Term | None:
-        """One value as an RDF term (pyld's ``_expand`` on it, then ``_object_to_rdf``); for
-        a list, the expanded value (``_list_to_rdf`` converts it)."""
+        """One value as an RDF term (pyld's ``_expand`` on it, then ``_object_to_rdf``)."""
         if item is None:
             return None
         if isinstance(item, list):

@@ -288,18 +288,24 @@ def _generic(compiled: Compiled, values: list[str]) -> str | None:
             else:
                 row.append(part)
         filled[tuple(row)] = None  # a set in insertion order: duplicate quads merge, as in RDF
-    lines = list(compiled.fixed_lines)
-    if not compiled.blank_nodes:
-        lines.extend(_line(q) for q in filled)  # type: ignore[arg-type]  # no blank nodes: str
-    else:
-        labels = _label(list(filled), compiled.blank_nodes)
-        if labels is None:
-            return None
-        for filled_quad in filled:
-            s, p, o, g = (labels[x] if isinstance(x, int) else x for x in filled_quad)
-            lines.append(_line((s, p, o, g)))
+    lines = labelled_lines(list(filled), compiled.blank_nodes)
+    if lines is None:
+        return None
+    lines.extend(compiled.fixed_lines)
     # a filled quad may equal a fixed one (holes holding the same text): the dataset is a set
     return "".join(sorted(set(lines)))
+
+
+def labelled_lines(quads: Sequence[tuple[str | int, ...]], count: int) -> list[str] | None:
+    """The N-Quads lines of ``quads`` (terms as text, ``count`` blank nodes as numbers) with
+    their canonical labels; None when first-degree hashes cannot tell the nodes apart."""
+    labels = _label(quads, count) if count else []
+    if labels is None:
+        return None
+    return [
+        _line(tuple(labels[x] if type(x) is int else x for x in quad))  # type: ignore[arg-type]
+        for quad in quads
+    ]
 
 
 def _first_degree(quad: tuple[str | int, ...], node: int) -> tuple[str, str, str, str]:

@@ -18,7 +18,6 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, app: ASGIApp, headers: Mapping[str, str]) -> None:
         self.app = app
-        self.headers = dict(headers)
         # as the ASGI message carries them: lower-case names, bytes (Starlette's MutableHeaders
         # rescans the list for each header it sets: a twentieth of a kept verify answer)
         self._raw = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in headers.items()]
