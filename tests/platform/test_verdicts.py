@@ -281,6 +281,48 @@ def test_the_api_answers_a_kept_result_with_the_same_bytes(platform: App, client
     assert runs.runs == 1
 
 
+def test_a_body_sent_again_is_not_read_again_and_a_revocation_shows_at_once(
+    platform: App, client, runs: Counter, monkeypatch: pytest.MonkeyPatch
+):
+    from microcred.services import verdicts
+    from microcred.web import verifier
+
+    on_loop: list[str | None] = []  # kept answers read on the event loop (PostgreSQL)
+    real_read = verdicts.lookup_one_async
+
+    async def read(*args: Any) -> Any:
+        found = await real_read(*args)
+        on_loop.append(found and found[0])
+        return found
+
+    monkeypatch.setattr(verdicts, "lookup_one_async", read)
+    org, document = _issued(platform)
+    body = json.dumps(document).encode()
+    headers = {"content-type": "application/json"}
+    first = client.post("/api/verify", content=body, headers=headers)
+    parsed: list[bytes] = []
+    real = verifier._json_body
+    monkeypatch.setattr(verifier, "_json_body", lambda raw: parsed.append(raw) or real(raw))
+    again = client.post("/api/verify", content=body, headers=headers)
+    assert again.content == first.content
+    assert not parsed
+    _change(platform, org, document, "revoke")
+    after = client.post("/api/verify", content=body, headers=headers)
+    assert after.json()["verdict"] == "revoked"
+    assert len(parsed) == 1
+    assert client.post("/api/verify", content=body, headers=headers).content == after.content
+    assert runs.runs == 2
+    assert len(parsed) == 1
+    wrapped = client.post("/api/verify", json={"verifiableCredential": document})
+    assert wrapped.json()["verdict"] == "revoked"
+    assert len(parsed) == 2
+    assert runs.runs == 2  # the same credential: its kept result
+    if platform.engine.dialect.name == "postgresql":  # the second send, the fourth (revoked)
+        assert on_loop == ["verified_with_warnings", None, "revoked"]
+    else:
+        assert on_loop == []  # SQLite reads in the thread pool
+
+
 def test_the_wallet_reads_kept_verdicts_and_shows_a_revocation_at_once(platform, wired, runs):
     from tests.platform.test_wallet import _signup
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -107,6 +107,18 @@ def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
             with session.begin():
                 session.connection(execution_options={READONLY: True})
                 yield session
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """:func:`reading` without an ORM session, for hot read paths: a pooled Core connection,
+    autocommit on PostgreSQL, a read-only transaction on SQLite. Never write in it."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            with connection.execution_options(**{READONLY: True}).begin():
+                yield connection
 
 
 def migrate(engine: Engine) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from microcred import metrics
 from microcred.db.batch import among
+from microcred.db.session import reading
 from microcred.db.tables import (
     Assessment,
     Credential,
@@ -460,3 +461,15 @@ def learners(session: Session, provider_id: int) -> list[Learner]:
 def credential_by_id(session: Session, credential_id: str) -> Credential | None:
     """Any provider's credential by id (the public credential page), or None."""
     return session.get(Credential, credential_id)
+
+
+def signed_text(app: App, credential_id: str) -> str:
+    """The signed credential as issued, read on its own (``GET /credentials/<id>.json``); empty
+    once erased at the learner's request. NotFound when there is no such credential."""
+    with reading(app.sessions) as session:
+        row = session.execute(
+            select(Credential.document).where(Credential.id == credential_id)
+        ).first()
+    if row is None:
+        raise NotFound("credential")
+    return str(row[0] or "")

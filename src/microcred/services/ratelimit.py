@@ -63,19 +63,38 @@ def _window(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
+def _lease_key(app: App, scope: str, token: str | None, address: str | None) -> str:
+    caller = f"t:{_digest(token)}" if token else f"a:{_digest(address or 'unknown')}"
+    return f"{id(app)}:{scope}:{caller}"
+
+
+def _retry_after(now: datetime, window: datetime) -> int:
+    return max(1, int((window + WINDOW - now).total_seconds()))
+
+
+def leased(app: App, scope: str, token: str | None, address: str | None) -> Decision | None:
+    """Count one request against this process's lease for its caller, without the database;
+    None when there is none left in this window (then :func:`check`)."""
+    now = app.now()
+    window = _window(now)
+    with _lock:
+        lease = _leases.get(_lease_key(app, scope, token, address))
+        if lease is None or lease.window != window or lease.remaining <= 0:
+            return None
+        lease.remaining -= 1
+        return Decision(True, lease.limit, lease.remaining, _retry_after(now, window))
+
+
 def check(app: App, scope: str, token: str | None, address: str | None) -> Decision:
     """Count one request in ``scope`` against its caller's quota: its valid API token's, else
     its client address's; say whether it is within it."""
+    decision = leased(app, scope, token, address)
+    if decision is not None:
+        return decision
     now = app.now()
     window = _window(now)
-    retry_after = max(1, int((window + WINDOW - now).total_seconds()))
-    caller = f"t:{_digest(token)}" if token else f"a:{_digest(address or 'unknown')}"
-    lease_key = f"{id(app)}:{scope}:{caller}"
-    with _lock:
-        lease = _leases.get(lease_key)
-        if lease is not None and lease.window == window and lease.remaining > 0:
-            lease.remaining -= 1
-            return Decision(True, lease.limit, lease.remaining, retry_after)
+    retry_after = _retry_after(now, window)
+    lease_key = _lease_key(app, scope, token, address)
     with transaction(app.sessions) as session:
         bucket, limit = _bucket(app, session, token, address)
         block = max(1, min(LEASE_MAX, limit // 20))

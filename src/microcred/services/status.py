@@ -38,7 +38,7 @@ from microcred.domain.errors import DomainError, NotFound
 from microcred.services import audit, jobs, notify, verdicts
 from microcred.services.app import App
 from microcred.services.keys import active_key, active_row, provider_did
-from microcred.services.providers import require
+from microcred.services.providers import get_provider, require
 from microcred.vc import status_list
 from microcred.vc.credential import sign_credential
 
@@ -254,6 +254,12 @@ def published_list(
     if stored is not None and stored.fingerprint == fingerprint:
         return stored.document
     return _sign(app, session, provider, row, purpose, indexes)
+
+
+def served_list(app: App, slug: str, number: int, purpose: str) -> str:
+    """:func:`published_list` for a relying party's GET, in a read-only transaction of its own."""
+    with transaction(app.sessions, readonly=True) as session:
+        return published_list(app, session, get_provider(session, slug), number, purpose)
 
 
 def publish(app: App, session: Session, provider: Provider, row: StatusList, purpose: str) -> str:

@@ -5,11 +5,12 @@ own their transactions)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy.orm import Session, SessionTransaction
 
+from microcred.db.aio import AsyncReader
 from microcred.db.session import READONLY
 from microcred.services.app import App
 
@@ -33,3 +34,18 @@ def read_only_session(app: App) -> Session:
     fresh.begin()
     fresh.connection(execution_options={READONLY: True})
     return fresh
+
+
+@asynccontextmanager
+async def event_loop_reads(app: App) -> AsyncIterator[AsyncReader | None]:
+    """For a web process's lifespan: reads on its event loop (``db/aio.py``) while it serves;
+    None on SQLite (its reads stay in the thread pool)."""
+    reader = AsyncReader.for_engine(app.engine)
+    if reader is None:
+        yield None
+        return
+    await reader.open()
+    try:
+        yield reader
+    finally:
+        await reader.close()

@@ -25,16 +25,18 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, null, select, update
+from sqlalchemy import TextClause, bindparam, delete, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 import microcred
-from microcred.db.session import reading, transaction
-from microcred.db.tables import Provider, VerificationResult
+from microcred.db.aio import AsyncReader
+from microcred.db.session import read_connection, transaction
+from microcred.db.tables import Provider, UtcDateTime, VerificationResult
 from microcred.services.app import App
 from microcred.vc.dates import parse_datetime
 from microcred.vc.errors import VcError
@@ -119,53 +121,67 @@ def lookup(app: App, result_key: str) -> dict[str, Any] | None:
     return result
 
 
-_RESULTS = VerificationResult.__table__.c
-_PROVIDERS = Provider.__table__.c
-# Core statements, compiled once per dialect (the ORM's per-call work was a fifth of a kept
-# verify answer); the keys and ids are expanding parameters.
-_KEPT = select(_RESULTS.key, _RESULTS.epochs, _RESULTS.verdict, _RESULTS.result).where(
-    _RESULTS.key.in_(bindparam("keys", expanding=True)), _RESULTS.expires_at > bindparam("now")
+# One statement: the kept results under the keys that have not expired and whose every provider
+# is still at the epoch the result read (a provider gone counts as moved on). PostgreSQL reads
+# the results and the epochs in one snapshot, so a change committed before the statement began
+# is always seen. Written per dialect (their JSON table functions differ).
+_KEPT_SQL = """
+SELECT r.key, r.verdict, {result} FROM verification_results r
+WHERE r.key {keys} AND r.expires_at > {now} AND NOT EXISTS (
+  SELECT 1 FROM {each} AS e LEFT JOIN providers p ON p.id = CAST(e.key AS INTEGER)
+  WHERE p.verify_epoch {differs} CAST(e.value AS INTEGER))
+"""
+_EACH = {"postgresql": "json_each_text(CAST(r.epochs AS json))", "sqlite": "json_each(r.epochs)"}
+_DIFFERS = {"postgresql": "IS DISTINCT FROM", "sqlite": "IS NOT"}
+# the same for one key, as psycopg runs it on the event loop (db/aio.py)
+KEPT_ONE_PG = _KEPT_SQL.format(
+    result="r.result",
+    keys="= %(key)s",
+    now="%(now)s",
+    each=_EACH["postgresql"],
+    differs=_DIFFERS["postgresql"],
 )
-_KEPT_VERDICTS = select(_RESULTS.key, _RESULTS.epochs, _RESULTS.verdict, null()).where(
-    _RESULTS.key.in_(bindparam("keys", expanding=True)), _RESULTS.expires_at > bindparam("now")
-)
-_EPOCHS = select(_PROVIDERS.id, _PROVIDERS.verify_epoch).where(
-    _PROVIDERS.id.in_(bindparam("ids", expanding=True))
-)
+
+
+@cache
+def _kept_statement(dialect: str, whole: bool) -> TextClause:
+    sql = _KEPT_SQL.format(
+        result="r.result" if whole else "NULL",
+        keys="IN :keys",
+        now=":now",
+        each=_EACH[dialect],
+        differs=_DIFFERS[dialect],
+    )
+    return text(sql).bindparams(
+        bindparam("keys", expanding=True), bindparam("now", type_=UtcDateTime())
+    )
+
+
+async def lookup_one_async(
+    app: App, reader: AsyncReader, result_key: str
+) -> tuple[str, str] | None:
+    """:func:`lookup_many` for one key, on the event loop (PostgreSQL): (verdict, text)."""
+    rows = await reader.rows(KEPT_ONE_PG, {"key": result_key, "now": app.now()})
+    return (rows[0][1], rows[0][2]) if rows else None  # None also when it could not read
 
 
 def lookup_many(
     app: App, keys: list[str], *, whole: bool = True
 ) -> dict[str, tuple[str, str | None]]:
     """The kept results under ``keys`` whose providers have not moved on since, as (verdict,
-    the result's JSON text as kept): two queries for a few hundred keys (a wallet page).
-    ``whole=False``: the verdicts only (counts), the texts left unread (None).
-
-    The results are read before the providers' epochs (each statement on its own, see
-    :func:`~microcred.db.session.reading`): an epoch moved on after a result was read is
-    seen, so a result is never used past a change committed before the epochs were read."""
+    the result's JSON text as kept): one statement per 500 keys (a wallet page reads a few
+    hundred). ``whole=False``: the verdicts only (counts), the texts left unread (None)."""
     now = app.now()
-    found: dict[str, tuple[dict[int, int], tuple[str, str | None]]] = {}
-    statement = _KEPT if whole else _KEPT_VERDICTS
-    with reading(app.sessions) as session:
-        connection = session.connection()
+    statement = _kept_statement(app.engine.dialect.name, whole)
+    found: dict[str, tuple[str, str | None]] = {}
+    with read_connection(app.engine) as connection:
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
-            for result_key, epochs_text, verdict, text in connection.execute(
+            for result_key, verdict, result in connection.execute(
                 statement, {"keys": part, "now": now}
             ):
-                epochs = {int(k): v for k, v in json.loads(epochs_text).items()}
-                found[result_key] = (epochs, (verdict, text))
-        wanted = sorted({p for epochs, _r in found.values() for p in epochs})
-        current: dict[int, int] = {}
-        for start in range(0, len(wanted), 500):
-            rows = connection.execute(_EPOCHS, {"ids": wanted[start : start + 500]})
-            current.update((provider_id, epoch) for provider_id, epoch in rows)
-    return {
-        k: kept
-        for k, (epochs, kept) in found.items()
-        if all(current.get(p) == e for p, e in epochs.items())
-    }
+                found[result_key] = (verdict, result)
+    return found
 
 
 def store(

@@ -3,6 +3,7 @@ with trust. Formats microcred does not verify (VC-JWT, SD-JWT, COSE) are named, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -12,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from microcred import metrics
+from microcred.db.aio import AsyncReader
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS
 from microcred.services import fetched, verdicts
@@ -325,10 +327,48 @@ def verdicts_of(app: App, texts: list[str], digests: list[str | None]) -> list[s
     return found
 
 
-def kept_answer(app: App, document: Mapping[str, Any]) -> str | None:
+# Request bodies this process has read: the SHA-256 of the bytes -> the digest of the credential
+# they hold. A pure function of the bytes (parsing and unwrapping), remembered so that a body sent
+# again is answered from its kept result without parsing it again; bounded, emptied when full.
+_BODY_DIGESTS: dict[bytes, str] = {}
+_BODY_DIGESTS_MAX = 50_000
+
+
+def kept_answer(app: App, document: Mapping[str, Any], body: bytes | None = None) -> str | None:
     """The kept result for ``document`` as JSON text, as :meth:`VerifyResult.to_json` wrote it,
-    while nothing it read has changed; None: verify it (:func:`verify_for_platform`)."""
-    result_key = verdicts.key(app, document, "json")
+    while nothing it read has changed; None: verify it (:func:`verify_for_platform`).
+    ``body``: the request body ``document`` was read from (always the same document for the same
+    bytes), for :func:`kept_answer_for_body`."""
+    content = verdicts.digest(document)
+    if body is not None:
+        if len(_BODY_DIGESTS) >= _BODY_DIGESTS_MAX:
+            _BODY_DIGESTS.clear()
+        _BODY_DIGESTS[hashlib.sha256(body).digest()] = content
+    return _kept_text(app, content)
+
+
+def kept_answer_for_body(app: App, body: bytes) -> str | None:
+    """:func:`kept_answer` for a request body this process has read before (and passed to it),
+    without parsing it; None when it has not or nothing is kept."""
+    content = _BODY_DIGESTS.get(hashlib.sha256(body).digest())
+    return None if content is None else _kept_text(app, content)
+
+
+async def kept_answer_for_body_on_loop(app: App, reader: AsyncReader, body: bytes) -> str | None:
+    """:func:`kept_answer_for_body` read on the event loop (PostgreSQL, ``db/aio.py``)."""
+    content = _BODY_DIGESTS.get(hashlib.sha256(body).digest())
+    if content is None:
+        return None
+    result_key = verdicts.key_of(app, content, "json")
+    kept = await verdicts.lookup_one_async(app, reader, result_key)
+    if kept is None:
+        return None
+    metrics.CREDENTIALS_VERIFIED.labels(kept[0]).inc()
+    return kept[1]
+
+
+def _kept_text(app: App, content: str) -> str | None:
+    result_key = verdicts.key_of(app, content, "json")
     kept = verdicts.lookup_many(app, [result_key]).get(result_key)
     if kept is None:
         return None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -20,6 +22,7 @@ from microcred.domain.catalog import DefinitionInvalidError
 from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.i18n import _
 from microcred.services import status as status_lists
+from microcred.services import unit
 from microcred.services.app import App, settle_memory
 from microcred.services.trust import prepare_platform_signer
 from microcred.services.verification import load_configured_registries
@@ -92,10 +95,20 @@ def _problem(request: Request, status: int, code: str, message: str, **extra: ob
 
 
 def create_app(app: App) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(web: FastAPI) -> AsyncIterator[None]:
+        async with unit.event_loop_reads(app) as reads:  # kept verify answers (web/verifier.py)
+            web.state.reads = reads
+            try:
+                yield
+            finally:
+                web.state.reads = None
+
     web = FastAPI(
         title="microcred",
         version=__version__,
         description="Issue, manage and verify Open Badges 3.0 micro-credentials.",
+        lifespan=lifespan,
     )
     web.state.microcred = app
     load_configured_registries(app)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, HTTPException, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 from sqlalchemy.orm import Session
 
@@ -32,7 +33,9 @@ class SignInRequired(Exception):  # noqa: N818 - control flow, turned into a red
     pass
 
 
-def get_app(request: Request) -> App:
+async def get_app(request: Request) -> App:
+    """``async``: FastAPI runs a plain ``def`` dependency in the thread pool, a hop per request
+    for an attribute read."""
     app: App = request.app.state.microcred
     return app
 
@@ -140,12 +143,17 @@ def rate_limited(scope: str, *, only_with_query: str | None = None) -> Any:
     API token's, else the client address's) and answer 429 with ``Retry-After`` past it.
     ``only_with_query``: count only requests carrying that query parameter."""
 
-    def check(request: Request, app: AppDep) -> None:
+    async def check(request: Request, app: AppDep) -> None:
+        # ``async``: a request drawn from this process's lease is counted without leaving the
+        # event loop; only a draw from the shared count (the database) runs in the thread pool.
         if only_with_query and not request.query_params.get(only_with_query):
             return
         scheme, _sep, token = request.headers.get("authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" else None
-        decision = ratelimit.check(app, scope, bearer, client_address(request))
+        address = client_address(request)
+        decision = ratelimit.leased(app, scope, bearer, address)
+        if decision is None:
+            decision = await run_in_threadpool(ratelimit.check, app, scope, bearer, address)
         limit = decision.limit
         if not decision.allowed:
             raise HTTPException(

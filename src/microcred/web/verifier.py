@@ -7,14 +7,18 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.services import trust
+from microcred.services.app import App
 from microcred.services.verification import (
     SelfFetcher,
     VerifyResult,
     kept_answer,
+    kept_answer_for_body,
+    kept_answer_for_body_on_loop,
     platform_policy,
     sniff,
     verify_bytes_for_platform,
@@ -162,11 +166,24 @@ def _problem(status: int, code: str, title: str, **extra: Any) -> JSONResponse:
 
 
 @router.post("/api/verify", tags=["verify"], dependencies=[VERIFY_LIMIT])
-def api_verify(raw: RawBody, app: AppDep) -> Response:
+async def api_verify(request: Request, raw: RawBody, app: AppDep) -> Response:
     """Verify a credential (the body, or ``{"verifiableCredential": ...}``), a baked badge or a
     PDF certificate (the file as the body); the full report."""
+    reader = getattr(request.app.state, "reads", None)  # PostgreSQL: read on the event loop
+    if reader is not None:
+        kept = await kept_answer_for_body_on_loop(app, reader, raw)
+        if kept is not None:
+            return Response(kept, media_type="application/json")
+    # everything else may fetch (did:web, status lists) and reads through the engine
+    return await run_in_threadpool(_api_verify, raw, app)
+
+
+def _api_verify(raw: bytes, app: App) -> Response:
     if sniff(raw) not in ("json", "unknown"):
         return JSONResponse(verify_bytes_for_platform(app, raw).to_json())
+    kept = kept_answer_for_body(app, raw)  # a body sent before: not parsed again
+    if kept is not None:
+        return Response(kept, media_type="application/json")
     try:
         body = _json_body(raw)
     except VcError as exc:
@@ -177,7 +194,7 @@ def api_verify(raw: RawBody, app: AppDep) -> Response:
         return JSONResponse(verify_bytes_for_platform(app, body.encode()).to_json())
     if not isinstance(body, dict):
         return _problem(400, "request.invalid", "send a credential (a JSON object)")
-    kept = kept_answer(app, body)  # as it was answered, while nothing it read has changed
+    kept = kept_answer(app, body, raw)  # as it was answered, while nothing it read has changed
     if kept is not None:
         return Response(kept, media_type="application/json")
     return JSONResponse(verify_for_platform(app, body).to_json())
