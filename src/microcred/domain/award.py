@@ -253,6 +253,16 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def achievement_elements(achievement: Mapping[str, Any]) -> dict[str, str]:
+    """The Annex I elements an achievement states (its EU alignments), as text."""
+    found: dict[str, str] = {}
+    for alignment in _objects(achievement.get("alignment")):
+        code = _text(alignment.get("targetCode"))
+        if alignment.get("targetFramework") == EU_FRAMEWORK and code:
+            found[code] = _text(alignment.get("targetDescription")) or ""
+    return found
+
+
 def read_eu_elements(credential: Mapping[str, Any]) -> dict[str, str]:
     """Each Annex I element found in a credential (mandatory and optional), as text.
 
@@ -284,10 +294,7 @@ def read_eu_elements(credential: Mapping[str, Any]) -> dict[str, str]:
     if date:
         found["date_of_issue"] = date
     achievement = next(iter(_objects(subject.get("achievement"))), {})
-    for alignment in _objects(achievement.get("alignment")):
-        code = _text(alignment.get("targetCode"))
-        if alignment.get("targetFramework") == EU_FRAMEWORK and code:
-            found[code] = _text(alignment.get("targetDescription")) or ""
+    found.update(achievement_elements(achievement))
     grades = [
         r["value"]
         for r in _objects(subject.get("result"))

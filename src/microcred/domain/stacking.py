@@ -115,7 +115,7 @@ class _Match:
 
     __slots__ = ("achievements", "description", "issuers", "min_eqf", "trusted", "within")
 
-    def __init__(self, match: Mapping[str, Any]) -> None:
+    def __init__(self, match: Mapping[str, Any], names: Mapping[str, str] | None = None) -> None:
         self.achievements = frozenset(match["achievement"]) if "achievement" in match else None
         self.issuers = frozenset(match["issuer"]) if "issuer" in match else None
         self.min_eqf = int(match["min_eqf"]) if "min_eqf" in match else None
@@ -125,7 +125,7 @@ class _Match:
             if "within_years" in match
             else None
         )
-        self.description = describe(match)
+        self.description = describe(match, names)
 
     def test(self, fact: CredentialFact, now: datetime) -> bool:
         if self.achievements is not None and self.achievements.isdisjoint(fact.achievement_ids):
@@ -157,7 +157,8 @@ class Compiled:
 
     __slots__ = ("children", "kind", "match", "n", "total", "where")
 
-    def __init__(self, rule: Mapping[str, Any]) -> None:
+    def __init__(self, rule: Mapping[str, Any], names: Mapping[str, str] | None = None) -> None:
+        """``names``: titles for the achievement identifiers the rule names (its words)."""
         self.children: tuple[Compiled, ...] = ()
         self.match: _Match | None = None
         self.n = 0
@@ -165,18 +166,18 @@ class Compiled:
         self.where = ""  # min_ects: the condition, in words, for what is missing
         if "all" in rule:
             self.kind = "all"
-            self.children = tuple(Compiled(r) for r in rule["all"])
+            self.children = tuple(Compiled(r, names) for r in rule["all"])
         elif "at_least" in rule:
             self.kind = "at_least"
             self.n = int(rule["at_least"])
-            self.children = tuple(Compiled(r) for r in rule["of"])
+            self.children = tuple(Compiled(r, names) for r in rule["of"])
         elif "credential" in rule:
             self.kind = "credential"
-            self.match = _Match(rule["credential"])
+            self.match = _Match(rule["credential"], names)
         else:
             self.kind = "min_ects"
             self.total = float(rule["min_ects"])
-            self.match = _Match(rule.get("where", {}))
+            self.match = _Match(rule.get("where", {}), names)
             self.where = f" ({self.match.description})" if rule.get("where") else ""
 
     def __call__(
@@ -248,16 +249,23 @@ class Compiled:
         )
 
 
-def evaluate(rule: Mapping[str, Any], facts: Sequence[CredentialFact], now: datetime) -> Evaluation:
+def evaluate(
+    rule: Mapping[str, Any],
+    facts: Sequence[CredentialFact],
+    now: datetime,
+    names: Mapping[str, str] | None = None,
+) -> Evaluation:
     """Evaluate ``rule`` over eligible ``facts`` (call :func:`eligible` first). To evaluate the
     same rule for many learners, build :class:`Compiled` once and call it."""
-    return Compiled(rule)(facts, now)
+    return Compiled(rule, names)(facts, now)
 
 
-def describe(match: Mapping[str, Any]) -> str:
+def describe(match: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
+    """A MATCH in words; ``names``: titles for achievement identifiers (else the identifier)."""
+    names = names or {}
     parts = []
     if "achievement" in match:
-        parts.append("one of " + ", ".join(match["achievement"]))
+        parts.append("one of " + ", ".join(names.get(a, a) for a in match["achievement"]))
     if "issuer" in match:
         parts.append("from " + ", ".join(match["issuer"]))
     if "min_eqf" in match:
@@ -267,6 +275,44 @@ def describe(match: Mapping[str, Any]) -> str:
     if "within_years" in match:
         parts.append(f"earned within {match['within_years']} years")
     return "a credential " + ("; ".join(parts) if parts else "of any kind")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleLine:
+    """One line of a rule in words, at its depth in the rule (0 for the top)."""
+
+    depth: int
+    text: str
+    achievements: tuple[str, ...] = ()  # the identifiers this line names
+
+
+def rule_lines(rule: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[RuleLine]:
+    """A (valid) rule as nested lines of plain words, for a pathway's public page."""
+    lines: list[RuleLine] = []
+
+    def walk(node: Mapping[str, Any], depth: int) -> None:
+        if "all" in node:
+            lines.append(RuleLine(depth, "All of the following:"))
+            for child in node["all"]:
+                walk(child, depth + 1)
+        elif "at_least" in node:
+            lines.append(RuleLine(depth, f"At least {node['at_least']} of the following:"))
+            for child in node["of"]:
+                walk(child, depth + 1)
+        elif "credential" in node:
+            match = node["credential"]
+            lines.append(
+                RuleLine(depth, describe(match, names), tuple(match.get("achievement", ())))
+            )
+        else:
+            where = node.get("where") or {}
+            text = f"At least {node['min_ects']:g} ECTS in total"
+            if where:
+                text += ", from " + describe(where, names)
+            lines.append(RuleLine(depth, text, tuple(where.get("achievement", ()))))
+
+    walk(rule, 0)
+    return lines
 
 
 def all_achievements(rule: Mapping[str, Any]) -> set[str]:

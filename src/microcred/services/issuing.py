@@ -242,21 +242,41 @@ class SigningPlan:
     key_pair: KeyPair
 
 
-def signing_plan(
-    app: App, provider: Provider, row: Definition, key_row: SigningKey, key_pair: KeyPair
-) -> SigningPlan:
-    data = definitions.data_of(row)
-    did = provider_did(app, provider)
-    issuer = Issuer(
-        did=did,
+def _issuer(app: App, provider: Provider, data: DefinitionData) -> Issuer:
+    return Issuer(
+        did=provider_did(app, provider),
         name=data.awarding_body or provider.legal_name,
         url=provider.website,
         country_code=data.country_code or provider.country_code,
         region=data.region or provider.region,
     )
-    achievement_id = (
+
+
+def achievement_url(app: App, provider: Provider, row: Definition) -> str:
+    """The identifier credentials of this version cite (its public page, services/catalogue)."""
+    return (
         f"{app.settings.base_url}/providers/{provider.slug}/definitions/{row.family}/v{row.version}"
     )
+
+
+def achievement_of(app: App, provider: Provider, row: Definition) -> dict[str, Any]:
+    """The OB 3.0 achievement every credential of this version embeds."""
+    data = definitions.data_of(row)
+    return build_achievement(
+        achievement_id=achievement_url(app, provider, row),
+        issuer=_issuer(app, provider, data),
+        definition=data,
+        definition_version=row.version,
+    )
+
+
+def signing_plan(
+    app: App, provider: Provider, row: Definition, key_row: SigningKey, key_pair: KeyPair
+) -> SigningPlan:
+    data = definitions.data_of(row)
+    issuer = _issuer(app, provider, data)
+    did = issuer.did
+    achievement_id = achievement_url(app, provider, row)
     return SigningPlan(
         provider=provider,
         data=data,

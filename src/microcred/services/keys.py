@@ -27,6 +27,11 @@ def provider_did(app: App, provider: Provider) -> str:
     return did_web_from_url(app.settings.host, ["providers", provider.slug])
 
 
+def provider_did_prefix(app: App) -> str:
+    """What every provider's did:web on this platform starts with (the slug follows)."""
+    return did_web_from_url(app.settings.host, ["providers", "x"])[:-1]
+
+
 def did_document_url(app: App, provider: Provider) -> str:
     return f"{app.settings.base_url}/providers/{provider.slug}/did.json"
 

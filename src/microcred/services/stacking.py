@@ -34,7 +34,7 @@ from microcred.domain import stacking
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding
-from microcred.services import definitions, jobs, wallet
+from microcred.services import catalogue, definitions, jobs, wallet
 from microcred.services.app import App
 from microcred.services.issuing import Award, issue
 from microcred.services.providers import require
@@ -169,9 +169,12 @@ def progress(app: App, session: Session, account: LearnerAccount) -> list[Progre
         (d, family_url(app, session, d))
         for d in session.scalars(select(Definition).where(Definition.state == "published"))
     ]
+    pathways = list(session.scalars(select(Pathway).order_by(Pathway.id)))
+    named = set().union(*(stacking.all_achievements(p.rules) for p in pathways))
+    names = catalogue.achievement_names(app, session, named)  # rules in words, not identifiers
     out = []
-    for pathway in session.scalars(select(Pathway).order_by(Pathway.id)):
-        evaluation = stacking.evaluate(pathway.rules, facts, now)
+    for pathway in pathways:
+        evaluation = stacking.evaluate(pathway.rules, facts, now, names)
         wanted = stacking.all_achievements(pathway.rules)
         have = set().union(*(f.achievement_ids for f in facts)) if facts else set()
         suggestions = [

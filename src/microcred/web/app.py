@@ -30,6 +30,7 @@ from microcred.web import (
     api,
     audit,
     bulk,
+    catalogue,
     definitions,
     issuing,
     pathways,
@@ -77,7 +78,7 @@ def _wants_json(request: Request) -> bool:
         request.url.path.startswith("/api/")
         or bool(_MACHINE_PATHS.match(request.url.path))
         or vc_api.wants_json(request.url.path)
-        or "application/json" in request.headers.get("accept", "").split(",")[0]
+        or "json" in request.headers.get("accept", "").split(",")[0]
     )
 
 
@@ -226,6 +227,7 @@ def create_app(app: App) -> FastAPI:
     )
     web.include_router(health_router)
     web.include_router(public.router)
+    web.include_router(catalogue.router)
     web.include_router(api.router)
     web.include_router(verifier.router)
     web.include_router(vc_api.router)

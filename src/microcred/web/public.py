@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import NotFound
-from microcred.services import definitions, issuing, keys, providers, status
+from microcred.services import catalogue, definitions, issuing, keys, providers, status
 from microcred.services.issuing import document_of
 from microcred.services.models import Credential
 from microcred.services.providers import get_provider
@@ -97,6 +97,7 @@ def credential_page(
     return render(
         request,
         "public_credential.html",
+        paths=catalogue.platform_paths(app, document),  # its achievement's and issuer's pages
         report=report,
         verdict=report.verdict.value,
         trust=report.step("trust"),

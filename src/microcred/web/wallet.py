@@ -19,6 +19,7 @@ from microcred.i18n import _
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
 from microcred.services import (
+    catalogue,
     definitions,
     outbox,
     records,
@@ -405,6 +406,7 @@ def wallet_item(
         holder=Binding.HOLDER,
         title=_title(entry),
         elements=read_eu_elements(document),
+        paths=catalogue.platform_paths(app, document),  # its achievement's and issuer's pages
         linkedin=linkedin,
         document=document,
         base_url=app.settings.base_url,

@@ -1,0 +1,330 @@
+"""The public side of definitions, providers and pathways: the pages behind the identifiers that
+credentials cite (issue 14). Each use case reads in a read-only transaction of its own and hands
+out plain values, so pages render after it closed.
+
+- ``/providers/{slug}/definitions/{family}/v{version}``: a published (or since retired) version,
+  as a page or as the OB 3.0 ``Achievement`` every credential of that version embeds.
+- ``/providers/{slug}/definitions/{family}``: the family (pathway rules name it), the latest
+  published version.
+- ``/providers/{slug}``: the provider's profile; ``/providers/{slug}/pathways/{id}``: a pathway
+  with its rules in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from microcred.db.session import transaction
+from microcred.db.tables import Definition, Pathway, Provider
+from microcred.domain import stacking
+from microcred.domain.award import achievement_elements
+from microcred.domain.catalog import DefinitionData
+from microcred.domain.errors import NotFound
+from microcred.domain.trust import FRAMEWORKS
+from microcred.services import definitions, trust
+from microcred.services.app import App
+from microcred.services.issuing import achievement_of
+from microcred.services.keys import provider_did, provider_did_prefix
+from microcred.services.providers import get_provider
+from microcred.vc.loader import OB_V3P0_303 as OB3_CONTEXT
+from microcred.vc.loader import VC_V2 as VC2_CONTEXT
+
+PUBLIC_STATES = ("published", "retired")  # a retired version's credentials still cite it
+
+
+def family_path(slug: str, family: str) -> str:
+    return f"/providers/{slug}/definitions/{family}"
+
+
+def version_path(slug: str, family: str, version: int) -> str:
+    return f"{family_path(slug, family)}/v{version}"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    title: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    number: int
+    state: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionPage:
+    provider_name: str
+    provider_path: str
+    title: str
+    data: DefinitionData
+    version: int
+    state: str  # published | retired
+    path: str
+    achievement: dict[str, Any]  # as credentials of this version embed it, with its @context
+    elements: dict[str, str]  # the Annex I elements a definition states, as text
+    versions: list[Version]
+    latest: Version | None  # the published version, when this is not it
+    stacks_into: list[Link]  # the platform's pathways that name this family
+    accreditations: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderPage:
+    slug: str
+    kind: str  # provider | qa_body | platform
+    name: str
+    country_code: str
+    region: str
+    website: str
+    contact_email: str
+    did: str
+    accreditations: list[dict[str, Any]]
+    granted: list[dict[str, Any]]  # a QA body's accreditations of providers, current ones
+    definitions: list[Link]  # the published version of each family
+    pathways: list[Link]
+    profile: dict[str, Any]  # the OB 3.0 Profile, as JSON-LD
+
+
+@dataclass(frozen=True, slots=True)
+class PathwayPage:
+    name: str
+    provider_name: str
+    provider_path: str
+    award: Link | None  # the macro-credential it awards
+    rules: list[stacking.RuleLine]
+    award_mode: str
+
+
+def definition_page(app: App, slug: str, family: str, version: int) -> DefinitionPage:
+    """A public version of a definition; NotFound for drafts and for what does not exist."""
+    with transaction(app.sessions, readonly=True) as session:
+        provider = _provider(session, slug)
+        rows = _family(session, provider, family)
+        row = next((r for r in rows if r.version == version), None)
+        if row is None:
+            raise NotFound("definition")
+        achievement = achievement_of(app, provider, row)
+        versions = [
+            Version(r.version, r.state, version_path(slug, family, r.version)) for r in rows
+        ]
+        latest = next((v for v in versions if v.state == "published"), None)
+        return DefinitionPage(
+            provider_name=provider.legal_name,
+            provider_path=f"/providers/{slug}",
+            title=row.title,
+            data=definitions.data_of(row),
+            version=row.version,
+            state=row.state,
+            path=version_path(slug, family, row.version),
+            achievement={"@context": [VC2_CONTEXT, OB3_CONTEXT], **achievement},
+            elements=_elements(provider, definitions.data_of(row), achievement),
+            versions=versions,
+            latest=latest if latest is not None and latest.number != row.version else None,
+            stacks_into=_pathways_naming(app, session, provider, family),
+            accreditations=trust.current_accreditations(app, session, provider, app.now()),
+        )
+
+
+def _elements(
+    provider: Provider, data: DefinitionData, achievement: dict[str, Any]
+) -> dict[str, str]:
+    country = data.country_code or provider.country_code
+    region = data.region or provider.region
+    return {
+        "awarding_body": data.awarding_body or provider.legal_name,
+        "country": country + (f", {region}" if region else ""),
+        **achievement_elements(achievement),
+    }
+
+
+def latest_version_path(app: App, slug: str, family: str) -> str:
+    """Where a family's identifier leads: its published version (else its latest public one)."""
+    with transaction(app.sessions, readonly=True) as session:
+        rows = _family(session, _provider(session, slug), family)
+        chosen = next((r for r in rows if r.state == "published"), rows[0])
+        return version_path(slug, family, chosen.version)
+
+
+def provider_page(app: App, slug: str) -> ProviderPage:
+    """A provider's profile, or a QA body's (with the accreditations it granted)."""
+    with transaction(app.sessions, readonly=True) as session:
+        provider = get_provider(session, slug)
+        rows = session.scalars(
+            select(Definition)
+            .where(Definition.provider_id == provider.id, Definition.state == "published")
+            .order_by(Definition.title)
+        ).all()
+        pathways = session.scalars(
+            select(Pathway).where(Pathway.provider_id == provider.id).order_by(Pathway.name)
+        ).all()
+        did = provider_did(app, provider)
+        profile: dict[str, Any] = {
+            "@context": [VC2_CONTEXT, OB3_CONTEXT],
+            "id": did,
+            "type": ["Profile"],
+            "name": provider.legal_name,
+            **({"url": provider.website} if provider.website else {}),
+            **({"email": provider.contact_email} if provider.contact_email else {}),
+            "address": {
+                "type": ["Address"],
+                "addressCountryCode": provider.country_code,
+                **({"addressRegion": provider.region} if provider.region else {}),
+            },
+        }
+        return ProviderPage(
+            slug=provider.slug,
+            kind=provider.kind,
+            name=provider.legal_name,
+            country_code=provider.country_code,
+            region=provider.region or "",
+            website=provider.website or "",
+            contact_email=provider.contact_email or "",
+            did=did,
+            accreditations=trust.current_accreditations(app, session, provider, app.now()),
+            granted=_granted(session, provider, app),
+            definitions=[Link(r.title, version_path(slug, r.family, r.version)) for r in rows],
+            pathways=[Link(p.name, f"/providers/{slug}/pathways/{p.id}") for p in pathways],
+            profile=profile,
+        )
+
+
+def pathway_page(app: App, slug: str, pathway_id: int) -> PathwayPage:
+    with transaction(app.sessions, readonly=True) as session:
+        provider = _provider(session, slug)
+        pathway = session.get(Pathway, pathway_id)
+        if pathway is None or pathway.provider_id != provider.id:
+            raise NotFound("pathway")
+        awarded = session.get(Definition, pathway.definition_id)
+        award = (
+            Link(awarded.title, version_path(slug, awarded.family, awarded.version))
+            if awarded is not None and awarded.state in PUBLIC_STATES
+            else None
+        )
+        names = achievement_names(app, session, stacking.all_achievements(pathway.rules))
+        return PathwayPage(
+            name=pathway.name,
+            provider_name=provider.legal_name,
+            provider_path=f"/providers/{slug}",
+            award=award,
+            rules=stacking.rule_lines(pathway.rules, names),
+            award_mode=pathway.award_mode,
+        )
+
+
+def platform_paths(app: App, document: Mapping[str, Any]) -> dict[str, str]:
+    """The public pages of this platform a credential leads to: its achievement's
+    (``achievement``) and its issuer's profile (``issuer``), where this platform publishes them."""
+    found: dict[str, str] = {}
+    subject = document.get("credentialSubject")
+    subject = subject[0] if isinstance(subject, list) and subject else subject
+    achievement = subject.get("achievement") if isinstance(subject, Mapping) else None
+    achievement_id = achievement.get("id") if isinstance(achievement, Mapping) else None
+    prefix = app.settings.base_url + "/providers/"
+    if isinstance(achievement_id, str) and achievement_id.startswith(prefix):
+        found["achievement"] = achievement_id[len(app.settings.base_url) :]
+    issuer = document.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    platform_did = provider_did_prefix(app)
+    if isinstance(issuer_id, str) and issuer_id.startswith(platform_did):
+        slug = issuer_id[len(platform_did) :]
+        if slug and ":" not in slug and "#" not in slug:
+            found["issuer"] = f"/providers/{slug}"
+    return found
+
+
+def achievement_names(app: App, session: Session, urls: set[str]) -> dict[str, str]:
+    """The titles of the platform's definitions behind achievement identifiers (a family's or a
+    version's URL), for rules and progress shown in words; other identifiers are left out."""
+    prefix = f"{app.settings.base_url}/providers/"
+    families: dict[str, list[str]] = {}
+    for url in urls:
+        if url.startswith(prefix):
+            parts = url[len(prefix) :].split("/")
+            if len(parts) in (3, 4) and parts[1] == "definitions":
+                families.setdefault(parts[2], []).append(url)
+    if not families:
+        return {}
+    rows = session.scalars(
+        select(Definition)
+        .where(Definition.family.in_(families), Definition.state.in_(PUBLIC_STATES))
+        .order_by(Definition.version.desc())
+    ).all()
+    titles: dict[str, str] = {}
+    for row in rows:
+        titles.setdefault(row.family, row.title)  # the newest public version's title
+    return {
+        url: titles[family]
+        for family, found in families.items()
+        if family in titles
+        for url in found
+    }
+
+
+def _granted(session: Session, body: Provider, app: App) -> list[dict[str, Any]]:
+    if body.kind != "qa_body":
+        return []
+    today = app.now().date()
+    found = []
+    for row in trust.accreditations_by(session, body):
+        holder = session.get(Provider, row.provider_id)
+        if (
+            holder is None
+            or row.withdrawn_at is not None
+            or not row.valid_from <= today <= row.valid_until
+        ):
+            continue
+        found.append(
+            {
+                "provider": Link(holder.legal_name, f"/providers/{holder.slug}"),
+                "framework": FRAMEWORKS.get(row.framework, row.framework),
+                "scope": row.scope,
+                "valid_until": row.valid_until.isoformat(),
+                "path": f"/accreditations/{row.id}",
+            }
+        )
+    return found
+
+
+def _provider(session: Session, slug: str) -> Provider:
+    provider = get_provider(session, slug)
+    if provider.kind != "provider":
+        raise NotFound("provider")
+    return provider
+
+
+def _family(session: Session, provider: Provider, family: str) -> list[Definition]:
+    """A family's public versions, newest first; NotFound when it has none."""
+    rows = list(
+        session.scalars(
+            select(Definition)
+            .where(
+                Definition.provider_id == provider.id,
+                Definition.family == family,
+                Definition.state.in_(PUBLIC_STATES),
+            )
+            .order_by(Definition.version.desc())
+        )
+    )
+    if not rows:
+        raise NotFound("definition")
+    return rows
+
+
+def _pathways_naming(app: App, session: Session, provider: Provider, family: str) -> list[Link]:
+    """Every pathway on the platform whose rules name this family (or one of its versions)."""
+    url = f"{app.settings.base_url}{family_path(provider.slug, family)}"
+    found = []
+    for pathway in session.scalars(select(Pathway).order_by(Pathway.name)):
+        named = stacking.all_achievements(pathway.rules)
+        if url in named or any(a.startswith(url + "/v") for a in named):
+            owner = session.get(Provider, pathway.provider_id)
+            if owner is not None:
+                found.append(Link(pathway.name, f"/providers/{owner.slug}/pathways/{pathway.id}"))
+    return found
