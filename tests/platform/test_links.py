@@ -31,7 +31,8 @@ SKIP = re.compile(r"^/(signout|account/signout|dev/outbox|metrics)")  # not docu
 
 
 class Links(HTMLParser):
-    """href and src of links, images, scripts and stylesheets; actions of GET forms."""
+    """href and src of links, images, scripts and stylesheets (forms are not links: a search
+    form's address with nothing filled in is a page the links already reach)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -43,8 +44,6 @@ class Links(HTMLParser):
             self.found.append(str(values["href"]))
         elif tag in ("img", "script") and values.get("src"):
             self.found.append(str(values["src"]))
-        elif tag == "form" and (values.get("method") or "get").lower() == "get":
-            self.found.append(str(values.get("action") or ""))
 
 
 def _strings(value: Any) -> Iterator[str]:

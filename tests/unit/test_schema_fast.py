@@ -71,7 +71,9 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
         if isinstance(parent, dict) and draw(st.booleans()):
             parent.pop(path[-1], None)
         else:
-            parent[path[-1]] = draw(VALUES)
+            # a copy: st.just hands out one shared list or dict, which a later step could
+            # change or put inside itself (a cycle, then a RecursionError in _paths)
+            parent[path[-1]] = copy.deepcopy(draw(VALUES))
         if not _paths(document):
             break
     return document

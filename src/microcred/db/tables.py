@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -606,3 +607,47 @@ class FetchedDocument(Base):
     url: Mapped[str] = mapped_column(Text)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CatalogueEntry(Base):
+    """A published micro-credential as the public catalogue searches it (issue 14): one per
+    family, its published version. Full text: ``catalogue_fts`` (SQLite FTS5) or the generated
+    ``tsv`` column (PostgreSQL), both made by migration 0018."""
+
+    __tablename__ = "catalogue_entries"
+
+    id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    family: Mapped[str] = mapped_column(String(36), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)  # description, outcomes, skills and occupations
+    eqf: Mapped[int | None] = mapped_column(Integer, index=True)
+    ects: Mapped[float | None] = mapped_column(Float, index=True)
+    hours: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(35), index=True)
+    participation: Mapped[str] = mapped_column(String(10), index=True)
+    assessment: Mapped[str] = mapped_column(String(300))
+    price: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    next_start: Mapped[date | None] = mapped_column(Date)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CatalogueSkill(Base):
+    __tablename__ = "catalogue_skills"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("catalogue_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    uri: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class CataloguePathway(Base):
+    __tablename__ = "catalogue_pathways"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("catalogue_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    pathway_id: Mapped[int] = mapped_column(
+        ForeignKey("pathways.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

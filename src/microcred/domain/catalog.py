@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -120,6 +121,12 @@ class DefinitionData(BaseModel):
     language: str = "en"
     validity_months: int | None = Field(default=None, gt=0, le=600)
     field_of_study: str = Field(default="", max_length=200)
+    # For the catalogue and comparisons (issue 14); none of them goes into credentials.
+    occupations: list[str] = Field(default_factory=list, max_length=20)  # ESCO occupation URIs
+    us_credit_hours: float | None = Field(default=None, gt=0, le=200)
+    price_amount: float | None = Field(default=None, ge=0, le=1_000_000)
+    price_currency: str = "EUR"
+    next_start: date | None = None
     # Credentials carry a second status entry (suspension) beside revocation. Off by default:
     # the published 1EdTech schema allows one credentialStatus object (ADR 0015).
     suspendable: bool = False
@@ -130,6 +137,24 @@ class DefinitionData(BaseModel):
         value = value.strip().upper()
         if value and not _COUNTRY.match(value):
             raise ValueError("use a two-letter ISO 3166 country code, like DE or IE")
+        return value
+
+    @field_validator("occupations")
+    @classmethod
+    def _occupations(cls, value: list[str]) -> list[str]:
+        for uri in value:
+            if not uri.startswith("http://data.europa.eu/esco/occupation/"):
+                raise ValueError(
+                    "an ESCO occupation link starts with http://data.europa.eu/esco/occupation/"
+                )
+        return value
+
+    @field_validator("price_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError("use a three-letter ISO 4217 currency code, like EUR")
         return value
 
     @field_validator("language")

@@ -24,7 +24,7 @@ from microcred.db.tables import Definition, Pathway, Provider
 from microcred.domain import stacking
 from microcred.domain.award import achievement_elements
 from microcred.domain.catalog import DefinitionData
-from microcred.domain.errors import NotFound
+from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.trust import FRAMEWORKS
 from microcred.services import definitions, trust
 from microcred.services.app import App
@@ -328,3 +328,122 @@ def _pathways_naming(app: App, session: Session, provider: Provider, family: str
             if owner is not None:
                 found.append(Link(pathway.name, f"/providers/{owner.slug}/pathways/{pathway.id}"))
     return found
+
+
+# --- comparing -------------------------------------------------------------------------------
+
+MIN_COMPARED, MAX_COMPARED = 2, 4
+
+
+@dataclass(frozen=True, slots=True)
+class Compared:
+    """One micro-credential in a comparison, with what the rows show of it."""
+
+    id: int
+    title: str
+    path: str
+    provider: Link
+    data: DefinitionData
+    elements: dict[str, str]
+    workload: str  # normalised: ECTS, hours, the provider's conversion, US credit hours
+    hours_per_ects: float | None
+    skills: list[str]  # ESCO skill and occupation URIs
+    outcomes: list[str]
+    accreditations: list[dict[str, Any]]
+    stacks_into: list[Link]
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    items: list[Compared]
+    shared_skills: set[str]  # named by two or more of them
+    shared_outcomes: set[str]  # the same statement (case and spaces aside) in two or more
+
+
+def compare(app: App, ids: list[int]) -> Comparison:
+    """Two to four published micro-credentials side by side; DomainError names what is wrong."""
+    unique = list(dict.fromkeys(ids))
+    if not MIN_COMPARED <= len(unique) <= MAX_COMPARED:
+        raise DomainError(
+            "compare.count",
+            f"choose {MIN_COMPARED} to {MAX_COMPARED} different micro-credentials to compare",
+            "id",
+        )
+    with transaction(app.sessions, readonly=True) as session:
+        items = [_compared(app, session, definition_id) for definition_id in unique]
+    skill_counts: dict[str, int] = {}
+    outcome_counts: dict[str, int] = {}
+    for item in items:
+        for uri in set(item.skills):
+            skill_counts[uri] = skill_counts.get(uri, 0) + 1
+        for statement in {_normal(o) for o in item.outcomes}:
+            outcome_counts[statement] = outcome_counts.get(statement, 0) + 1
+    return Comparison(
+        items=items,
+        shared_skills={u for u, n in skill_counts.items() if n > 1},
+        shared_outcomes={o for o, n in outcome_counts.items() if n > 1},
+    )
+
+
+def normal_statement(statement: str) -> str:
+    """How outcome statements are matched across micro-credentials."""
+    return _normal(statement)
+
+
+def _normal(statement: str) -> str:
+    return " ".join(statement.lower().split())
+
+
+def _compared(app: App, session: Session, definition_id: int) -> Compared:
+    row = session.get(Definition, definition_id)
+    if row is None or row.state != "published":
+        raise NotFound("definition")
+    provider = session.get(Provider, row.provider_id)
+    assert provider is not None
+    data = definitions.data_of(row)
+    achievement = achievement_of(app, provider, row)
+    per_ects = (
+        round(data.workload_hours / data.workload_ects, 1)
+        if data.workload_hours and data.workload_ects
+        else None
+    )
+    workload = f"{data.workload_ects:g} ECTS" if data.workload_ects else ""
+    if data.workload_hours:
+        workload += f" · {data.workload_hours} h"
+    if per_ects:
+        workload += f" ({per_ects:g} h per ECTS, as the provider states)"
+    if data.us_credit_hours:
+        workload += f" · {data.us_credit_hours:g} US credit hours"
+    skills = [o.esco_uri for o in data.learning_outcomes if o.esco_uri] + data.occupations
+    return Compared(
+        id=row.id,
+        title=row.title,
+        path=version_path(provider.slug, row.family, row.version),
+        provider=Link(provider.legal_name, f"/providers/{provider.slug}"),
+        data=data,
+        elements=_elements(provider, data, achievement),
+        workload=workload,
+        hours_per_ects=per_ects,
+        skills=skills,
+        outcomes=[o.statement for o in data.learning_outcomes],
+        accreditations=trust.current_accreditations(app, session, provider, app.now()),
+        stacks_into=_pathways_naming(app, session, provider, row.family),
+    )
+
+
+def public_paths(app: App) -> list[str]:
+    """Every public page of providers, published micro-credentials and pathways (a sitemap)."""
+    with transaction(app.sessions, readonly=True) as session:
+        slugs = {row.id: row.slug for row in session.execute(select(Provider.id, Provider.slug))}
+        paths = [f"/providers/{slug}" for slug in sorted(slugs.values())]
+        for provider_id, family, version in session.execute(
+            select(Definition.provider_id, Definition.family, Definition.version)
+            .where(Definition.state == "published")
+            .order_by(Definition.id)
+        ):
+            paths.append(version_path(slugs[provider_id], family, version))
+        for pathway_id, provider_id in session.execute(
+            select(Pathway.id, Pathway.provider_id).order_by(Pathway.id)
+        ):
+            paths.append(f"/providers/{slugs[provider_id]}/pathways/{pathway_id}")
+        return paths

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from microcred.db.tables import Definition, Provider, Staff
 from microcred.domain.catalog import DefinitionData, parse_definition, publication_problems
 from microcred.domain.errors import DomainError, NotFound
-from microcred.services import audit
+from microcred.services import audit, search
 from microcred.services.app import App
 
 
@@ -91,6 +91,7 @@ def publish(app: App, session: Session, row: Definition, by: Staff | None = None
     row.state = "published"
     row.published_at = app.now()
     session.flush()
+    search.refresh_family(app, session, row.family)  # the catalogue shows it from the commit on
     audit.log(session, row.provider_id, by, "definition.published", row.id, _version(row))
     return row
 

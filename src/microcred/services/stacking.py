@@ -34,7 +34,7 @@ from microcred.domain import stacking
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding
-from microcred.services import catalogue, definitions, jobs, wallet
+from microcred.services import catalogue, definitions, jobs, search, wallet
 from microcred.services.app import App
 from microcred.services.issuing import Award, issue
 from microcred.services.providers import require
@@ -151,6 +151,7 @@ def create_pathway(
     )
     session.add(pathway)
     session.flush()
+    search.refresh_pathway(app, session, pathway)  # the catalogue's "stacks into"
     return pathway
 
 

@@ -21,8 +21,8 @@ from microcred.config import load_settings
 from microcred.domain.catalog import DefinitionInvalidError
 from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.i18n import _
+from microcred.services import search, unit
 from microcred.services import status as status_lists
-from microcred.services import unit
 from microcred.services.app import App, settle_memory
 from microcred.services.trust import prepare_platform_signer
 from microcred.services.verification import load_configured_registries
@@ -115,6 +115,7 @@ def create_app(app: App) -> FastAPI:
     load_configured_registries(app)
     prepare_platform_signer(app)  # the registry's signing identity exists before any GET
     status_lists.publish_stale(app)  # stored signed status lists, from the first GET
+    search.refresh_if_behind(app)  # catalogue entries for what was published before them
     web.add_middleware(
         SessionMiddleware,
         secret_key=app.settings.secret_key,
@@ -228,6 +229,7 @@ def create_app(app: App) -> FastAPI:
     web.include_router(health_router)
     web.include_router(public.router)
     web.include_router(catalogue.router)
+    web.include_router(catalogue.api)
     web.include_router(api.router)
     web.include_router(verifier.router)
     web.include_router(vc_api.router)

@@ -5,7 +5,10 @@ JSON-LD to a client that asks for it (``Accept: application/ld+json``)."""
 from __future__ import annotations
 
 import json
+from datetime import date
+from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
@@ -16,14 +19,17 @@ from microcred.domain.catalog import (
     PARTICIPATION,
     SUPERVISION,
 )
-from microcred.services import catalogue
-from microcred.web.deps import AppDep, RowId
+from microcred.domain.errors import DomainError
+from microcred.i18n import _
+from microcred.services import catalogue, search
+from microcred.web.deps import MAX_ROW_ID, AppDep, RowId
 from microcred.web.problems import problem_responses
 from microcred.web.render import render
 
 # Pages first (HTML unless JSON-LD is asked for), like the public credential page: not in the
 # OpenAPI description, which documents the JSON API.
 router = APIRouter(responses=problem_responses(), tags=["public"], include_in_schema=False)
+api = APIRouter(responses=problem_responses(), tags=["catalogue"])  # the JSON API, documented
 JSON_LD = "application/ld+json"
 _JSON_TYPES = (JSON_LD, "application/json")
 
@@ -104,3 +110,164 @@ def pathway_public(slug: str, pathway_id: RowId, request: Request, app: AppDep) 
     """A pathway: the macro-credential it awards and its rules in words."""
     page = catalogue.pathway_page(app, slug, pathway_id)
     return _page(request, "pathway_public.html", page=page)
+
+
+# --- the catalogue ---------------------------------------------------------------------------
+
+
+def _number(request: Request, name: str) -> float | None:
+    raw = request.query_params.get(name, "").strip().replace(",", ".")  # decimal comma too
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise DomainError(
+            "catalogue.invalid", _("%(name)s must be a number") % {"name": name}, name
+        ) from None
+
+
+def _integer(request: Request, name: str) -> int | None:
+    value = _number(request, name)
+    if value is None:
+        return None
+    if value != int(value):
+        raise DomainError(
+            "catalogue.invalid", _("%(name)s must be a whole number") % {"name": name}, name
+        )
+    return int(value)
+
+
+def catalogue_query(request: Request) -> search.Query:
+    """The catalogue's query from the address (the same parameters for the page and the API)."""
+    params = request.query_params
+    starts = params.get("starts_from", "").strip()
+    try:
+        starts_from = date.fromisoformat(starts) if starts else None
+    except ValueError:
+        raise DomainError(
+            "catalogue.invalid", _("starts_from must be a date (YYYY-MM-DD)"), "starts_from"
+        ) from None
+    return search.Query(
+        text=params.get("q", "")[:200],
+        eqf_min=_integer(request, "eqf_min"),
+        eqf_max=_integer(request, "eqf_max"),
+        ects_min=_number(request, "ects_min"),
+        ects_max=_number(request, "ects_max"),
+        participation=tuple(p for p in params.getlist("mode") if p),
+        language=params.get("lang", "")[:35],
+        assessment=params.get("assessment", "")[:100],
+        provider=params.get("provider", "")[:64],
+        accredited=params.get("accredited", "") in ("1", "on", "true"),
+        framework=params.get("framework", "")[:40],
+        skill=params.get("skill", "")[:200],
+        pathway=_integer(request, "pathway"),
+        price_max=_number(request, "price_max"),
+        starts_from=starts_from,
+        page=1 if (page := _integer(request, "page")) is None else page,
+    )
+
+
+def _page_link(request: Request, page: int) -> str:
+    pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return "?" + urlencode([*pairs, ("page", str(page))])
+
+
+@router.get("/catalogue")
+def catalogue_page(request: Request, app: AppDep) -> Response:
+    """Search and filter every published micro-credential (stable, shareable addresses)."""
+    try:
+        query = catalogue_query(request)
+    except DomainError as error:
+        results = search.search(app, search.Query())
+        return render(
+            request,
+            "catalogue.html",
+            status_code=422,
+            results=results,
+            error=error.message,
+            modes=PARTICIPATION,
+            previous=None,
+            following=None,
+        )
+    results = search.search(app, query)
+    return render(
+        request,
+        "catalogue.html",
+        results=results,
+        error=None,
+        modes=PARTICIPATION,
+        previous=_page_link(request, query.page - 1) if query.page > 1 else None,
+        following=_page_link(request, query.page + 1) if query.page < results.pages else None,
+    )
+
+
+@api.get("/api/catalogue")
+def catalogue_api(request: Request, app: AppDep) -> dict[str, Any]:
+    """The catalogue as JSON: the same parameters as ``/catalogue`` (q, eqf_min, eqf_max,
+    ects_min, ects_max, mode (repeatable: online, onsite, blended), lang, assessment, provider,
+    accredited, framework, skill, pathway, price_max, starts_from, page)."""
+    query = catalogue_query(request)
+    results = search.search(app, query)
+    base = app.settings.base_url
+    return {
+        "total": results.total,
+        "page": query.page,
+        "pages": results.pages,
+        "items": [
+            {
+                "id": hit.id,
+                "title": hit.title,
+                "url": base + hit.path,
+                "provider": {
+                    "name": hit.provider_name,
+                    "url": f"{base}/providers/{hit.provider_slug}",
+                },
+                "eqf": hit.eqf,
+                "ects": hit.ects,
+                "hours": hit.hours,
+                "participation": hit.participation,
+                "language": hit.language,
+                "assessment": hit.assessment,
+                "price": None
+                if hit.price is None
+                else {"amount": hit.price, "currency": hit.currency},
+                "next_start": hit.next_start.isoformat() if hit.next_start else None,
+                "accredited": hit.accredited,
+            }
+            for hit in results.hits
+        ],
+    }
+
+
+@router.get("/compare")
+def compare_page(request: Request, app: AppDep) -> Response:
+    """Two to four micro-credentials side by side (``?id=1&id=2``): a shareable address."""
+    ids: list[int] = []
+    for raw in request.query_params.getlist("id"):
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_ROW_ID:
+            raise DomainError("compare.invalid", _("each id must be a catalogue number"), "id")
+        ids.append(int(raw))
+    comparison = catalogue.compare(app, ids)
+    return render(
+        request,
+        "compare.html",
+        comparison=comparison,
+        mandatory=MANDATORY_ELEMENTS,
+        optional=OPTIONAL_ELEMENTS,
+        normal=catalogue.normal_statement,
+        supervision=SUPERVISION,
+    )
+
+
+@router.get("/sitemap.xml")
+def sitemap(app: AppDep) -> Response:
+    """Every public page: the catalogue, providers, published micro-credentials, pathways."""
+    base = app.settings.base_url
+    entries = [f"{base}/", f"{base}/catalogue", f"{base}/verify"]
+    entries += [base + path for path in catalogue.public_paths(app)]
+    body = ['<?xml version="1.0" encoding="UTF-8"?>']
+    body.append('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">')
+    body += [f"<url><loc>{escape(url)}</loc></url>" for url in entries]
+    body.append("</urlset>")
+    return Response("\n".join(body), media_type="application/xml")

@@ -38,8 +38,15 @@ def definition_from_form(form: FormData) -> dict[str, Any]:
         months = _number(str(form.get("validity_months", "")))
         data["validity_months"] = int(months) if months is not None else None
         pass_mark = _number(str(form.get("pass_mark", "")))
+        data["us_credit_hours"] = _number(str(form.get("us_credit_hours", "")))
+        data["price_amount"] = _number(str(form.get("price_amount", "")))
     except ValueError as exc:
-        raise ValueError("workload, validity and pass mark must be numbers") from exc
+        raise ValueError(
+            "workload, validity, pass mark, credit hours and price must be numbers"
+        ) from exc
+    data["price_currency"] = str(form.get("price_currency", "")).strip() or "EUR"
+    data["next_start"] = str(form.get("next_start", "")).strip() or None
+    data["occupations"] = _split(str(form.get("occupations", "")))
     framework = str(form.get("level_framework", "")).strip()
     data["level"] = (
         {"framework": framework, "value": str(form.get("level_value", "")).strip()}
