@@ -300,7 +300,11 @@ def refresh_all(app: App) -> int:
             _insert(app, session, row)
         for pathway in session.scalars(select(Pathway)):
             refresh_pathway(app, session, pathway)
-        return len(rows)
+        count = len(rows)
+    if app.engine.dialect.name == "postgresql":  # fresh statistics after a large load
+        with transaction(app.sessions) as session:
+            session.execute(text("ANALYZE catalogue_entries, catalogue_skills, catalogue_pathways"))
+    return count
 
 
 def refresh_if_behind(app: App) -> None:
