@@ -31,6 +31,7 @@ from microcred.web import (
     audit,
     bulk,
     definitions,
+    europass,
     issuing,
     pathways,
     public,
@@ -226,6 +227,7 @@ def create_app(app: App) -> FastAPI:
     )
     web.include_router(health_router)
     web.include_router(public.router)
+    web.include_router(europass.router)
     web.include_router(api.router)
     web.include_router(verifier.router)
     web.include_router(vc_api.router)
