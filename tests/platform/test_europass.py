@@ -138,6 +138,7 @@ def test_a_value_without_an_eu_concept_is_a_clear_error(platform, client):
 
 
 def test_a_credential_issued_through_the_vc_api_has_no_elm_form(platform, client):
+    # such a credential hangs under its provider's hidden definition (state "vc_api")
     org = make_org(platform, "vcapi")
     credential = issue_to(platform, org, publish_definition(platform, org))
     with transaction(platform.sessions) as session:
