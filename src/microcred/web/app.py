@@ -31,7 +31,6 @@ from microcred.web import (
     audit,
     bulk,
     definitions,
-    europass,
     issuing,
     pathways,
     public,
@@ -43,6 +42,7 @@ from microcred.web import (
     wallet,
 )
 from microcred.web.deps import SignInRequired
+from microcred.web.europass import router as europass_router
 from microcred.web.headers import SecurityHeadersMiddleware
 from microcred.web.health import router as health_router
 from microcred.web.limits import (
@@ -227,7 +227,6 @@ def create_app(app: App) -> FastAPI:
     )
     web.include_router(health_router)
     web.include_router(public.router)
-    web.include_router(europass.router)
     web.include_router(api.router)
     web.include_router(verifier.router)
     web.include_router(vc_api.router)
@@ -236,6 +235,7 @@ def create_app(app: App) -> FastAPI:
     for pages in (staff, definitions, issuing, bulk, trust, pathways, rpl):
         web.include_router(pages.router)
     web.include_router(audit.router)
+    web.include_router(europass_router)  # ELM 3 exports for Europass (ADR 0028)
     return web
 
 
