@@ -53,6 +53,8 @@ DEFINITIONS: list[dict[str, Any]] = [
         "grade_scheme": {"kind": "percent", "pass_mark": 70},
         "stackability": "integrated",
         "stacks_into": ["Certificate in Health Information Management"],
+        "prerequisites": "Works with patient records in a health or care setting",
+        "further_information": "Part of the academy's digital health pathway",
         "field_of_study": "Health data management",
         "validity_months": 36,
     },

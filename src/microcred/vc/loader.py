@@ -196,3 +196,17 @@ def conformance_loader() -> DocumentLoader:
     if _CONFORMANCE is None:
         _CONFORMANCE = default_loader().with_documents(load_vendored_documents("conformance.json"))
     return _CONFORMANCE
+
+
+EDC_AP = "http://data.europa.eu/snb/model/context/edc-ap"
+_ELM: DocumentLoader | None = None
+
+
+def elm_loader() -> DocumentLoader:
+    """The product's contexts plus the European Digital Credentials application-profile context
+    (``elm.json``; EUPL 1.2, see NOTICE), for ELM 3 documents (``domain.europass``). Kept apart
+    from the default loader: credentials verified here never name it."""
+    global _ELM
+    if _ELM is None:
+        _ELM = default_loader().with_documents(load_vendored_documents("elm.json"))
+    return _ELM

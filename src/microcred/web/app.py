@@ -43,6 +43,7 @@ from microcred.web import (
     wallet,
 )
 from microcred.web.deps import SignInRequired
+from microcred.web.europass import router as europass_router
 from microcred.web.headers import SecurityHeadersMiddleware
 from microcred.web.health import router as health_router
 from microcred.web.limits import (
@@ -238,6 +239,7 @@ def create_app(app: App) -> FastAPI:
     for pages in (staff, definitions, issuing, bulk, trust, pathways, rpl):
         web.include_router(pages.router)
     web.include_router(audit.router)
+    web.include_router(europass_router)  # ELM 3 exports for Europass (ADR 0028)
     return web
 
 
