@@ -60,6 +60,7 @@ class Version:
 
 @dataclass(frozen=True, slots=True)
 class DefinitionPage:
+    id: int
     provider_name: str
     provider_path: str
     title: str
@@ -116,6 +117,7 @@ def definition_page(app: App, slug: str, family: str, version: int) -> Definitio
         ]
         latest = next((v for v in versions if v.state == "published"), None)
         return DefinitionPage(
+            id=row.id,
             provider_name=provider.legal_name,
             provider_path=f"/providers/{slug}",
             title=row.title,
