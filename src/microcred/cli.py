@@ -697,6 +697,33 @@ def provider_create(
     out.print(f"created {slug}: {did}")
 
 
+@provider_app.command("operator")
+def provider_operator(
+    email: Annotated[str, typer.Option(help="The operator's sign-in email.")],
+    name: Annotated[str, typer.Option(help="The operator's name.")] = "Operator",
+    password_env: Annotated[
+        str, typer.Option(help="Env variable holding the operator's initial password.")
+    ] = "MICROCRED_OPERATOR_PASSWORD",  # noqa: S107 - the variable's name, not a password
+) -> None:
+    """Add an operator: they review applications to join (/operator) after signing in."""
+    import os
+
+    from microcred.domain.errors import DomainError
+    from microcred.services.onboarding import add_operator
+
+    password = os.environ.get(password_env, "")
+    if not password:
+        raise _fail(f"set the operator's initial password in {password_env}", 2)
+    platform = _platform()
+    try:
+        add_operator(platform, email, name, password)
+    except DomainError as exc:
+        raise _fail(f"{exc.message} [{exc.code}]") from exc
+    finally:
+        platform.engine.dispose()
+    out.print(f"operator {email} added: sign in at {platform.settings.base_url}/signin")
+
+
 pathway_app = typer.Typer(help="Pathways to macro-credentials.", no_args_is_help=True)
 app.add_typer(pathway_app, name="pathway")
 rpl_app = typer.Typer(help="Recognition of prior learning.", no_args_is_help=True)

@@ -64,6 +64,9 @@ class Provider(Base):
     # moves on with every change that can change a verdict on this provider's credentials
     # (status, keys, accreditations, its name): cached verdicts of an older epoch are stale
     verify_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # the domain it proved it controls when it applied (services/onboarding.py)
+    domain: Mapped[str | None] = mapped_column(String(253))
+    domain_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Staff(Base):
@@ -651,3 +654,32 @@ class CataloguePathway(Base):
     pathway_id: Mapped[int] = mapped_column(
         ForeignKey("pathways.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class ProviderApplication(Base):
+    """An organisation's application to become a provider or a QA body (issue 14): pending until
+    an operator approves it (which needs its domain proven) or rejects it. The applicant follows
+    it at a link whose token only they hold (its hash is stored)."""
+
+    __tablename__ = "provider_applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))  # provider | qa_body
+    slug: Mapped[str] = mapped_column(String(64))
+    legal_name: Mapped[str] = mapped_column(String(300))
+    country_code: Mapped[str] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(200))
+    website: Mapped[str] = mapped_column(String(500))
+    domain: Mapped[str] = mapped_column(String(253))
+    contact_name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(200))  # the future owner's (argon2)
+    domain_token: Mapped[str] = mapped_column(String(64))  # what the domain must publish
+    domain_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(10), index=True)  # pending | approved | rejected
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))

@@ -85,6 +85,8 @@ class ProviderPage:
     region: str
     website: str
     contact_email: str
+    domain: str  # the domain it proved when it applied (services/onboarding.py), else empty
+    domain_verified: bool
     did: str
     accreditations: list[dict[str, Any]]
     granted: list[dict[str, Any]]  # a QA body's accreditations of providers, current ones
@@ -188,6 +190,8 @@ def provider_page(app: App, slug: str) -> ProviderPage:
             region=provider.region or "",
             website=provider.website or "",
             contact_email=provider.contact_email or "",
+            domain=provider.domain or "",
+            domain_verified=provider.domain_verified_at is not None,
             did=did,
             accreditations=trust.current_accreditations(app, session, provider, app.now()),
             granted=_granted(session, provider, app),

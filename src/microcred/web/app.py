@@ -33,6 +33,7 @@ from microcred.web import (
     catalogue,
     definitions,
     issuing,
+    onboarding,
     pathways,
     public,
     rpl,
@@ -231,6 +232,7 @@ def create_app(app: App) -> FastAPI:
     web.include_router(public.router)
     web.include_router(catalogue.router)
     web.include_router(catalogue.api)
+    web.include_router(onboarding.router)
     web.include_router(api.router)
     web.include_router(verifier.router)
     web.include_router(vc_api.router)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from microcred.domain.errors import DomainError
-from microcred.services import definitions, issuing, keys, providers, sessions, throttle
+from microcred.services import definitions, issuing, keys, onboarding, providers, sessions, throttle
 from microcred.services.models import Staff
 from microcred.services.providers import (
     ROLES,
@@ -100,9 +100,19 @@ def dashboard(request: Request, staff: CurrentStaff, session: DbSession) -> Resp
     provider = provider_of(session, staff)
     if provider.kind == "qa_body":
         return see_other("/qa")
+    if provider.kind == "platform":  # the platform's operators: applications to join
+        return see_other("/operator")
     recent = issuing.search(session, provider, limit=10)
     defs = definitions.list_for(session, provider)
-    return render(request, "dashboard.html", provider=provider, recent=recent, definitions=defs)
+    steps = onboarding.checklist(session, provider)
+    return render(
+        request,
+        "dashboard.html",
+        provider=provider,
+        recent=recent,
+        definitions=defs,
+        steps=steps if not all(s.done for s in steps) else [],
+    )
 
 
 def _keys_page(
