@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from microcred.db.tables import Provider, ProviderApplication
-from microcred.services import onboarding
+from microcred.services import jobs, onboarding, outbox
 from microcred.services.app import App
 from microcred.vc.fetch import SafeFetcher
 from tests.platform.conftest import csrf_from, make_org, signin
@@ -100,6 +100,15 @@ def test_apply_prove_the_domain_approve_and_sign_in(platform: App, client: TestC
         assert provider.domain == "harbour-academy.example"
 
     assert 'data-state="approved"' in client.get(status).text
+    jobs.drain(platform)
+    received, approved = (
+        outbox.messages(platform, APPLICANT["contact_email"], purpose)
+        for purpose in ("application-received", "application-approved")
+    )
+    assert status in received[0]["body"]  # the private link, only to the applicant
+    assert line in received[0]["body"]
+    assert "/signin" in approved[0]["body"]
+    assert APPLICANT["password"] not in received[0]["body"] + approved[0]["body"]
     signin(client, APPLICANT["contact_email"], APPLICANT["password"])  # the password they chose
     dashboard = client.get("/dashboard").text
     assert 'id="checklist"' in dashboard
@@ -166,6 +175,9 @@ def test_only_operators_decide_and_only_proven_domains_are_approved(platform, cl
     )
     page = client.get(status).text
     assert 'data-state="rejected"' in page
+    jobs.drain(platform)
+    [mail] = outbox.messages(platform, APPLICANT["contact_email"], "application-rejected")
+    assert "We could not confirm the organisation." in mail["body"]
     assert "We could not confirm the organisation." in page
     assert client.get("/apply/status/not-a-real-token").status_code == 404
 

@@ -24,6 +24,7 @@ from microcred.db.tables import (
     Definition,
     LearnerAccount,
     Provider,
+    ProviderApplication,
     RplApplication,
     RplDecision,
     Staff,
@@ -37,6 +38,7 @@ from microcred.services.mail import (
     Outgoing,
     compose,
     compose_many,
+    sender,
 )
 
 log = logging.getLogger("microcred.mail")
@@ -307,5 +309,40 @@ def staff_invited(
             inviter=inviter.name,
             role=member.role,
             signin_url=f"{app.settings.base_url}/signin",
+        ),
+    )
+
+
+def application(
+    app: App, session: Session, application: ProviderApplication, state: str, token: str = ""
+) -> None:
+    """To an organisation's contact: its application received (with its private link, only
+    then), approved or not approved (with the operator's reason)."""
+    subjects = {
+        "received": _("Your application to join %(platform)s"),
+        "approved": _("Approved: %(organisation)s on %(platform)s"),
+        "rejected": _("Your application to join %(platform)s was not approved"),
+    }
+    values = {"platform": sender(app.settings)[0], "organisation": application.legal_name}
+    queue(
+        app,
+        session,
+        compose(
+            app.settings,
+            to=application.contact_email,
+            subject=subjects[state] % values,
+            template="application",
+            purpose=f"application-{state}",
+            subject_id=application.id,
+            when=app.now(),
+            state=state,
+            name=application.contact_name,
+            organisation=application.legal_name,
+            domain=application.domain,
+            domain_token=application.domain_token,
+            verification_url=f"https://{application.domain}/.well-known/microcred-verification.txt",
+            status_url=f"{app.settings.base_url}/apply/status/{token}" if token else "",
+            signin_url=f"{app.settings.base_url}/signin",
+            reason=application.reason or "",
         ),
     )

@@ -27,7 +27,7 @@ from microcred.db.tables import Credential, Definition, Provider, ProviderApplic
 from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.i18n import _
-from microcred.services import audit
+from microcred.services import audit, notify
 from microcred.services.app import App
 from microcred.services.providers import _SLUG, add_staff, create_provider
 from microcred.services.trust import prepare_platform_signer
@@ -115,6 +115,7 @@ def apply(
     )
     session.add(application)
     session.flush()
+    notify.application(app, session, application, "received", token)  # after the commit
     return application, token
 
 
@@ -215,6 +216,7 @@ def approve(app: App, session: Session, operator: Staff, application_id: int) ->
     application.decided_by = operator.id
     application.provider_id = provider.id
     audit.log(session, operator.provider_id, operator, "application.approved", provider.id)
+    notify.application(app, session, application, "approved")
     return provider
 
 
@@ -230,6 +232,7 @@ def reject(
     application.decided_at = app.now()
     application.decided_by = operator.id
     audit.log(session, operator.provider_id, operator, "application.rejected", application.id)
+    notify.application(app, session, application, "rejected")
     return application
 
 
