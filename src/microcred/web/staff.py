@@ -8,7 +8,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from microcred.domain.errors import DomainError
-from microcred.services import definitions, issuing, keys, onboarding, providers, sessions, throttle
+from microcred.services import (
+    definitions,
+    issuing,
+    keys,
+    onboarding,
+    providers,
+    search,
+    sessions,
+    throttle,
+)
 from microcred.services.models import Staff
 from microcred.services.providers import (
     ROLES,
@@ -38,10 +47,11 @@ router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
 
 @router.get("/")
-def home(request: Request) -> Response:
+def home(request: Request, app: AppDep) -> Response:
     if request.session.get(STAFF_SESSION):
         return see_other("/dashboard")
-    return render(request, "home.html")
+    latest = search.search(app, search.Query()).hits[:6]  # the newest in the catalogue
+    return render(request, "home.html", latest=latest)
 
 
 @router.get("/signin")
