@@ -131,6 +131,21 @@ def test_the_combined_query_finds_exactly_what_matches(catalogue: App):
     assert _titles(catalogue, assessment="100%_") == []  # LIKE wildcards are literal
 
 
+def test_skills_and_occupations_filter_and_are_offered_by_name(platform: App, client):
+    org = make_org(platform, "acme")
+    skill = "http://data.europa.eu/esco/skill/52c8a6cb-5a9f-4f43-bfa5-d2cd5f5bbbe1"
+    occupation = "http://data.europa.eu/esco/occupation/00000000-0000-4000-8000-000000000001"
+    outcomes = [{"statement": "Gives first aid to a casualty", "criterion": "T", "esco_uri": skill}]
+    _publish(platform, org, title="With the skill", learning_outcomes=outcomes)
+    _publish(platform, org, title="With the occupation", occupations=[occupation])
+    _publish(platform, org, title="With neither")
+    assert _titles(platform, skill=skill) == ["With the skill"]
+    assert _titles(platform, skill=occupation) == ["With the occupation"]
+    page = client.get("/catalogue").text
+    assert f'<option value="{skill}" >Gives first aid to a casualty</option>' in page
+    assert "ESCO occupation 00000000" in page
+
+
 def test_a_new_version_replaces_its_entry_and_a_withdrawn_accreditation_shows_at_once(
     catalogue: App,
 ):

@@ -643,6 +643,7 @@ class CatalogueSkill(Base):
         ForeignKey("catalogue_entries.id", ondelete="CASCADE"), primary_key=True
     )
     uri: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    label: Mapped[str] = mapped_column(String(300), server_default="")  # the outcome's words
 
 
 class CataloguePathway(Base):

@@ -237,6 +237,14 @@ def _ordered(statement: Select[Any], query: Query, dialect: str) -> Select[Any]:
     return statement.order_by(CatalogueEntry.published_at.desc(), CatalogueEntry.id.desc())
 
 
+def _skill_label(uri: str, label: str) -> str:
+    """An ESCO link as a visitor reads it: an outcome's words, else its kind and code."""
+    if label:
+        return label
+    kind = "occupation" if "/occupation/" in uri else "skill"
+    return f"ESCO {kind} {uri.rsplit('/', 1)[-1][:8]}"
+
+
 def _pg_terms(words: list[str]) -> str:
     """All the words, the last one as a prefix (``first & ai:*``)."""
     return " & ".join([*words[:-1], words[-1] + ":*"])
@@ -260,7 +268,16 @@ def _facets(session: Session) -> dict[str, list[tuple[str, str]]]:
         .where(Pathway.id.in_(select(CataloguePathway.pathway_id)))
         .order_by(Pathway.name)
     ).all()
+    skills = session.execute(
+        select(CatalogueSkill.uri, func.max(CatalogueSkill.label), func.count())
+        .group_by(CatalogueSkill.uri)
+        .order_by(func.count().desc(), CatalogueSkill.uri)
+        .limit(50)
+    ).all()
     return {
+        "skill": [
+            (str(uri), _skill_label(str(uri), str(label or ""))) for uri, label, _n in skills
+        ],
         "language": [(str(v), str(v)) for v in sorted(languages)],
         "provider": [(str(s), str(n)) for s, n in providers],
         "framework": [(str(f), str(f)) for f in sorted(frameworks)],
@@ -322,9 +339,8 @@ def _insert(app: App, session: Session, row: Definition) -> None:
     data = DefinitionData.model_validate(row.data)
     provider = session.get(Provider, row.provider_id)
     assert provider is not None
-    skills = sorted(
-        {o.esco_uri for o in data.learning_outcomes if o.esco_uri} | set(data.occupations)
-    )
+    skills = {o.esco_uri: o.statement for o in data.learning_outcomes if o.esco_uri}
+    skills.update({uri: "" for uri in data.occupations if uri not in skills})
     session.execute(
         insert(CatalogueEntry).values(
             id=row.id,
@@ -344,8 +360,10 @@ def _insert(app: App, session: Session, row: Definition) -> None:
             published_at=row.published_at or app.now(),
         )
     )
-    for uri in sorted(skills):
-        session.execute(insert(CatalogueSkill).values(entry_id=row.id, uri=uri[:200]))
+    for uri, label in sorted(skills.items()):
+        session.execute(
+            insert(CatalogueSkill).values(entry_id=row.id, uri=uri[:200], label=label[:300])
+        )
     url_prefix = f"{app.settings.base_url}/providers/{provider.slug}/definitions/{row.family}"
     for pathway in session.scalars(select(Pathway)):
         named = stacking.all_achievements(pathway.rules)

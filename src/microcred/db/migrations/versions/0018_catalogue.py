@@ -63,6 +63,7 @@ def upgrade() -> None:
             primary_key=True,
         ),
         sa.Column("uri", sa.String(200), primary_key=True),
+        sa.Column("label", sa.String(300), nullable=False, server_default=""),
     )
     op.create_index("ix_catalogue_skills_uri", "catalogue_skills", ["uri"])
     op.create_table(
