@@ -5,6 +5,7 @@ finds a checklist; the public profile shows the proven domain."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -35,12 +36,25 @@ class Domains:
     """Other hosts' files, served to the platform's safe fetcher (its opener)."""
 
     def __init__(self, app: App) -> None:
+        self.app = app
         self.files: dict[str, bytes] = {}
         self.asked: list[str] = []
+        self.writable: list[bool] = []  # could another writer begin while the host was asked?
         app.fetcher = SafeFetcher(set(), opener=self.open, ttl=0)
 
     def open(self, url: str) -> tuple[int, bytes]:
         self.asked.append(url)
+        url_of_db = self.app.settings.database_url
+        if url_of_db.startswith("sqlite"):  # a slow host must not hold the write lock
+            other = sqlite3.connect(url_of_db.split("///", 1)[1], timeout=0.2)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                self.writable.append(True)
+            except sqlite3.OperationalError:
+                self.writable.append(False)
+            finally:
+                other.close()
         return (200, self.files[url]) if url in self.files else (404, b"not found")
 
 
@@ -82,6 +96,8 @@ def test_apply_prove_the_domain_approve_and_sign_in(platform: App, client: TestC
     proven = client.post(f"{status}/check", data={"csrf_token": check})
     assert 'data-verified="yes"' in proven.text
     assert domains.asked == [url, url, url]  # only through the safe fetcher, only that file
+    if platform.settings.database_url.startswith("sqlite"):
+        assert domains.writable == [True, True, True]
 
     token = signin(client, *OPERATOR)  # an operator lands on the queue
     queue = client.get("/dashboard")
@@ -98,6 +114,9 @@ def test_apply_prove_the_domain_approve_and_sign_in(platform: App, client: TestC
         assert provider.kind == "provider"
         assert provider.country_code == "IE"
         assert provider.domain == "harbour-academy.example"
+        decided = session.scalar(select(ProviderApplication))
+        assert decided is not None
+        assert decided.password_hash == ""  # the owner has it now; the application keeps none
 
     assert 'data-state="approved"' in client.get(status).text
     jobs.drain(platform)
@@ -127,7 +146,8 @@ def test_the_form_keeps_what_was_typed_and_names_what_is_wrong(platform: App, cl
         ({"website": "http://harbour-academy.example"}, "website"),
         ({"domain": "localhost"}, "domain"),
         ({"contact_email": "siobhan"}, "contact_email"),
-        ({"contact_email": "owner@acme.example"}, "contact_email"),  # already has an account
+        ({"domain": "other-academy.example"}, "domain"),  # the website is not on it
+        ({"website": "https://harbour-academy.example/" + "a" * 600}, "website"),
         ({"password": "short"}, "password"),
         ({"kind": "platform"}, "kind"),
     ):
@@ -200,3 +220,26 @@ def test_a_qa_body_applies_the_same_way(platform, client):
     client.post(f"/operator/applications/{application_id}/approve", data={"csrf_token": token})
     signin(client, APPLICANT["contact_email"], APPLICANT["password"])
     assert client.get("/dashboard").url.path == "/qa"  # a QA body's home
+
+
+def test_an_email_that_has_an_account_is_told_to_the_operator_not_the_public(platform, client):
+    domains = Domains(platform)
+    onboarding.add_operator(platform, OPERATOR[0], "Olga Operator", OPERATOR[1])
+    make_org(platform, "acme")
+    answer = _apply(client, contact_email="owner@acme.example")
+    assert answer.status_code == 303  # the form says nothing of who has an account
+    page = client.get(answer.headers["location"]).text
+    line = re.search(r'<pre id="domain-token">([^<]+)</pre>', page).group(1)
+    domains.files["https://harbour-academy.example/.well-known/microcred-verification.txt"] = (
+        line.encode()
+    )
+    client.post(f"{answer.headers['location']}/check", data={"csrf_token": csrf_from(page)})
+    token = signin(client, *OPERATOR)
+    with platform.sessions() as session:
+        application_id = session.scalar(select(ProviderApplication.id))
+    refused = client.post(
+        f"/operator/applications/{application_id}/approve", data={"csrf_token": token}
+    )
+    assert "owner@acme.example already has an account" in refused.text
+    with platform.sessions() as session:
+        assert session.scalar(select(Provider).where(Provider.slug == "harbour")) is None

@@ -15,6 +15,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,8 +35,11 @@ from microcred.services.trust import prepare_platform_signer
 from microcred.vc.errors import VcError
 
 WELL_KNOWN = "/.well-known/microcred-verification.txt"
+HOLD = timedelta(days=30)  # how long a pending application keeps its short name from others
 KINDS = ("provider", "qa_body")
-_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_HOST = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"
+)
 _hasher = PasswordHasher()
 
 
@@ -62,7 +66,9 @@ def apply(
         )
     taken = session.scalar(select(Provider.id).where(Provider.slug == slug)) or session.scalar(
         select(ProviderApplication.id).where(
-            ProviderApplication.slug == slug, ProviderApplication.state == "pending"
+            ProviderApplication.slug == slug,
+            ProviderApplication.state == "pending",
+            ProviderApplication.created_at > app.now() - HOLD,  # a pending one holds it a while
         )
     )
     if taken:
@@ -77,23 +83,23 @@ def apply(
         )
     website = fields.get("website", "").strip()
     host = (urlsplit(website).hostname or "") if website.startswith("https://") else ""
-    if not _HOST.match(host):
+    if not _HOST.match(host) or len(website) > 500:
         raise DomainError(
             "apply.website", _("the organisation's website, starting with https://"), "website"
         )
     domain = fields.get("domain", "").strip().lower() or host
     if not _HOST.match(domain):
         raise DomainError("apply.domain", _("a domain name, like academy.example"), "domain")
+    if host != domain and not host.endswith("." + domain):  # the proof covers the website
+        raise DomainError(
+            "apply.domain", _("the website must be on the domain you prove"), "domain"
+        )
     contact_name = fields.get("contact_name", "").strip()
     if not 1 <= len(contact_name) <= 200:
         raise DomainError("apply.contact_name", _("the contact person's name"), "contact_name")
     email = fields.get("contact_email", "").strip().lower()
     if not is_address(email) or len(email) > 320:
         raise DomainError("apply.contact_email", _("a valid email address"), "contact_email")
-    if session.scalar(select(Staff.id).where(Staff.email == email)):
-        raise DomainError(
-            "apply.contact_email", _("that email already has an account"), "contact_email"
-        )
     if len(password) < 10:
         raise DomainError("apply.password", _("use at least 10 characters"), "password")
     token = secrets.token_urlsafe(24)
@@ -119,6 +125,12 @@ def apply(
     return application, token
 
 
+def submit(app: App, fields: dict[str, str], password: str) -> str:
+    """:func:`apply` in a transaction of its own (the web form); the applicant's link token."""
+    with transaction(app.sessions) as session:
+        return apply(app, session, fields, password)[1]
+
+
 def by_token(session: Session, token: str) -> ProviderApplication:
     application = session.scalar(
         select(ProviderApplication).where(ProviderApplication.token_hash == _digest(token))
@@ -128,13 +140,16 @@ def by_token(session: Session, token: str) -> ProviderApplication:
     return application
 
 
-def check_domain(app: App, session: Session, token: str) -> ProviderApplication:
+def check_domain(app: App, token: str) -> None:
     """Fetch the domain's verification file; the domain is proven when it holds the token.
-    DomainError says what was found instead."""
-    application = by_token(session, token)
-    if application.domain_verified_at is not None:
-        return application
-    url = verification_url(application)
+    DomainError says what was found instead. No transaction is open while the other host is
+    asked (a slow host must not hold a database lock or connection): the application is read,
+    the file fetched, then the proof recorded on its own."""
+    with transaction(app.sessions, readonly=True) as session:
+        application = by_token(session, token)
+        if application.domain_verified_at is not None or application.state != "pending":
+            return
+        url, line = verification_url(application), application.domain_token
     try:
         body = app.fetcher.fetch(url)
     except VcError as error:
@@ -143,15 +158,17 @@ def check_domain(app: App, session: Session, token: str) -> ProviderApplication:
             _("%(url)s could not be read: %(why)s") % {"url": url, "why": error.message},
             "domain",
         ) from None
-    lines = {line.strip() for line in body.decode("utf-8", "replace").splitlines()}
-    if application.domain_token not in lines:
+    lines = {text.strip() for text in body.decode("utf-8", "replace").splitlines()}
+    if line not in lines:
         raise DomainError(
             "apply.domain_unproven",
             _("%(url)s does not hold this application's line") % {"url": url},
             "domain",
         )
-    application.domain_verified_at = app.now()
-    return application
+    with transaction(app.sessions) as session:
+        application = by_token(session, token)
+        if application.domain_verified_at is None:
+            application.domain_verified_at = app.now()
 
 
 def _require_operator(session: Session, operator: Staff) -> None:
@@ -193,6 +210,13 @@ def approve(app: App, session: Session, operator: Staff, application_id: int) ->
         raise DomainError(
             "apply.domain_unproven", _("the organisation has not proven its domain yet"), "domain"
         )
+    if session.scalar(select(Staff.id).where(Staff.email == application.contact_email)):
+        raise DomainError(
+            "apply.contact_email",
+            _("%(email)s already has an account: reject with a reason")
+            % {"email": application.contact_email},
+            "contact_email",
+        )
     placeholder = secrets.token_urlsafe(24)  # replaced by the chosen password's hash below
     provider, owner = create_provider(
         app,
@@ -209,6 +233,7 @@ def approve(app: App, session: Session, operator: Staff, application_id: int) ->
         kind=application.kind,
     )
     owner.password_hash = application.password_hash
+    application.password_hash = ""  # kept no longer than needed
     provider.domain = application.domain
     provider.domain_verified_at = application.domain_verified_at
     application.state = "approved"
@@ -228,6 +253,7 @@ def reject(
     if not reason:
         raise DomainError("apply.reason", _("say why, for the applicant"), "reason")
     application.state = "rejected"
+    application.password_hash = ""
     application.reason = reason[:1000]
     application.decided_at = app.now()
     application.decided_by = operator.id

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from microcred.domain.errors import DomainError
 from microcred.services import onboarding
@@ -32,12 +33,12 @@ def apply_form(request: Request) -> Response:
 
 
 @router.post("/apply", dependencies=[Csrf, rate_limited("upload")])
-async def apply_submit(request: Request, app: AppDep, session: DbSession) -> Response:
+async def apply_submit(request: Request, app: AppDep) -> Response:
     form = await request.form()
     values = {name: str(form.get(name, ""))[:1000] for name in FIELDS}
     password = str(form.get("password", ""))
-    try:
-        _application, token = onboarding.apply(app, session, values, password)
+    try:  # off the event loop: the password's hash and the database
+        token = await run_in_threadpool(onboarding.submit, app, values, password)
     except DomainError as error:  # the form again, as filled in, the reason beside the field
         return render(
             request,
@@ -59,9 +60,9 @@ def apply_status(token: str, request: Request, session: DbSession) -> Response:
 
 
 @router.post("/apply/status/{token}/check", dependencies=[Csrf, rate_limited("upload")])
-def apply_check(token: str, request: Request, app: AppDep, session: DbSession) -> Response:
-    try:
-        onboarding.check_domain(app, session, token)
+def apply_check(token: str, request: Request, app: AppDep) -> Response:
+    try:  # the service opens no transaction while it asks the other host
+        onboarding.check_domain(app, token)
     except DomainError as error:
         return refused_to(request, f"/apply/status/{token}", error.message)
     return see_other(f"/apply/status/{token}?proven=1")
