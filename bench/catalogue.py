@@ -168,7 +168,7 @@ def _filters(app: App, phrase: str, *, indexed: bool) -> list[Any]:
         query = search.Query(text=phrase, accredited=True, **QUERY)
         return search._conditions(query, dialect, accredited)
     query = search.Query(accredited=True, **QUERY)
-    haystack = func.lower(CatalogueEntry.title + " " + CatalogueEntry.body)
+    haystack = CatalogueEntry.title_words + " " + CatalogueEntry.body
     words = [haystack.like(f"%{w}%") for w in phrase.split()]
     return words + search._conditions(query, dialect, accredited)
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from microcred.db.session import transaction
+from microcred.domain.catalog import DefinitionInvalidError
 from microcred.services import definitions, search, stacking, trust
 from microcred.services.app import App
 from microcred.services.providers import create_provider, get_provider
@@ -225,7 +226,13 @@ def test_the_page_and_the_api_answer_the_same_query(catalogue: App, client):
 
 def test_bad_input_is_named_and_refused(catalogue: App, client):
     for address, field in (
-        ("eqf_min=9", "eqf"),
+        ("eqf_min=9", "eqf_min"),
+        ("eqf_max=nan", "eqf_max"),
+        ("page=inf", "page"),
+        ("pathway=1e30", "pathway"),
+        ("pathway=99999999999", "pathway"),
+        ("price_max=-1", "price_max"),
+        ("price_max=nan", "price_max"),
         ("ects_max=lots", "ects_max"),
         ("page=0", "page"),
         ("mode=teleport", "participation"),
@@ -277,6 +284,58 @@ def test_a_comparison_aligns_the_elements_and_marks_what_they_share(catalogue: A
         (f"id={ids[0]}&id={ids[0]}", 422),  # the same twice is one
         ("id=1&id=2&id=3&id=4&id=5", 422),
         ("id=x&id=2", 422),
+        ("id=%C2%B2&id=2", 422),  # a superscript two is a digit to str.isdigit, not to int
         (f"id={ids[0]}&id=999999", 404),
     ):
         assert client.get(f"/compare?{address}").status_code == status, address
+
+
+def test_accents_and_case_are_folded_alike_on_both_databases(platform: App):
+    org = make_org(platform, "acme")
+    _publish(platform, org, title="Primeros auxilios para niños", description="Curso de Lucía.")
+    assert _titles(platform, text="ninos") == ["Primeros auxilios para niños"]
+    assert _titles(platform, text="LUCÍA") == ["Primeros auxilios para niños"]
+    assert _titles(platform, text="lucia auxil") == ["Primeros auxilios para niños"]
+
+
+def test_a_rule_naming_a_version_counts_that_version_only(platform: App, client):
+    org = make_org(platform, "acme")
+    first = _publish(platform, org, title="Pinned Course")
+    whole = _publish(platform, org, title="The Whole")
+    with transaction(platform.sessions) as session:
+        provider = get_provider(session, "acme")
+        version_url = f"{stacking.family_url(platform, session, first)}/v1"
+        pathway = stacking.create_pathway(
+            platform,
+            session,
+            staff(platform, _owner_id(session, provider.id)),
+            definition_id=whole.id,
+            name="Pinned pathway",
+            rules={"credential": {"achievement": [version_url]}},
+        )
+    assert _titles(platform, pathway=pathway.id) == ["Pinned Course"]
+    old_ids = [i["id"] for i in client.get("/api/catalogue?q=course").json()["items"]]
+    with transaction(platform.sessions) as session:
+        provider = get_provider(session, "acme")
+        draft = definitions.new_version(
+            platform, session, definitions.get(session, provider, first.id)
+        )
+        definitions.publish(platform, session, draft)
+    assert _titles(platform, pathway=pathway.id) == []  # v2's credentials do not count for it
+    v2 = client.get(f"/providers/acme/definitions/{first.family}/v2").text
+    assert "Pinned pathway" not in v2
+    assert "Pinned pathway" in client.get(f"/providers/acme/definitions/{first.family}/v1").text
+    # a comparison shared before v2 still opens, and says v1 is no longer offered
+    other = client.get("/api/catalogue?q=whole").json()["items"][0]["id"]
+    shared = client.get(f"/compare?id={old_ids[0]}&id={other}")
+    assert shared.status_code == 200
+    assert "no longer offered" in shared.text
+    assert f'href="/providers/acme/definitions/{first.family}/v2"' in shared.text
+
+
+def test_a_link_too_long_to_index_is_refused_when_saved(platform: App):
+    org = make_org(platform, "acme")
+    long = "http://data.europa.eu/esco/skill/" + "a" * 200
+    outcomes = [{"statement": "Does the thing", "criterion": "T", "esco_uri": long}]
+    with pytest.raises(DefinitionInvalidError, match="at most 200 characters"):
+        _publish(platform, org, learning_outcomes=outcomes)

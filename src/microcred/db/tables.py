@@ -623,7 +623,8 @@ class CatalogueEntry(Base):
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
     family: Mapped[str] = mapped_column(String(36), unique=True)
     title: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)  # description, outcomes, skills and occupations
+    title_words: Mapped[str] = mapped_column(Text)  # the title folded (search.fold)
+    body: Mapped[str] = mapped_column(Text)  # folded: description, outcomes, provider
     eqf: Mapped[int | None] = mapped_column(Integer, index=True)
     ects: Mapped[float | None] = mapped_column(Float, index=True)
     hours: Mapped[int | None] = mapped_column(Integer)

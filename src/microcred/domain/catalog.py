@@ -57,7 +57,7 @@ class Outcome(BaseModel):
     id: str = Field(default_factory=lambda: f"urn:uuid:{uuid.uuid4()}")
     statement: str = Field(min_length=3, max_length=500)
     criterion: str = Field(default="", max_length=1000)
-    esco_uri: str | None = None
+    esco_uri: str | None = Field(default=None, max_length=200)
 
     @field_validator("esco_uri")
     @classmethod
@@ -143,7 +143,7 @@ class DefinitionData(BaseModel):
     @classmethod
     def _occupations(cls, value: list[str]) -> list[str]:
         for uri in value:
-            if not uri.startswith("http://data.europa.eu/esco/occupation/"):
+            if len(uri) > 200 or not uri.startswith("http://data.europa.eu/esco/occupation/"):
                 raise ValueError(
                     "an ESCO occupation link starts with http://data.europa.eu/esco/occupation/"
                 )

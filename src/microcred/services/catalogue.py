@@ -131,7 +131,7 @@ def definition_page(app: App, slug: str, family: str, version: int) -> Definitio
             elements=_elements(provider, definitions.data_of(row), achievement),
             versions=versions,
             latest=latest if latest is not None and latest.number != row.version else None,
-            stacks_into=_pathways_naming(app, session, provider, family),
+            stacks_into=_pathways_naming(app, session, provider, row),
             accreditations=trust.current_accreditations(app, session, provider, app.now()),
         )
 
@@ -323,13 +323,14 @@ def _family(session: Session, provider: Provider, family: str) -> list[Definitio
     return rows
 
 
-def _pathways_naming(app: App, session: Session, provider: Provider, family: str) -> list[Link]:
-    """Every pathway on the platform whose rules name this family (or one of its versions)."""
-    url = f"{app.settings.base_url}{family_path(provider.slug, family)}"
+def _pathways_naming(app: App, session: Session, provider: Provider, row: Definition) -> list[Link]:
+    """Every pathway on the platform whose rules count this version's credentials: they name
+    its family or this very version."""
+    family = f"{app.settings.base_url}{family_path(provider.slug, row.family)}"
+    counted = {family, f"{family}/v{row.version}"}
     found = []
     for pathway in session.scalars(select(Pathway).order_by(Pathway.name)):
-        named = stacking.all_achievements(pathway.rules)
-        if url in named or any(a.startswith(url + "/v") for a in named):
+        if counted & stacking.all_achievements(pathway.rules):
             owner = session.get(Provider, pathway.provider_id)
             if owner is not None:
                 found.append(Link(pathway.name, f"/providers/{owner.slug}/pathways/{pathway.id}"))
@@ -348,6 +349,7 @@ class Compared:
     id: int
     title: str
     path: str
+    current: Link | None  # when this version is no longer offered: the one that is
     provider: Link
     data: DefinitionData
     elements: dict[str, str]
@@ -402,7 +404,7 @@ def _normal(statement: str) -> str:
 
 def _compared(app: App, session: Session, definition_id: int) -> Compared:
     row = session.get(Definition, definition_id)
-    if row is None or row.state != "published":
+    if row is None or row.state not in PUBLIC_STATES:  # a shared link outlives a new version
         raise NotFound("definition")
     provider = session.get(Provider, row.provider_id)
     assert provider is not None
@@ -421,10 +423,20 @@ def _compared(app: App, session: Session, definition_id: int) -> Compared:
     if data.us_credit_hours:
         workload += f" · {data.us_credit_hours:g} US credit hours"
     skills = [o.esco_uri for o in data.learning_outcomes if o.esco_uri] + data.occupations
+    current = None
+    if row.state == "retired":
+        newer = session.scalar(
+            select(Definition).where(
+                Definition.family == row.family, Definition.state == "published"
+            )
+        )
+        if newer is not None:
+            current = Link(newer.title, version_path(provider.slug, newer.family, newer.version))
     return Compared(
         id=row.id,
         title=row.title,
         path=version_path(provider.slug, row.family, row.version),
+        current=current,
         provider=Link(provider.legal_name, f"/providers/{provider.slug}"),
         data=data,
         elements=_elements(provider, data, achievement),
@@ -433,7 +445,7 @@ def _compared(app: App, session: Session, definition_id: int) -> Compared:
         skills=skills,
         outcomes=[o.statement for o in data.learning_outcomes],
         accreditations=trust.current_accreditations(app, session, provider, app.now()),
-        stacks_into=_pathways_naming(app, session, provider, row.family),
+        stacks_into=_pathways_naming(app, session, provider, row),
     )
 
 

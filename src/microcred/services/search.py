@@ -12,12 +12,15 @@ show at once.
 
 from __future__ import annotations
 
+import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from microcred.db.session import transaction
@@ -35,6 +38,7 @@ from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError
 from microcred.services.app import App
 
+log = logging.getLogger("microcred.catalogue")
 PAGE_SIZE = 20
 MAX_PAGE = 500
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -63,12 +67,19 @@ class Query:
     page: int = 1
 
     def __post_init__(self) -> None:
-        for name, low, high in (("eqf", 1, 8), ("ects", 0, 180)):
-            for bound in (getattr(self, f"{name}_min"), getattr(self, f"{name}_max")):
-                if bound is not None and not low <= bound <= high:
-                    raise DomainError(
-                        "catalogue.invalid", f"{name} must be between {low} and {high}", name
-                    )
+        for name, low, high in (
+            ("eqf_min", 1, 8),
+            ("eqf_max", 1, 8),
+            ("ects_min", 0, 180),
+            ("ects_max", 0, 180),
+            ("price_max", 0, 1_000_000),
+            ("pathway", 1, 2**31 - 1),
+        ):
+            bound = getattr(self, name)
+            if bound is not None and not low <= bound <= high:
+                raise DomainError(
+                    "catalogue.invalid", f"{name} must be between {low} and {high}", name
+                )
         if not 1 <= self.page <= MAX_PAGE:
             raise DomainError("catalogue.invalid", f"page must be 1 to {MAX_PAGE}", "page")
         unknown = set(self.participation) - set(PARTICIPATIONS)
@@ -108,8 +119,9 @@ class Results:
     facets: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
-def search(app: App, query: Query) -> Results:
-    """One page of the entries that match, best first (by relevance with words, else newest)."""
+def search(app: App, query: Query, *, facets: bool = True) -> Results:
+    """One page of the entries that match: with words, by relevance on PostgreSQL and by title
+    on SQLite; without, newest first. ``facets``: also the choices the filters offer."""
     with transaction(app.sessions, readonly=True) as session:
         dialect = session.get_bind().dialect.name
         today = app.now().date()
@@ -153,7 +165,7 @@ def search(app: App, query: Query) -> Results:
             hits=hits,
             total=int(total or 0),
             pages=max(1, -(-int(total or 0) // PAGE_SIZE)),
-            facets=_facets(session),
+            facets=_facets(session) if facets else {},
         )
 
 
@@ -172,7 +184,7 @@ def _accredited(today: date, framework: str) -> Any:
 def _conditions(query: Query, dialect: str, accredited: Any) -> list[Any]:
     entry = CatalogueEntry
     found: list[Any] = []
-    words = _WORD.findall(query.text.lower())[:12]
+    words = _WORD.findall(fold(query.text))[:12]
     if words:
         if dialect == "postgresql":
             found.append(
@@ -230,11 +242,18 @@ def _conditions(query: Query, dialect: str, accredited: Any) -> list[Any]:
 def _ordered(statement: Select[Any], query: Query, dialect: str) -> Select[Any]:
     if _WORD.search(query.text):
         if dialect == "postgresql":
-            terms = _pg_terms(_WORD.findall(query.text.lower())[:12])
+            terms = _pg_terms(_WORD.findall(fold(query.text))[:12])
             rank = text("ts_rank(catalogue_entries.tsv, to_tsquery('simple', :rank_terms)) DESC")
             return statement.order_by(rank.bindparams(rank_terms=terms), CatalogueEntry.id)
         return statement.order_by(CatalogueEntry.title, CatalogueEntry.id)
     return statement.order_by(CatalogueEntry.published_at.desc(), CatalogueEntry.id.desc())
+
+
+def fold(text: str) -> str:
+    """Text as the index holds it and queries are matched: lower case, accents removed
+    (``Lucía`` -> ``lucia``), the same on SQLite and PostgreSQL."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _skill_label(uri: str, label: str) -> str:
@@ -332,7 +351,10 @@ def refresh_if_behind(app: App) -> None:
             select(func.count()).select_from(Definition).where(Definition.state == "published")
         )
     if entries != published:
-        refresh_all(app)
+        try:
+            refresh_all(app)
+        except IntegrityError:  # another process (another host) rebuilt them at the same time
+            log.info("the catalogue was rebuilt by another process")
 
 
 def _insert(app: App, session: Session, row: Definition) -> None:
@@ -347,7 +369,8 @@ def _insert(app: App, session: Session, row: Definition) -> None:
             provider_id=row.provider_id,
             family=row.family,
             title=row.title,
-            body=_body(data, provider),
+            title_words=fold(row.title),
+            body=fold(_body(data, provider)),
             eqf=_eqf(data),
             ects=data.workload_ects,
             hours=data.workload_hours,
@@ -364,10 +387,10 @@ def _insert(app: App, session: Session, row: Definition) -> None:
         session.execute(
             insert(CatalogueSkill).values(entry_id=row.id, uri=uri[:200], label=label[:300])
         )
-    url_prefix = f"{app.settings.base_url}/providers/{provider.slug}/definitions/{row.family}"
+    family = f"{app.settings.base_url}/providers/{provider.slug}/definitions/{row.family}"
+    counted = {family, f"{family}/v{row.version}"}  # a rule naming another version: not this one
     for pathway in session.scalars(select(Pathway)):
-        named = stacking.all_achievements(pathway.rules)
-        if url_prefix in named or any(a.startswith(url_prefix + "/v") for a in named):
+        if counted & stacking.all_achievements(pathway.rules):
             session.execute(insert(CataloguePathway).values(entry_id=row.id, pathway_id=pathway.id))
 
 
@@ -388,15 +411,23 @@ def _eqf(data: DefinitionData) -> int | None:
 
 
 def _entries_named(app: App, session: Session, rule: Any) -> set[int]:
+    """The entries whose credentials count for ``rule``: a family it names, or the very version
+    it names (a credential carries its version's identifier and its family's)."""
     prefix = f"{app.settings.base_url}/providers/"
-    families = set()
+    families: set[str] = set()
+    versions: set[tuple[str, int]] = set()
     for url in stacking.all_achievements(rule):
         if url.startswith(prefix):
             parts = url[len(prefix) :].split("/")
-            if len(parts) in (3, 4) and parts[1] == "definitions":
+            if len(parts) == 3 and parts[1] == "definitions":
                 families.add(parts[2])
-    if not families:
+            elif len(parts) == 4 and parts[1] == "definitions" and parts[3][1:].isdigit():
+                versions.add((parts[2], int(parts[3][1:])))
+    if not families and not versions:
         return set()
-    return set(
-        session.scalars(select(CatalogueEntry.id).where(CatalogueEntry.family.in_(families)))
+    rows = session.execute(
+        select(CatalogueEntry.id, CatalogueEntry.family, Definition.version)
+        .join(Definition, Definition.id == CatalogueEntry.id)
+        .where(CatalogueEntry.family.in_(families | {f for f, _v in versions}))
     )
+    return {i for i, family, version in rows if family in families or (family, version) in versions}

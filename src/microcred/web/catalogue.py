@@ -5,6 +5,8 @@ JSON-LD to a client that asks for it (``Accept: application/ld+json``)."""
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import date
 from html import escape
 from typing import Any
@@ -120,11 +122,14 @@ def _number(request: Request, name: str) -> float | None:
     if not raw:
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or abs(value) > 1e9:
         raise DomainError(
             "catalogue.invalid", _("%(name)s must be a number") % {"name": name}, name
-        ) from None
+        )
+    return value
 
 
 def _integer(request: Request, name: str) -> int | None:
@@ -245,7 +250,7 @@ def compare_page(request: Request, app: AppDep) -> Response:
     """Two to four micro-credentials side by side (``?id=1&id=2``): a shareable address."""
     ids: list[int] = []
     for raw in request.query_params.getlist("id"):
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_ROW_ID:
+        if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= MAX_ROW_ID:
             raise DomainError("compare.invalid", _("each id must be a catalogue number"), "id")
         ids.append(int(raw))
     comparison = catalogue.compare(app, ids)

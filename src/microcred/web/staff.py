@@ -50,7 +50,7 @@ router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, app: AppDep) -> Response:
     if request.session.get(STAFF_SESSION):
         return see_other("/dashboard")
-    latest = search.search(app, search.Query()).hits[:6]  # the newest in the catalogue
+    latest = search.search(app, search.Query(), facets=False).hits[:6]  # the newest ones
     return render(request, "home.html", latest=latest)
 
 

@@ -1,7 +1,8 @@
 """The public catalogue (issue 14): one entry per published micro-credential, with the facts it
 is searched and filtered by, its skills and the pathways it stacks into; full-text search by the
 database's own engine (SQLite FTS5 kept in step by triggers; a generated PostgreSQL ``tsvector``
-with a GIN index). Entries are filled by the application (``services/catalogue.refresh``), which
+with a GIN index), over text the application folds (lower case, accents removed) so that both
+find the same. Entries are filled by the application (``services/catalogue.refresh``), which
 also fills them for definitions published before this migration, at start.
 
 Revision ID: 0018
@@ -17,10 +18,13 @@ branch_labels = None
 depends_on = None
 
 
-_NEW = "INSERT INTO catalogue_fts(rowid, title, body) VALUES (new.id, new.title, new.body);"
+_NEW = (
+    "INSERT INTO catalogue_fts(rowid, title_words, body) "
+    "VALUES (new.id, new.title_words, new.body);"
+)
 _OLD = (
-    "INSERT INTO catalogue_fts(catalogue_fts, rowid, title, body) "
-    "VALUES ('delete', old.id, old.title, old.body);"
+    "INSERT INTO catalogue_fts(catalogue_fts, rowid, title_words, body) "
+    "VALUES ('delete', old.id, old.title_words, old.body);"
 )
 
 
@@ -40,7 +44,8 @@ def upgrade() -> None:
         sa.Column("provider_id", sa.Integer(), sa.ForeignKey("providers.id"), nullable=False),
         sa.Column("family", sa.String(36), nullable=False, unique=True),
         sa.Column("title", sa.String(300), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("title_words", sa.Text(), nullable=False),  # folded: lower case, no accents
+        sa.Column("body", sa.Text(), nullable=False),  # folded too
         sa.Column("eqf", sa.Integer()),
         sa.Column("ects", sa.Float()),
         sa.Column("hours", sa.Integer()),
@@ -85,13 +90,13 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "ALTER TABLE catalogue_entries ADD COLUMN tsv tsvector GENERATED ALWAYS AS "
-            "(setweight(to_tsvector('simple', title), 'A') || "
+            "(setweight(to_tsvector('simple', title_words), 'A') || "
             "setweight(to_tsvector('simple', body), 'B')) STORED"
         )
         op.execute("CREATE INDEX ix_catalogue_entries_tsv ON catalogue_entries USING gin (tsv)")
     else:
         op.execute(
-            "CREATE VIRTUAL TABLE catalogue_fts USING fts5(title, body, "
+            "CREATE VIRTUAL TABLE catalogue_fts USING fts5(title_words, body, "
             "content='catalogue_entries', content_rowid='id', "
             "tokenize='unicode61 remove_diacritics 2')"
         )
