@@ -339,3 +339,22 @@ def test_a_link_too_long_to_index_is_refused_when_saved(platform: App):
     outcomes = [{"statement": "Does the thing", "criterion": "T", "esco_uri": long}]
     with pytest.raises(DefinitionInvalidError, match="at most 200 characters"):
         _publish(platform, org, learning_outcomes=outcomes)
+
+
+def test_a_wrong_filter_keeps_the_words_and_one_pick_goes_back_to_the_search(catalogue, client):
+    page = client.get("/catalogue?q=forklift&eqf_min=12")
+    assert page.status_code == 422
+    assert 'value="forklift"' in page.text  # what was typed stays
+    assert "eqf_min must be between 1 and 8" in page.text
+    [one] = [i["id"] for i in client.get("/api/catalogue?q=forklift").json()["items"]]
+    search_page = f"{BASE_URL}/catalogue?q=forklift"
+    back = client.get(
+        f"/compare?id={one}", headers={"Referer": search_page}, follow_redirects=False
+    )
+    assert back.status_code == 303
+    assert back.headers["location"].startswith("/catalogue?q=forklift&error=")
+    assert "choose 2 to 4" in client.get(back.headers["location"]).text
+    elsewhere = client.get(
+        f"/compare?id={one}", headers={"Referer": "https://evil.example/catalogue"}
+    )
+    assert elsewhere.status_code == 422  # no redirect to another site

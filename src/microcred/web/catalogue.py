@@ -10,7 +10,7 @@ import re
 from datetime import date
 from html import escape
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
@@ -26,7 +26,7 @@ from microcred.i18n import _
 from microcred.services import catalogue, search
 from microcred.web.deps import MAX_ROW_ID, AppDep, RowId
 from microcred.web.problems import problem_responses
-from microcred.web.render import render
+from microcred.web.render import refused_to, render
 
 # Pages first (HTML unless JSON-LD is asked for), like the public credential page: not in the
 # OpenAPI description, which documents the JSON API.
@@ -183,8 +183,16 @@ def catalogue_page(request: Request, app: AppDep) -> Response:
     """Search and filter every published micro-credential (stable, shareable addresses)."""
     try:
         query = catalogue_query(request)
-    except DomainError as error:
-        results = search.search(app, search.Query())
+    except DomainError as error:  # the words and choices kept; the wrong one is named
+        params = request.query_params
+        kept = search.Query(
+            text=params.get("q", "")[:200],
+            language=params.get("lang", "")[:35],
+            assessment=params.get("assessment", "")[:100],
+            provider=params.get("provider", "")[:64],
+            accredited=params.get("accredited", "") in ("1", "on", "true"),
+        )
+        results = search.search(app, kept)
         return render(
             request,
             "catalogue.html",
@@ -253,7 +261,13 @@ def compare_page(request: Request, app: AppDep) -> Response:
         if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= MAX_ROW_ID:
             raise DomainError("compare.invalid", _("each id must be a catalogue number"), "id")
         ids.append(int(raw))
-    comparison = catalogue.compare(app, ids)
+    try:
+        comparison = catalogue.compare(app, ids)
+    except DomainError as error:
+        back = _catalogue_referer(request)
+        if back is None or error.code != "compare.count":
+            raise
+        return refused_to(request, back, error.message)  # back to the search, with the reason
     return render(
         request,
         "compare.html",
@@ -263,6 +277,15 @@ def compare_page(request: Request, app: AppDep) -> Response:
         normal=catalogue.normal_statement,
         supervision=SUPERVISION,
     )
+
+
+def _catalogue_referer(request: Request) -> str | None:
+    """The catalogue search the visitor came from (this site's), to go back to it."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or referer.path != "/catalogue":
+        return None
+    pairs = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("error", "id")]
+    return "/catalogue" + ("?" + urlencode(pairs) if pairs else "")
 
 
 @router.get("/sitemap.xml")
