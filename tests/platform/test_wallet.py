@@ -148,7 +148,12 @@ def test_downloads_share_links_and_presentations(platform, wired):
     assert wired.get(f"{base}/download.json").content == credential.document.encode()
     assert baking.extract(wired.get(f"{base}/download.png").content) == credential.document
     assert baking.extract(wired.get(f"{base}/download.svg").content) == credential.document
-    assert attached_credential(wired.get(f"{base}/download.pdf").content) == credential.document
+    certificate = wired.get(f"{base}/download.pdf")
+    assert attached_credential(certificate.content) == credential.document
+    issued = json.loads(credential.document)["validFrom"][:10]
+    assert certificate.headers["content-disposition"] == (
+        f'attachment; filename="welding-safety-{issued}.pdf"'  # named after what it is
+    )
     item_page = wired.get(base).text
     assert "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME" in item_page
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -25,8 +26,16 @@ SCALAR_FIELDS = (
 
 
 def _number(value: str) -> float | None:
-    value = value.strip()
-    return float(value) if value else None
+    """A number as people type it: ``1.5``, or ``1,5`` with a decimal comma."""
+    value = value.strip().replace(" ", "")
+    if "," in value and "." not in value:
+        value = value.replace(",", ".")
+    if not value:
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
 
 
 def definition_from_form(form: FormData) -> dict[str, Any]:

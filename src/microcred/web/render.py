@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -50,3 +52,15 @@ def too_many(
     response = render(request, name, status_code=429, error=message, **context)
     response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def attachment(name: str, extension: str, fallback: str = "credential") -> dict[str, str]:
+    """A ``Content-Disposition`` header naming a download after what it is (``Safe Lifting``,
+    ``pdf`` -> ``safe-lifting.pdf``): lower-case ASCII words, at most 80 characters."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    ascii_only = "".join(c for c in folded if not unicodedata.combining(c)).encode(
+        "ascii", "ignore"
+    )
+    words = re.findall(r"[a-z0-9]+", ascii_only.decode())
+    stem = "-".join(words)[:80].strip("-") or fallback
+    return {"Content-Disposition": f'attachment; filename="{stem}.{extension}"'}

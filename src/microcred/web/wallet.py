@@ -55,7 +55,7 @@ from microcred.web.deps import (
     keep_writes,
     rate_limited,
 )
-from microcred.web.render import refused_to, render, see_other, too_many
+from microcred.web.render import attachment, refused_to, render, see_other, too_many
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 LABELS = {**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS}
@@ -441,10 +441,12 @@ def wallet_download(
 ) -> Response:
     entry = wallet.item(session, account, item_id)
     data, media_type = _download(entry, kind, app)
+    try:
+        issued = str(json.loads(entry.document).get("validFrom", ""))[:10]
+    except (ValueError, AttributeError):
+        issued = ""
     return Response(
-        data,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="credential.{kind}"'},
+        data, media_type=media_type, headers=attachment(f"{_title(entry)} {issued}", kind)
     )
 
 
