@@ -26,7 +26,7 @@ from microcred.domain.award import achievement_elements
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.trust import FRAMEWORKS
-from microcred.services import definitions, trust
+from microcred.services import definitions, search, trust
 from microcred.services.app import App
 from microcred.services.issuing import achievement_of
 from microcred.services.keys import provider_did, provider_did_prefix
@@ -248,13 +248,11 @@ def platform_paths(app: App, document: Mapping[str, Any]) -> dict[str, str]:
 def achievement_names(app: App, session: Session, urls: set[str]) -> dict[str, str]:
     """The titles of the platform's definitions behind achievement identifiers (a family's or a
     version's URL), for rules and progress shown in words; other identifiers are left out."""
-    prefix = f"{app.settings.base_url}/providers/"
     families: dict[str, list[str]] = {}
     for url in urls:
-        if url.startswith(prefix):
-            parts = url[len(prefix) :].split("/")
-            if len(parts) in (3, 4) and parts[1] == "definitions":
-                families.setdefault(parts[2], []).append(url)
+        target = search.achievement_target(app, url)
+        if target is not None:
+            families.setdefault(target[0], []).append(url)
     if not families:
         return {}
     rows = session.scalars(
@@ -326,8 +324,7 @@ def _family(session: Session, provider: Provider, family: str) -> list[Definitio
 def _pathways_naming(app: App, session: Session, provider: Provider, row: Definition) -> list[Link]:
     """Every pathway on the platform whose rules count this version's credentials: they name
     its family or this very version."""
-    family = f"{app.settings.base_url}{family_path(provider.slug, row.family)}"
-    counted = {family, f"{family}/v{row.version}"}
+    counted = search.counted_by(app, provider.slug, row)
     found = []
     for pathway in session.scalars(select(Pathway).order_by(Pathway.name)):
         if counted & stacking.all_achievements(pathway.rules):

@@ -177,11 +177,6 @@ def _require_operator(session: Session, operator: Staff) -> None:
         raise Forbidden(_("only the platform's operators decide applications"))
 
 
-def is_operator(session: Session, staff: Staff) -> bool:
-    provider = session.get(Provider, staff.provider_id)
-    return provider is not None and provider.kind == "platform"
-
-
 def pending(session: Session, operator: Staff) -> list[ProviderApplication]:
     _require_operator(session, operator)
     return list(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -36,6 +35,7 @@ from microcred.db.tables import (
 from microcred.domain import stacking
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError
+from microcred.domain.text import fold
 from microcred.services.app import App
 
 log = logging.getLogger("microcred.catalogue")
@@ -249,13 +249,6 @@ def _ordered(statement: Select[Any], query: Query, dialect: str) -> Select[Any]:
     return statement.order_by(CatalogueEntry.published_at.desc(), CatalogueEntry.id.desc())
 
 
-def fold(text: str) -> str:
-    """Text as the index holds it and queries are matched: lower case, accents removed
-    (``Lucía`` -> ``lucia``), the same on SQLite and PostgreSQL."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def _skill_label(uri: str, label: str) -> str:
     """An ESCO link as a visitor reads it: an outcome's words, else its kind and code."""
     if label:
@@ -387,8 +380,7 @@ def _insert(app: App, session: Session, row: Definition) -> None:
         session.execute(
             insert(CatalogueSkill).values(entry_id=row.id, uri=uri[:200], label=label[:300])
         )
-    family = f"{app.settings.base_url}/providers/{provider.slug}/definitions/{row.family}"
-    counted = {family, f"{family}/v{row.version}"}  # a rule naming another version: not this one
+    counted = counted_by(app, provider.slug, row)
     for pathway in session.scalars(select(Pathway)):
         if counted & stacking.all_achievements(pathway.rules):
             session.execute(insert(CataloguePathway).values(entry_id=row.id, pathway_id=pathway.id))
@@ -410,19 +402,38 @@ def _eqf(data: DefinitionData) -> int | None:
         return None
 
 
+def achievement_target(app: App, url: str) -> tuple[str, int | None] | None:
+    """The family and version (None: the family itself) this platform's achievement identifier
+    names; None for any other identifier."""
+    prefix = f"{app.settings.base_url}/providers/"
+    if not url.startswith(prefix):
+        return None
+    parts = url[len(prefix) :].split("/")
+    if len(parts) == 3 and parts[1] == "definitions":
+        return parts[2], None
+    if len(parts) == 4 and parts[1] == "definitions" and parts[3][1:].isdigit():
+        return parts[2], int(parts[3][1:])
+    return None
+
+
+def counted_by(app: App, slug: str, row: Definition) -> set[str]:
+    """The identifiers a rule may name to count this version's credentials: its family's and its
+    own (a credential carries both; a rule naming another version does not count it)."""
+    family = f"{app.settings.base_url}/providers/{slug}/definitions/{row.family}"
+    return {family, f"{family}/v{row.version}"}
+
+
 def _entries_named(app: App, session: Session, rule: Any) -> set[int]:
     """The entries whose credentials count for ``rule``: a family it names, or the very version
     it names (a credential carries its version's identifier and its family's)."""
-    prefix = f"{app.settings.base_url}/providers/"
     families: set[str] = set()
     versions: set[tuple[str, int]] = set()
     for url in stacking.all_achievements(rule):
-        if url.startswith(prefix):
-            parts = url[len(prefix) :].split("/")
-            if len(parts) == 3 and parts[1] == "definitions":
-                families.add(parts[2])
-            elif len(parts) == 4 and parts[1] == "definitions" and parts[3][1:].isdigit():
-                versions.add((parts[2], int(parts[3][1:])))
+        target = achievement_target(app, url)
+        if target is not None and target[1] is None:
+            families.add(target[0])
+        elif target is not None and target[1] is not None:
+            versions.add((target[0], target[1]))
     if not families and not versions:
         return set()
     rows = session.execute(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -12,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from microcred.domain.text import fold
 from microcred.i18n import translations
 from microcred.web.deps import csrf_token, refuse
 
@@ -57,10 +57,6 @@ def too_many(
 def attachment(name: str, extension: str, fallback: str = "credential") -> dict[str, str]:
     """A ``Content-Disposition`` header naming a download after what it is (``Safe Lifting``,
     ``pdf`` -> ``safe-lifting.pdf``): lower-case ASCII words, at most 80 characters."""
-    folded = unicodedata.normalize("NFKD", name.casefold())
-    ascii_only = "".join(c for c in folded if not unicodedata.combining(c)).encode(
-        "ascii", "ignore"
-    )
-    words = re.findall(r"[a-z0-9]+", ascii_only.decode())
+    words = re.findall(r"[a-z0-9]+", fold(name).encode("ascii", "ignore").decode())
     stem = "-".join(words)[:80].strip("-") or fallback
     return {"Content-Disposition": f'attachment; filename="{stem}.{extension}"'}
