@@ -346,3 +346,38 @@ def make_jobs_due(app: App) -> None:
             connection.execute(
                 text("UPDATE jobs SET run_after = :now WHERE status = 'todo'"), {"now": app.now()}
             )
+
+
+def accredit(app: App, provider_slug: str, *, days: int = 365) -> None:
+    """A QA body (``qa-SLUG``, owner ``owner@qa-SLUG.example``) accredits the provider from
+    yesterday for ``days`` under EQAVET."""
+    from datetime import timedelta
+
+    from microcred.services import trust
+
+    qa_slug = f"qa-{provider_slug}"
+    with transaction(app.sessions) as session:
+        _body, owner = create_provider(
+            app,
+            session,
+            slug=qa_slug,
+            legal_name="QA Agency",
+            country_code="IE",
+            region="",
+            website="https://qa.example",
+            owner_email=f"owner@{qa_slug}.example",
+            owner_password=PASSWORD,
+            kind="qa_body",
+        )
+        today = app.now().date()
+        trust.accredit(
+            app,
+            session,
+            owner,
+            provider_slug=provider_slug,
+            framework="EQAVET",
+            scope="All",
+            valid_from=today - timedelta(days=1),
+            valid_until=today + timedelta(days=days),
+            report_url=None,
+        )

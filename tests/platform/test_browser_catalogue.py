@@ -4,16 +4,12 @@ second visitor opens it and sees the same."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from microcred.db.session import transaction
-from microcred.services import trust
 from microcred.services.app import App
-from microcred.services.providers import create_provider
-from tests.platform.conftest import DEFINITION, PASSWORD, make_org, publish_definition
+from tests.platform.conftest import DEFINITION, accredit, make_org, publish_definition
 from tests.platform.test_browser import CHROMIUM, CHROMIUM_ARGS, live_server  # noqa: F401
 
 FIRST_AID: dict[str, Any] = {
@@ -50,31 +46,7 @@ def _seed(app: App) -> None:
     publish_definition(
         app, acme, {**FIRST_AID, "title": "First Aid On Site", "participation": "onsite"}
     )
-    with transaction(app.sessions) as session:
-        _body, owner = create_provider(
-            app,
-            session,
-            slug="qa-agency",
-            legal_name="QA Agency",
-            country_code="IE",
-            region="",
-            website="https://qa.example",
-            owner_email="owner@qa.example",
-            owner_password=PASSWORD,
-            kind="qa_body",
-        )
-        today = app.now().date()
-        trust.accredit(
-            app,
-            session,
-            owner,
-            provider_slug="acme",
-            framework="EQAVET",
-            scope="All",
-            valid_from=today - timedelta(days=1),
-            valid_until=today + timedelta(days=365),
-            report_url=None,
-        )
+    accredit(app, "acme")
     assert other.slug == "other"
 
 

@@ -4,17 +4,15 @@ web/catalogue.py): a definition's versions, a provider's profile, a pathway's ru
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from microcred.db.session import transaction
-from microcred.services import definitions, stacking, trust
+from microcred.services import definitions, stacking
 from microcred.services.app import App
-from microcred.services.providers import create_provider
 from tests.platform.conftest import (
     BASE_URL,
     DEFINITION,
-    PASSWORD,
+    accredit,
     make_org,
     publish_definition,
     staff,
@@ -114,30 +112,7 @@ def test_a_providers_profile_lists_what_it_publishes_and_its_accreditation(platf
     with transaction(platform.sessions) as session:
         provider = _provider(platform, session, "acme")
         definitions.create(platform, session, provider, {**DEFINITION, "title": "Secret Draft"})
-        _body, qa_owner = create_provider(
-            platform,
-            session,
-            slug="qa-agency",
-            legal_name="QA Agency",
-            country_code="IE",
-            region="",
-            website="https://qa.example",
-            owner_email="owner@qa.example",
-            owner_password=PASSWORD,
-            kind="qa_body",
-        )
-        today = platform.now().date()
-        trust.accredit(
-            platform,
-            session,
-            qa_owner,
-            provider_slug="acme",
-            framework="EQAVET",
-            scope="Vocational training",
-            valid_from=today - timedelta(days=1),
-            valid_until=today + timedelta(days=365),
-            report_url=None,
-        )
+    accredit(platform, "acme")
     page = client.get("/providers/acme", headers=BROWSER)
     assert page.status_code == 200
     assert "Acme Institute" in page.text
@@ -149,7 +124,7 @@ def test_a_providers_profile_lists_what_it_publishes_and_its_accreditation(platf
     assert profile["id"] == "did:web:testserver:providers:acme"
     assert "Profile" in profile["type"]
     assert profile["address"]["addressCountryCode"] == "DE"
-    qa = client.get("/providers/qa-agency", headers=BROWSER).text
+    qa = client.get("/providers/qa-acme", headers=BROWSER).text
     assert 'href="/providers/acme"' in qa  # the providers it accredits
 
 

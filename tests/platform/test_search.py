@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,11 +12,11 @@ from microcred.db.session import transaction
 from microcred.domain.catalog import DefinitionInvalidError
 from microcred.services import definitions, search, stacking, trust
 from microcred.services.app import App
-from microcred.services.providers import create_provider, get_provider
+from microcred.services.providers import get_provider
 from tests.platform.conftest import (
     BASE_URL,
     DEFINITION,
-    PASSWORD,
+    accredit,
     make_org,
     publish_definition,
     staff,
@@ -44,34 +43,6 @@ FIRST_AID = {
 
 def _publish(app: App, org: Any, **changes: Any) -> Any:
     return publish_definition(app, org, {**FIRST_AID, **changes})
-
-
-def _accredit(app: App, slug: str, *, days: int = 365) -> None:
-    with transaction(app.sessions) as session:
-        _body, owner = create_provider(
-            app,
-            session,
-            slug=f"qa-{slug}",
-            legal_name="QA Agency",
-            country_code="IE",
-            region="",
-            website="https://qa.example",
-            owner_email=f"owner@qa-{slug}.example",
-            owner_password=PASSWORD,
-            kind="qa_body",
-        )
-        today = app.now().date()
-        trust.accredit(
-            app,
-            session,
-            owner,
-            provider_slug=slug,
-            framework="EQAVET",
-            scope="All",
-            valid_from=today - timedelta(days=1),
-            valid_until=today + timedelta(days=days),
-            report_url=None,
-        )
 
 
 def _titles(app: App, **query: Any) -> list[str]:
@@ -102,7 +73,7 @@ def catalogue(platform: App) -> App:
         description="Driving a forklift truck.",
         learning_outcomes=[{"statement": "Drives a forklift safely", "criterion": "Test"}],
     )
-    _accredit(platform, "acme")
+    accredit(platform, "acme")
     return platform
 
 
