@@ -9,7 +9,7 @@ NODE_STAMP := $(INTEROP)/node_modules/.installed
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .DEFAULT_GOAL := help
-.PHONY: help install run tour test test-postgres lint typecheck unit bench bench-all bench-memory clean
+.PHONY: help install run tour test test-postgres lint typecheck unit bench bench-all bench-memory clean messages
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,14 @@ lint: $(STAMP) ## ruff, import contracts
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
+
+messages: $(STAMP) ## Extract the marked strings into locale/messages.pot and merge them into each language
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header --sort-output \
+		-o src/microcred/locale/messages.pot .
+	for lang in fr de es it; do \
+		$(BIN)/pybabel update --no-wrap --omit-header --no-fuzzy-matching -l $$lang -D messages \
+			-i src/microcred/locale/messages.pot -d src/microcred/locale || exit 1; \
+	done
 
 typecheck: $(STAMP) ## mypy --strict
 	$(BIN)/mypy

@@ -348,7 +348,7 @@ def test_rpl_route_in_the_browser(live, tmp_path):
         assessor.fill("#review-form textarea[name=message]", "Please add proof of safety training.")
         with assessor.expect_navigation():
             assessor.click("button[value=request_more]")
-        expect(assessor.locator("#rpl-state")).to_have_text("more requested")
+        expect(assessor.locator("#rpl-state")).to_have_text("more information requested")
 
         learner.reload()
         learner.fill("#reply-form textarea[name=message]", "Here is my safety course certificate.")
@@ -358,7 +358,7 @@ def test_rpl_route_in_the_browser(live, tmp_path):
         assert navigation.value is not None
         assert navigation.value.ok, navigation.value.status
         assert "error=" not in learner.url, (learner.url, learner.content()[:3000])
-        expect(learner.locator("#decisions")).to_contain_text("learner: reply")
+        expect(learner.locator("#decisions")).to_contain_text("learner: replied")
 
         issuer = browser.new_context().new_page()
         issuer.goto(f"http://{host}/signin")

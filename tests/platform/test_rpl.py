@@ -145,7 +145,7 @@ def test_rpl_pages_and_authorization(platform, wired):
         },
         follow_redirects=True,
     )
-    assert "more requested" in more.text
+    assert "more information requested" in more.text
     accept_unmet = wired.post(
         f"/rpl/{application_id}/decision",
         data={"csrf_token": staff_token, "action": "accept", outcomes[0]: "1"},

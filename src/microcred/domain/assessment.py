@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError
+from microcred.i18n import _, ngettext
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,17 +27,26 @@ def check_results(definition: DefinitionData, results: list[OutcomeResult]) -> N
     seen: set[str] = set()
     for result in results:
         if result.outcome_id not in known:
-            raise DomainError("assessment.unknown_outcome", f"unknown outcome {result.outcome_id}")
+            raise DomainError(
+                "assessment.unknown_outcome",
+                _("unknown outcome %(outcome)s") % {"outcome": result.outcome_id},
+            )
         if result.outcome_id in seen:
             raise DomainError(
-                "assessment.duplicate_outcome", f"outcome {result.outcome_id} assessed twice"
+                "assessment.duplicate_outcome",
+                _("outcome %(outcome)s assessed twice") % {"outcome": result.outcome_id},
             )
         seen.add(result.outcome_id)
     missing = known - seen
     if missing:
         raise DomainError(
             "assessment.outcome_missing",
-            f"{len(missing)} learning outcome(s) not assessed",
+            ngettext(
+                "%(num)d learning outcome(s) not assessed",
+                "%(num)d learning outcome(s) not assessed",
+                len(missing),
+            )
+            % {"num": len(missing)},
             field="results",
         )
 
@@ -50,13 +60,15 @@ def check_grade(definition: DefinitionData, grade: str | None) -> None:
             value = float(str(grade).rstrip("%"))
         except ValueError as exc:
             raise DomainError(
-                "assessment.grade_invalid", "a percent grade is a number", "grade"
+                "assessment.grade_invalid", _("a percent grade is a number"), "grade"
             ) from exc
         if not 0 <= value <= 100:
-            raise DomainError("assessment.grade_invalid", "a percent grade is 0 to 100", "grade")
+            raise DomainError("assessment.grade_invalid", _("a percent grade is 0 to 100"), "grade")
     elif grade not in scheme.values:
         raise DomainError(
-            "assessment.grade_invalid", f"grade must be one of {', '.join(scheme.values)}", "grade"
+            "assessment.grade_invalid",
+            _("grade must be one of %(grades)s") % {"grades": ", ".join(scheme.values)},
+            "grade",
         )
 
 
@@ -67,11 +79,20 @@ def decide(definition: DefinitionData, results: list[OutcomeResult], grade: str 
     reasons = []
     failed = [r for r in results if not r.achieved]
     if failed:
-        reasons.append(f"{len(failed)} learning outcome(s) not achieved")
+        reasons.append(
+            ngettext(
+                "%(num)d learning outcome(s) not achieved",
+                "%(num)d learning outcome(s) not achieved",
+                len(failed),
+            )
+            % {"num": len(failed)}
+        )
     scheme = definition.grade_scheme
     if scheme.kind == "percent" and scheme.pass_mark is not None:
         if grade in (None, "") or float(str(grade).rstrip("%")) < scheme.pass_mark:
-            reasons.append(f"grade below the pass mark of {scheme.pass_mark:g}%")
+            reasons.append(
+                _("grade below the pass mark of %(mark)s%%") % {"mark": f"{scheme.pass_mark:g}"}
+            )
     elif scheme.kind == "letter" and grade not in scheme.passing_values:
-        reasons.append("grade is not a passing grade")
+        reasons.append(_("grade is not a passing grade"))
     return Decision(passed=not reasons, reasons=reasons)

@@ -15,35 +15,40 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from microcred.i18n import N_, _
+
 EU_RECOMMENDATION_URL = "https://eur-lex.europa.eu/legal-content/EN/TXT/?uri=CELEX:32022H0627(02)"
 EU_FRAMEWORK = "EU Council Recommendation on micro-credentials (2022), Annex I"
 EQF_URL = "http://data.europa.eu/snb/eqf/{level}"
 
+# The labels below are English in credentials and exports (award.py, europass.py); pages show
+# them translated: ``_(label)`` in Python, ``{{ _(label) }}`` in templates.
+
 MANDATORY_ELEMENTS: dict[str, str] = {
-    "learner": "Identification of the learner",
-    "title": "Title of the micro-credential",
-    "country": "Country or region of the issuer",
-    "awarding_body": "Awarding body",
-    "date_of_issue": "Date of issuing",
-    "learning_outcomes": "Learning outcomes",
-    "workload": "Notional workload (ECTS)",
-    "level": "Level",
-    "assessment_type": "Type of assessment",
-    "participation": "Form of participation",
-    "quality_assurance": "Type of quality assurance",
+    "learner": N_("Identification of the learner"),
+    "title": N_("Title of the micro-credential"),
+    "country": N_("Country or region of the issuer"),
+    "awarding_body": N_("Awarding body"),
+    "date_of_issue": N_("Date of issuing"),
+    "learning_outcomes": N_("Learning outcomes"),
+    "workload": N_("Notional workload (ECTS)"),
+    "level": N_("Level"),
+    "assessment_type": N_("Type of assessment"),
+    "participation": N_("Form of participation"),
+    "quality_assurance": N_("Type of quality assurance"),
 }
 OPTIONAL_ELEMENTS: dict[str, str] = {
-    "prerequisites": "Prerequisites needed to enrol",
-    "supervision": "Supervision and identity verification during assessment",
-    "grade": "Grade achieved",
-    "stackability": "Integration / stackability options",
-    "further_information": "Further information",
+    "prerequisites": N_("Prerequisites needed to enrol"),
+    "supervision": N_("Supervision and identity verification during assessment"),
+    "grade": N_("Grade achieved"),
+    "stackability": N_("Integration / stackability options"),
+    "further_information": N_("Further information"),
 }
-PARTICIPATION = {"online": "Online", "onsite": "On-site", "blended": "Blended"}
+PARTICIPATION = {"online": N_("Online"), "onsite": N_("On-site"), "blended": N_("Blended")}
 SUPERVISION = {
-    "unsupervised": "Unsupervised, no identity verification",
-    "supervised": "Supervised, no identity verification",
-    "supervised_id": "Supervised with identity verification (online or on-site)",
+    "unsupervised": N_("Unsupervised, no identity verification"),
+    "supervised": N_("Supervised, no identity verification"),
+    "supervised_id": N_("Supervised with identity verification (online or on-site)"),
 }
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -63,7 +68,9 @@ class Outcome(BaseModel):
     @classmethod
     def _esco(cls, value: str | None) -> str | None:
         if value and not value.startswith("http://data.europa.eu/esco/"):
-            raise ValueError("an ESCO link starts with http://data.europa.eu/esco/")
+            raise ValueError(
+                _("an ESCO link starts with %(prefix)s") % {"prefix": "http://data.europa.eu/esco/"}
+            )
         return value or None
 
 
@@ -79,11 +86,19 @@ class Level(BaseModel):
         return value.strip()
 
     def label(self) -> str:
-        if self.framework == "EQF":
-            return f"EQF level {self.value}"
-        if self.framework == "NQF":
-            return f"National framework: {self.value}"
-        return "Not applicable"
+        """In English, as credentials and exports state it."""
+        return _LEVEL_LABELS[self.framework] % {"level": self.value}
+
+    def display(self) -> str:
+        """In the reader's language, for pages."""
+        return _(_LEVEL_LABELS[self.framework]) % {"level": self.value}
+
+
+_LEVEL_LABELS = {
+    "EQF": N_("EQF level %(level)s"),
+    "NQF": N_("National framework: %(level)s"),
+    "none": N_("Not applicable"),
+}
 
 
 class GradeScheme(BaseModel):
@@ -136,7 +151,7 @@ class DefinitionData(BaseModel):
     def _country(cls, value: str) -> str:
         value = value.strip().upper()
         if value and not _COUNTRY.match(value):
-            raise ValueError("use a two-letter ISO 3166 country code, like DE or IE")
+            raise ValueError(_("use a two-letter ISO 3166 country code, like DE or IE"))
         return value
 
     @field_validator("occupations")
@@ -145,7 +160,8 @@ class DefinitionData(BaseModel):
         for uri in value:
             if len(uri) > 200 or not uri.startswith("http://data.europa.eu/esco/occupation/"):
                 raise ValueError(
-                    "an ESCO occupation link starts with http://data.europa.eu/esco/occupation/"
+                    _("an ESCO occupation link starts with %(prefix)s")
+                    % {"prefix": "http://data.europa.eu/esco/occupation/"}
                 )
         return value
 
@@ -154,14 +170,14 @@ class DefinitionData(BaseModel):
     def _currency(cls, value: str) -> str:
         value = value.strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", value):
-            raise ValueError("use a three-letter ISO 4217 currency code, like EUR")
+            raise ValueError(_("use a three-letter ISO 4217 currency code, like EUR"))
         return value
 
     @field_validator("language")
     @classmethod
     def _language(cls, value: str) -> str:
         if not _LANGUAGE.match(value):
-            raise ValueError("use a language tag like en or pt-BR")
+            raise ValueError(_("use a language tag like en or pt-BR"))
         return value
 
     def outcome(self, outcome_id: str) -> Outcome | None:
@@ -188,39 +204,44 @@ def publication_problems(data: DefinitionData) -> list[tuple[str, str]]:
     """What stops publishing: each mandatory EU element, by field, with a plain reason."""
     problems: list[tuple[str, str]] = []
     if not data.title.strip():
-        problems.append(("title", "a title is required"))
+        problems.append(("title", _("a title is required")))
     if not data.country_code:
-        problems.append(("country_code", "the country of the issuer is required"))
+        problems.append(("country_code", _("the country of the issuer is required")))
     if not data.awarding_body.strip():
-        problems.append(("awarding_body", "the awarding body is required"))
+        problems.append(("awarding_body", _("the awarding body is required")))
     if not data.learning_outcomes:
-        problems.append(("learning_outcomes", "at least one learning outcome is required"))
+        problems.append(("learning_outcomes", _("at least one learning outcome is required")))
     for i, outcome in enumerate(data.learning_outcomes):
         if not outcome.criterion.strip():
             problems.append(
-                (f"learning_outcomes.{i}.criterion", "each outcome needs its assessment criterion")
+                (
+                    f"learning_outcomes.{i}.criterion",
+                    _("each outcome needs its assessment criterion"),
+                )
             )
     if data.workload_ects is None:
-        problems.append(("workload_ects", "the notional workload in ECTS is required"))
+        problems.append(("workload_ects", _("the notional workload in ECTS is required")))
     if data.level is None:
         problems.append(
-            ("level", "the level (EQF, national framework or not applicable) is required")
+            ("level", _("the level (EQF, national framework or not applicable) is required"))
         )
     elif data.level.framework == "EQF" and data.level.value not in [str(n) for n in range(1, 9)]:
-        problems.append(("level", "an EQF level is a number from 1 to 8"))
+        problems.append(("level", _("an EQF level is a number from 1 to 8")))
     elif data.level.framework == "NQF" and not data.level.value:
-        problems.append(("level", "name the national framework level"))
+        problems.append(("level", _("name the national framework level")))
     if not data.assessment_type.strip():
-        problems.append(("assessment_type", "the type of assessment is required"))
+        problems.append(("assessment_type", _("the type of assessment is required")))
     if not data.participation:
-        problems.append(("participation", "the form of participation is required"))
+        problems.append(("participation", _("the form of participation is required")))
     if not data.quality_assurance.strip():
-        problems.append(("quality_assurance", "the type of quality assurance is required"))
+        problems.append(("quality_assurance", _("the type of quality assurance is required")))
     scheme = data.grade_scheme
     if scheme.kind == "percent" and scheme.pass_mark is None:
-        problems.append(("grade_scheme.pass_mark", "a percent scheme needs a pass mark"))
+        problems.append(("grade_scheme.pass_mark", _("a percent scheme needs a pass mark")))
     if scheme.kind == "letter" and not (scheme.values and scheme.passing_values):
-        problems.append(("grade_scheme", "a letter scheme needs its grades and the passing ones"))
+        problems.append(
+            ("grade_scheme", _("a letter scheme needs its grades and the passing ones"))
+        )
     if data.stackability == "integrated" and not data.stacks_into:
-        problems.append(("stacks_into", "name what an integrated micro-credential stacks into"))
+        problems.append(("stacks_into", _("name what an integrated micro-credential stacks into")))
     return problems

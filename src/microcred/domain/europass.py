@@ -29,6 +29,7 @@ from microcred.domain.catalog import (
     publication_problems,
 )
 from microcred.domain.errors import DomainError
+from microcred.i18n import _
 from microcred.vc.jsonsafe import copy_json
 
 EDC_CONTEXT = "http://data.europa.eu/snb/model/context/edc-ap"
@@ -43,7 +44,8 @@ class IncompleteError(DomainError):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__(
             "europass.incomplete",
-            "the definition is incomplete: " + "; ".join(f"{f}: {m}" for f, m in problems),
+            _("the definition is incomplete: %(problems)s")
+            % {"problems": "; ".join(f"{f}: {m}" for f, m in problems)},
         )
         self.problems = problems
 
@@ -275,7 +277,7 @@ def issuer_of(credential: Mapping[str, Any]) -> Organisation:
     did, name = _text(issuer.get("id")), _text(issuer.get("name"))
     country = _text(address.get("addressCountryCode"))
     if not (did and name and country):
-        raise NotExportableError("the credential names no issuer with an id, name and country")
+        raise NotExportableError(_("the credential names no issuer with an id, name and country"))
     return Organisation(
         did=did,
         name=name,
@@ -290,7 +292,7 @@ def _learner(subject: Mapping[str, Any]) -> str:
         name = _text(identity.get("identityHash"))
         if identity.get("identityType") == "name" and name:
             return name
-    raise NotExportableError("the credential does not name its learner")
+    raise NotExportableError(_("the credential does not name its learner"))
 
 
 def _grade(subject: Mapping[str, Any]) -> str | None:
@@ -320,7 +322,7 @@ def credential_document(
     spec_id = _text(achievement.get("id"))
     issued = _text(credential.get("awardedDate")) or _text(credential.get("validFrom"))
     if not (credential_id and spec_id and issued):
-        raise NotExportableError("the credential has no id, achievement or date of issue")
+        raise NotExportableError(_("the credential has no id, achievement or date of issue"))
     lang = data.language
     ids = _Ids()
     issuer = _organisation(issuer_of(credential), lang, ids)

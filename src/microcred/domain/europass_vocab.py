@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from microcred.domain.errors import DomainError
+from microcred.i18n import _
 
 AUTHORITY = "http://publications.europa.eu/resource/authority"
 SNB = "http://data.europa.eu/snb"
@@ -107,7 +108,9 @@ def country(code: str, field: str = "country_code") -> dict[str, Any]:
     found = COUNTRIES.get(code.upper())
     if found is None:
         raise UnmappableError(
-            f"the country code {code!r} has no entry in the EU country table", field
+            _("the country code %(code)s has no entry in the EU country table")
+            % {"code": repr(code)},
+            field,
         )
     alpha3, name = found
     return concept(f"{AUTHORITY}/country/{alpha3}", f"{AUTHORITY}/country", name, "country")
@@ -118,7 +121,10 @@ def language(tag: str, field: str = "language") -> dict[str, Any]:
     primary = tag.split("-", 1)[0].lower()
     alpha3 = LANGUAGE_CODES.get(primary)
     if alpha3 is None:
-        raise UnmappableError(f"the language {tag!r} has no entry in the EU language table", field)
+        raise UnmappableError(
+            _("the language %(tag)s has no entry in the EU language table") % {"tag": repr(tag)},
+            field,
+        )
     return concept(
         f"{AUTHORITY}/language/{alpha3}",
         f"{AUTHORITY}/language",

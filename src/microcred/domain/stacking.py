@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from microcred.domain.errors import DomainError
+from microcred.i18n import _
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,9 @@ def eligible(facts: Iterable[CredentialFact]) -> list[CredentialFact]:
 def validate(rule: Any, path: str = "rule") -> None:
     """Refuse a malformed rule with the place and reason."""
     if not isinstance(rule, Mapping) or len(rule) == 0:
-        raise DomainError("pathway.rule_invalid", f"{path} must be an object", path)
+        raise DomainError(
+            "pathway.rule_invalid", _("%(path)s must be an object") % {"path": path}, path
+        )
     keys = set(rule)
     if keys == {"all"}:
         _children(rule["all"], f"{path}.all")
@@ -67,7 +70,9 @@ def validate(rule: Any, path: str = "rule") -> None:
         n = rule["at_least"]
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(children):
             raise DomainError(
-                "pathway.rule_invalid", f"{path}.at_least must be 1..{len(children)}", path
+                "pathway.rule_invalid",
+                _("%(path)s.at_least must be 1..%(most)d") % {"path": path, "most": len(children)},
+                path,
             )
     elif keys == {"credential"}:
         _match(rule["credential"], f"{path}.credential")
@@ -75,16 +80,24 @@ def validate(rule: Any, path: str = "rule") -> None:
         total = rule["min_ects"]
         if not isinstance(total, int | float) or isinstance(total, bool) or total <= 0:
             raise DomainError(
-                "pathway.rule_invalid", f"{path}.min_ects must be a positive number", path
+                "pathway.rule_invalid",
+                _("%(path)s.min_ects must be a positive number") % {"path": path},
+                path,
             )
         _match(rule.get("where", {}), f"{path}.where")
     else:
-        raise DomainError("pathway.rule_invalid", f"{path}: unknown rule {sorted(keys)}", path)
+        raise DomainError(
+            "pathway.rule_invalid",
+            _("%(path)s: unknown rule %(keys)s") % {"path": path, "keys": sorted(keys)},
+            path,
+        )
 
 
 def _children(value: Any, path: str) -> Sequence[Any]:
     if not isinstance(value, list) or not value:
-        raise DomainError("pathway.rule_invalid", f"{path} must be a non-empty list", path)
+        raise DomainError(
+            "pathway.rule_invalid", _("%(path)s must be a non-empty list") % {"path": path}, path
+        )
     for i, child in enumerate(value):
         validate(child, f"{path}[{i}]")
     return value
@@ -95,18 +108,24 @@ _MATCH_KEYS = {"achievement", "issuer", "min_eqf", "trusted", "within_years"}
 
 def _match(match: Any, path: str) -> None:
     if not isinstance(match, Mapping):
-        raise DomainError("pathway.rule_invalid", f"{path} must be an object", path)
+        raise DomainError(
+            "pathway.rule_invalid", _("%(path)s must be an object") % {"path": path}, path
+        )
     unknown = set(match) - _MATCH_KEYS
     if unknown:
         raise DomainError(
-            "pathway.rule_invalid", f"{path}: unknown condition(s) {sorted(unknown)}", path
+            "pathway.rule_invalid",
+            _("%(path)s: unknown condition(s) %(keys)s") % {"path": path, "keys": sorted(unknown)},
+            path,
         )
     for key in ("achievement", "issuer"):
         if key in match and not (
             isinstance(match[key], list) and all(isinstance(v, str) for v in match[key])
         ):
             raise DomainError(
-                "pathway.rule_invalid", f"{path}.{key} must be a list of strings", path
+                "pathway.rule_invalid",
+                _("%(path)s must be a list of strings") % {"path": f"{path}.{key}"},
+                path,
             )
 
 
@@ -163,7 +182,7 @@ class Compiled:
         self.match: _Match | None = None
         self.n = 0
         self.total = 0.0
-        self.where = ""  # min_ects: the condition, in words, for what is missing
+        self.where = ""  # min_ects: the condition, in words, for what is missing (or none)
         if "all" in rule:
             self.kind = "all"
             self.children = tuple(Compiled(r, names) for r in rule["all"])
@@ -178,7 +197,7 @@ class Compiled:
             self.kind = "min_ects"
             self.total = float(rule["min_ects"])
             self.match = _Match(rule.get("where", {}), names)
-            self.where = f" ({self.match.description})" if rule.get("where") else ""
+            self.where = self.match.description if rule.get("where") else ""
 
     def __call__(
         self, facts: Sequence[CredentialFact], now: datetime, index: Index | None = None
@@ -215,8 +234,13 @@ class Compiled:
             missing: tuple[str, ...] = ()
             if len(met) < n:
                 missing = (
-                    f"{n - len(met)} more of: "
-                    + "; ".join(m for c in children if not c.satisfied for m in c.missing),
+                    _("%(num)d more of: %(options)s")
+                    % {
+                        "num": n - len(met),
+                        "options": "; ".join(
+                            m for c in children if not c.satisfied for m in c.missing
+                        ),
+                    },
                 )
             return Evaluation(
                 satisfied=len(met) >= n,
@@ -232,7 +256,7 @@ class Compiled:
                 candidates = sorted(
                     {p: f for a in match.achievements for p, f in index.get(a, ())}.items()
                 )
-                found = next((f for _, f in candidates if match.test(f, now)), None)
+                found = next((f for _p, f in candidates if match.test(f, now)), None)
             else:
                 found = next((f for f in facts if match.test(f, now)), None)
             if found is not None:
@@ -241,11 +265,18 @@ class Compiled:
         counted = [f for f in facts if match.test(f, now)]
         ects = sum(f.ects for f in counted)
         satisfied = ects >= self.total
+        gap = f"{self.total - ects:g}"
         return Evaluation(
             satisfied=satisfied,
             progress=min(1.0, ects / self.total),
             used=frozenset(f.id for f in counted) if satisfied else frozenset(),
-            missing=() if satisfied else (f"{self.total - ects:g} more ECTS{self.where}",),
+            missing=()
+            if satisfied
+            else (
+                _("%(ects)s more ECTS (%(condition)s)") % {"ects": gap, "condition": self.where}
+                if self.where
+                else _("%(ects)s more ECTS") % {"ects": gap},
+            ),
         )
 
 
@@ -261,20 +292,24 @@ def evaluate(
 
 
 def describe(match: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
-    """A MATCH in words; ``names``: titles for achievement identifiers (else the identifier)."""
+    """A MATCH in words (the reader's language); ``names``: titles for achievement identifiers
+    (else the identifier)."""
     names = names or {}
     parts = []
     if "achievement" in match:
-        parts.append("one of " + ", ".join(names.get(a, a) for a in match["achievement"]))
+        titles = ", ".join(names.get(a, a) for a in match["achievement"])
+        parts.append(_("one of %(titles)s") % {"titles": titles})
     if "issuer" in match:
-        parts.append("from " + ", ".join(match["issuer"]))
+        parts.append(_("from %(issuers)s") % {"issuers": ", ".join(match["issuer"])})
     if "min_eqf" in match:
-        parts.append(f"EQF {match['min_eqf']} or higher")
+        parts.append(_("EQF %(level)s or higher") % {"level": match["min_eqf"]})
     if match.get("trusted"):
-        parts.append("from a recognised provider")
+        parts.append(_("from a recognised provider"))
     if "within_years" in match:
-        parts.append(f"earned within {match['within_years']} years")
-    return "a credential " + ("; ".join(parts) if parts else "of any kind")
+        parts.append(_("earned within %(years)s years") % {"years": match["within_years"]})
+    if not parts:
+        return _("a credential of any kind")
+    return _("a credential %(conditions)s") % {"conditions": "; ".join(parts)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,11 +327,13 @@ def rule_lines(rule: Mapping[str, Any], names: Mapping[str, str] | None = None) 
 
     def walk(node: Mapping[str, Any], depth: int) -> None:
         if "all" in node:
-            lines.append(RuleLine(depth, "All of the following:"))
+            lines.append(RuleLine(depth, _("All of the following:")))
             for child in node["all"]:
                 walk(child, depth + 1)
         elif "at_least" in node:
-            lines.append(RuleLine(depth, f"At least {node['at_least']} of the following:"))
+            lines.append(
+                RuleLine(depth, _("At least %(num)s of the following:") % {"num": node["at_least"]})
+            )
             for child in node["of"]:
                 walk(child, depth + 1)
         elif "credential" in node:
@@ -306,9 +343,13 @@ def rule_lines(rule: Mapping[str, Any], names: Mapping[str, str] | None = None) 
             )
         else:
             where = node.get("where") or {}
-            text = f"At least {node['min_ects']:g} ECTS in total"
-            if where:
-                text += ", from " + describe(where, names)
+            ects = f"{node['min_ects']:g}"
+            text = (
+                _("At least %(ects)s ECTS in total, from %(credentials)s")
+                % {"ects": ects, "credentials": describe(where, names)}
+                if where
+                else _("At least %(ects)s ECTS in total") % {"ects": ects}
+            )
             lines.append(RuleLine(depth, text, tuple(where.get("achievement", ()))))
 
     walk(rule, 0)

@@ -10,10 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from microcred.i18n import N_
+from microcred.vc.message import Message
+
+# English in signed accreditations and in verification results (kept for every reader: ADR
+# 0022); pages show them translated (``_(label)``, ``{{ _(label) }}``).
 FRAMEWORKS = {
-    "ESG": "European Standards and Guidelines (ESG), higher education",
-    "EQAVET": "EQAVET, vocational education and training",
-    "national": "National quality-assurance framework",
+    "ESG": N_("European Standards and Guidelines (ESG), higher education"),
+    "EQAVET": N_("EQAVET, vocational education and training"),
+    "national": N_("National quality-assurance framework"),
 }
 
 
@@ -33,9 +38,15 @@ class Accreditation:
         day = moment.date()
         return not self.withdrawn and self.valid_from <= day <= self.valid_until
 
-    def label(self) -> str:
-        framework = FRAMEWORKS.get(self.framework, self.framework)
-        return f"{framework}, by {self.qa_body}, valid until {self.valid_until.isoformat()}"
+    def label(self) -> Message:
+        """English, and in the reader's language through :meth:`Message.text`."""
+        known = FRAMEWORKS.get(self.framework)
+        return Message(
+            N_("%(framework)s, by %(qa_body)s, valid until %(date)s"),
+            framework=Message(known) if known else self.framework,
+            qa_body=self.qa_body,
+            date=self.valid_until.isoformat(),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,22 +67,32 @@ class TrustStatus:
     entry: RegistryEntry | None
 
 
-def _lapse(accreditation: Accreditation, moment: datetime) -> str:
+def _lapse(accreditation: Accreditation, moment: datetime) -> Message:
     """Why an accreditation does not hold now, with the date that matters."""
     if accreditation.withdrawn:
         when = accreditation.withdrawn_on
-        return f"withdrawn on {when.isoformat()}" if when else "withdrawn"
+        if when:
+            return Message(N_("withdrawn on %(date)s"), date=when.isoformat())
+        return Message(N_("withdrawn"))
     if accreditation.valid_from > moment.date():
-        return f"starts on {accreditation.valid_from.isoformat()}"
-    return f"ended on {accreditation.valid_until.isoformat()}"
+        return Message(N_("starts on %(date)s"), date=accreditation.valid_from.isoformat())
+    return Message(N_("ended on %(date)s"), date=accreditation.valid_until.isoformat())
 
 
 def assess(entry: RegistryEntry | None, moment: datetime) -> TrustStatus:
+    """The trust step of a verification. Its message is a :class:`Message`: English where it is
+    kept and answered to every reader (services/verdicts.py), and in the reader's language on a
+    page (``Message.text``, the report's ``Step.text``)."""
     if entry is None:
         return TrustStatus(
             "warning",
             "trust.unregistered",
-            "the issuer is not a recognised provider in any trust registry microcred consults",
+            Message(
+                N_(
+                    "the issuer is not a recognised provider in any trust registry microcred "
+                    "consults"
+                )
+            ),
             None,
         )
     current = [a for a in entry.accreditations if a.current(moment)]
@@ -79,8 +100,11 @@ def assess(entry: RegistryEntry | None, moment: datetime) -> TrustStatus:
         return TrustStatus(
             "passed",
             "trust.accredited",
-            f"{entry.name} is a recognised provider, quality-assured: "
-            + "; ".join(a.label() for a in current),
+            Message(
+                N_("%(name)s is a recognised provider, quality-assured: %(accreditations)s"),
+                name=entry.name,
+                accreditations=[a.label() for a in current],
+            ),
             entry,
         )
     if entry.accreditations:
@@ -88,13 +112,23 @@ def assess(entry: RegistryEntry | None, moment: datetime) -> TrustStatus:
         return TrustStatus(
             "warning",
             "trust.not_accredited",
-            f"{entry.name} is registered but not currently accredited "
-            f"(last accreditation {_lapse(latest, moment)})",
+            Message(
+                N_(
+                    "%(name)s is registered but not currently accredited (last accreditation "
+                    "%(lapse)s)"
+                ),
+                name=entry.name,
+                lapse=_lapse(latest, moment),
+            ),
             entry,
         )
     return TrustStatus(
         "passed",
         "trust.registered",
-        f"{entry.name} is listed in the {entry.registry} registry (no accreditation recorded)",
+        Message(
+            N_("%(name)s is listed in the %(registry)s registry (no accreditation recorded)"),
+            name=entry.name,
+            registry=entry.registry,
+        ),
         entry,
     )

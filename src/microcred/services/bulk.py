@@ -47,6 +47,8 @@ from microcred.domain.assessment import OutcomeResult, decide
 from microcred.domain.award import Recipient
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError, NotFound
+from microcred.i18n import DEFAULT, N_, _, use_language
+from microcred.i18n import current as current_language
 from microcred.services import audit, definitions, jobs, notify
 from microcred.services.app import App
 from microcred.services.issuing import (
@@ -70,6 +72,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 @dataclass(frozen=True, slots=True)
 class RowProblem:
+    """A row refused. ``reason`` is kept with the upload and shown to whoever reads it later, so
+    it is in English; the reasons without values are marked (``N_``) and a page shows them as
+    ``_(reason)``."""
+
     row: int  # line number in the file, header = 1
     column: str
     reason: str
@@ -106,28 +112,35 @@ class CsvRows:
     ) -> None:
         if len(data) > MAX_BYTES:
             raise DomainError(
-                "bulk.too_large", f"the file is over {MAX_BYTES // (1024 * 1024)} MiB"
+                "bulk.too_large",
+                _("the file is over %(mib)s MiB") % {"mib": MAX_BYTES // (1024 * 1024)},
             )
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise DomainError("bulk.not_utf8", f"the file is not UTF-8 (byte {exc.start})") from exc
+            raise DomainError(
+                "bulk.not_utf8", _("the file is not UTF-8 (byte %(byte)s)") % {"byte": exc.start}
+            ) from exc
         self._reader = csv.reader(io.StringIO(text, newline=""))
         try:
             self._header = [h.strip().lower() for h in next(self._reader)]
         except StopIteration as exc:
-            raise DomainError("bulk.empty", "the file is empty") from exc
+            raise DomainError("bulk.empty", _("the file is empty")) from exc
         except csv.Error as exc:
-            raise DomainError("bulk.malformed", f"row 1: {exc}") from exc
+            raise DomainError(
+                "bulk.malformed", _("row %(row)s: %(error)s") % {"row": 1, "error": exc}
+            ) from exc
         for required in ("name", "email"):
             if required not in self._header:
                 raise DomainError(
-                    "bulk.column_missing", f"row 1: the header has no {required!r} column"
+                    "bulk.column_missing",
+                    _("row 1: the header has no %(column)s column") % {"column": repr(required)},
                 )
         unknown = [h for h in self._header if h not in KNOWN_COLUMNS]
         if unknown:
             raise DomainError(
-                "bulk.column_unknown", f"row 1: unknown column(s): {', '.join(unknown)}"
+                "bulk.column_unknown",
+                _("row 1: unknown column(s): %(columns)s") % {"columns": ", ".join(unknown)},
             )
         self._definition = definition
         self._definition_id = definition_id
@@ -145,7 +158,9 @@ class CsvRows:
                     continue
                 self.total += 1
                 if self.total > MAX_ROWS:
-                    raise DomainError("bulk.too_many_rows", f"more than {MAX_ROWS} rows")
+                    raise DomainError(
+                        "bulk.too_many_rows", _("more than %(rows)s rows") % {"rows": MAX_ROWS}
+                    )
                 if len(cells) != len(header):
                     yield RowProblem(line, "*", f"{len(cells)} cells, the header has {len(header)}")
                     continue
@@ -166,7 +181,9 @@ class CsvRows:
                 seen[key] = line
                 yield GoodRow(line, replace(award, idempotency_key=f"bulk:{key}"[:64]))
         except csv.Error as exc:
-            raise DomainError("bulk.malformed", f"row {line}: {exc}") from exc
+            raise DomainError(
+                "bulk.malformed", _("row %(row)s: %(error)s") % {"row": line, "error": exc}
+            ) from exc
 
 
 def _row_key(version_key: str, row: dict[str, str]) -> str:
@@ -182,10 +199,10 @@ def _check_row(
 ) -> tuple[Award | None, list[RowProblem]]:
     problems: list[RowProblem] = []
     if not row.get("name"):
-        problems.append(RowProblem(line, "name", "the learner's name is missing"))
+        problems.append(RowProblem(line, "name", N_("the learner's name is missing")))
     email = row.get("email", "").lower()
     if not email:
-        problems.append(RowProblem(line, "email", "the email is missing"))
+        problems.append(RowProblem(line, "email", N_("the email is missing")))
     elif not _EMAIL.match(email):
         problems.append(RowProblem(line, "email", f"not an email address: {email!r}"))
     achieved = _outcomes(line, row.get("outcomes") or "all", definition, problems)
@@ -199,17 +216,23 @@ def _check_row(
             except ValueError:
                 problems.append(RowProblem(line, column, f"not a date (YYYY-MM-DD): {value!r}"))
     if dates["issued_on"] and dates["valid_until"] and dates["valid_until"] <= dates["issued_on"]:
-        problems.append(RowProblem(line, "valid_until", "must be after issued_on"))
+        problems.append(RowProblem(line, "valid_until", N_("must be after issued_on")))
     if problems:
         return None, problems
     results = [OutcomeResult(o.id, o.id in achieved) for o in definition.learning_outcomes]
     grade = row.get("grade") or None
     try:
-        decision = decide(definition, results, grade)
+        if current_language() == DEFAULT:
+            decision = decide(definition, results, grade)
+        else:  # kept with the upload: in English (RowProblem)
+            with use_language(DEFAULT):
+                decision = decide(definition, results, grade)
     except DomainError as exc:
         return None, [RowProblem(line, exc.field or "grade", exc.message)]
     if not decision.passed:
-        column = "grade" if "grade" in " ".join(decision.reasons) else "outcomes"
+        # a reason beyond the one for outcomes not achieved is about the grade
+        outcomes_failed = any(not r.achieved for r in results)
+        column = "grade" if len(decision.reasons) > outcomes_failed else "outcomes"
         return None, [RowProblem(line, column, "not awarded: " + "; ".join(decision.reasons))]
     award = Award(
         definition_id=definition_id,
@@ -425,7 +448,7 @@ def _reserve(app: App, upload_id: str, chunk: int) -> _Prepared | None:
         assert staff is not None
         try:
             if staff.deactivated_at is not None:
-                raise DomainError("staff.removed", "the uploader was removed from the provider")
+                raise DomainError("staff.removed", N_("the uploader was removed from the provider"))
             require(staff, "issue")
             definition = published_definition(session, provider, upload.definition_id)
         except DomainError as exc:  # the uploader lost the right, or the definition was withdrawn

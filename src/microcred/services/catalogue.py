@@ -26,6 +26,7 @@ from microcred.domain.award import achievement_elements
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.trust import FRAMEWORKS
+from microcred.i18n import _
 from microcred.services import definitions, search, trust
 from microcred.services.app import App
 from microcred.services.issuing import achievement_of
@@ -371,7 +372,8 @@ def compare(app: App, ids: list[int]) -> Comparison:
     if not MIN_COMPARED <= len(unique) <= MAX_COMPARED:
         raise DomainError(
             "compare.count",
-            f"choose {MIN_COMPARED} to {MAX_COMPARED} different micro-credentials to compare",
+            _("choose %(least)s to %(most)s different micro-credentials to compare")
+            % {"least": MIN_COMPARED, "most": MAX_COMPARED},
             "id",
         )
     with transaction(app.sessions, readonly=True) as session:
@@ -412,13 +414,18 @@ def _compared(app: App, session: Session, definition_id: int) -> Compared:
         if data.workload_hours and data.workload_ects
         else None
     )
+    # in the reader's language (a comparison is made for one request)
     workload = f"{data.workload_ects:g} ECTS" if data.workload_ects else ""
     if data.workload_hours:
-        workload += f" · {data.workload_hours} h"
+        workload += " · " + _("%(hours)s h") % {"hours": data.workload_hours}
     if per_ects:
-        workload += f" ({per_ects:g} h per ECTS, as the provider states)"
+        workload += " " + _("(%(hours)s h per ECTS, as the provider states)") % {
+            "hours": f"{per_ects:g}"
+        }
     if data.us_credit_hours:
-        workload += f" · {data.us_credit_hours:g} US credit hours"
+        workload += " · " + _("%(credits)s US credit hours") % {
+            "credits": f"{data.us_credit_hours:g}"
+        }
     skills = [o.esco_uri for o in data.learning_outcomes if o.esco_uri] + data.occupations
     current = None
     if row.state == "retired":

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from microcred.db.tables import Definition, Provider, Staff
 from microcred.domain.catalog import DefinitionData, parse_definition, publication_problems
 from microcred.domain.errors import DomainError, NotFound
+from microcred.i18n import N_, _
 from microcred.services import audit, search
 from microcred.services.app import App
 
@@ -19,9 +20,15 @@ class PublicationBlockedError(DomainError):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__(
             "definition.incomplete",
-            "cannot publish: " + "; ".join(f"{f}: {m}" for f, m in problems),
+            _("cannot publish: %(problems)s")
+            % {"problems": "; ".join(f"{f}: {m}" for f, m in problems)},
         )
         self.problems = problems
+
+
+# A definition's states (``Definition.state``), their words marked for translation: shown as
+# ``_(state)`` (a template: ``{{ _(row.state) }}``). ``vc_api``: HIDDEN_STATES, never shown.
+STATES = (N_("draft"), N_("published"), N_("retired"))
 
 
 def _defaults(provider: Provider, data: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +76,8 @@ def update(
 ) -> Definition:
     if row.state != "draft":
         raise DomainError(
-            "definition.not_draft", "a published definition is changed by making a new version"
+            "definition.not_draft",
+            _("a published definition is changed by making a new version"),
         )
     parsed = parse_definition(_defaults(provider, data))
     row.data = parsed.model_dump(mode="json")
@@ -80,7 +88,7 @@ def update(
 
 def publish(app: App, session: Session, row: Definition, by: Staff | None = None) -> Definition:
     if row.state != "draft":
-        raise DomainError("definition.not_draft", "only a draft can be published")
+        raise DomainError("definition.not_draft", _("only a draft can be published"))
     problems = publication_problems(data_of(row))
     if problems:
         raise PublicationBlockedError(problems)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from microcred.db.tables import Definition, Provider, Staff
 from microcred.domain import europass
 from microcred.domain.errors import DomainError, NotFound
+from microcred.i18n import _
 from microcred.render.images import badge_png
 from microcred.services import definitions, issuing, providers
 from microcred.services.app import App
@@ -23,7 +24,7 @@ class ErasedError(DomainError):
     """The credential's document was erased at the learner's request (410)."""
 
     def __init__(self) -> None:
-        super().__init__("credential.erased", "erased at the learner's request")
+        super().__init__("credential.erased", _("erased at the learner's request"))
 
 
 def achievement_id(app: App, provider: Provider, row: Definition) -> str:
@@ -45,8 +46,10 @@ def credential_document(session: Session, credential_id: str) -> dict[str, Any]:
     definition = definitions.by_id(session, row.definition_id)
     if definition is None or definition.state in definitions.HIDDEN_STATES:
         raise europass.NotExportableError(
-            "this credential was issued through the VC API, not from a micro-credential "
-            "definition: it has no ELM form"
+            _(
+                "this credential was issued through the VC API, not from a micro-credential "
+                "definition: it has no ELM form"
+            )
         )
     document = json.loads(row.document)
     return europass.credential_document(

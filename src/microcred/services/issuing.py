@@ -29,6 +29,7 @@ from microcred.domain.award import CredentialTemplate, Issuer, Recipient, build_
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, NotFound
+from microcred.i18n import _
 from microcred.services import audit, definitions, notify
 from microcred.services.app import App
 from microcred.services.keys import active_key, provider_did
@@ -88,17 +89,21 @@ def upsert_learners(
         name = name.strip()
         if not is_address(email):
             checked.append(
-                DomainError("learner.email_invalid", f"not an email address: {email!r}", "email")
+                DomainError(
+                    "learner.email_invalid",
+                    _("not an email address: %(email)s") % {"email": repr(email)},
+                    "email",
+                )
             )
         elif not name:
             checked.append(
-                DomainError("learner.name_missing", "the learner's name is required", "name")
+                DomainError("learner.name_missing", _("the learner's name is required"), "name")
             )
         elif len(name) > 200 or not name.isprintable():
             checked.append(
                 DomainError(
                     "learner.name_invalid",
-                    "the learner's name: at most 200 printable characters",
+                    _("the learner's name: at most 200 printable characters"),
                     "name",
                 )
             )
@@ -135,7 +140,7 @@ def published_definition(session: Session, provider: Provider, definition_id: in
     row = definitions.get(session, provider, definition_id)
     if row.state != "published":
         raise DomainError(
-            "definition.not_published", "credentials are issued from a published definition"
+            "definition.not_published", _("credentials are issued from a published definition")
         )
     return row
 
@@ -154,7 +159,7 @@ def issue(
     if award.idempotency_key is not None and not award.idempotency_key.strip():
         raise DomainError(
             "award.idempotency_key_empty",
-            "the idempotency key is empty: leave it out, or give your own id for this award",
+            _("the idempotency key is empty: leave it out, or give your own id for this award"),
             "idempotency_key",
         )
     # Lock the provider row before anything else: issuers of one provider queue here (status
@@ -175,7 +180,10 @@ def issue(
     data = definitions.data_of(row)
     decision = decide(data, award.results, award.grade)
     if not decision.passed:
-        raise DomainError("award.not_passed", "not awarded: " + "; ".join(decision.reasons))
+        raise DomainError(
+            "award.not_passed",
+            _("not awarded: %(reasons)s") % {"reasons": "; ".join(decision.reasons)},
+        )
     learner = upsert_learner(app, session, provider, award.name, award.email)
     status_row, index = allocate(app, session, provider)
     key_row, key_pair = active_key(app, session, provider)
@@ -375,7 +383,7 @@ def record_assessment(
         raise NotFound("learner")
     if supervision not in SUPERVISION_LEVELS:
         raise DomainError(
-            "assessment.supervision_invalid", "choose a supervision level", "supervision"
+            "assessment.supervision_invalid", _("choose a supervision level"), "supervision"
         )
     row = published_definition(session, provider, definition_id)
     decision = decide(definitions.data_of(row), results, grade)
@@ -403,7 +411,7 @@ def award_assessment(
     if assessment.provider_id != staff.provider_id:
         raise NotFound("assessment")
     if not assessment.passed:
-        raise DomainError("award.not_passed", "the assessment did not pass")
+        raise DomainError("award.not_passed", _("the assessment did not pass"))
     learner = session.get(Learner, assessment.learner_id)
     assert learner is not None
     credential = issue(

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from microcred import logs
 from microcred.db.session import transaction
 from microcred.db.tables import Job
+from microcred.i18n import DEFAULT, use_language
 from microcred.services.app import App
 
 log = logging.getLogger("microcred.jobs")
@@ -232,7 +233,9 @@ def execute(app: App, name: str, payload: dict[str, Any]) -> None:
     spec = TASKS[name]
     args = dict(payload)
     request_id = args.pop("_request_id", None)
-    with logs.request_context(request_id):
+    # what a job writes down (a refused bulk row, a status) is read later by anyone: English,
+    # whatever language the enqueuing request was in; an email chooses its reader's inside
+    with logs.request_context(request_id), use_language(DEFAULT):
         log.info("job %s started", name, extra={"task": name})
         spec.func(app, **unseal(app, args))
         log.info("job %s done", name, extra={"task": name})

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from microcred.db.tables import Provider, SigningKey, Staff
 from microcred.domain.errors import DomainError
+from microcred.i18n import _
 from microcred.services import audit, jobs, verdicts
 from microcred.services.app import App
 from microcred.vc.did_web import ListedKey, build_did_document, did_web_from_url
@@ -56,12 +57,15 @@ def unseal(app: App, provider: Provider, row: SigningKey) -> KeyPair:
     except InvalidTag as exc:
         raise DomainError(
             "keys.wrong_kek",
-            f"the signing key {row.fragment} of {provider.slug} cannot be opened: "
-            "MICROCRED_KEK is not the key-encryption key it was sealed with",
+            _(
+                "the signing key %(key)s of %(provider)s cannot be opened: "
+                "MICROCRED_KEK is not the key-encryption key it was sealed with"
+            )
+            % {"key": row.fragment, "provider": provider.slug},
         ) from exc
     key = KeyPair.from_secret_multibase(secret.decode("ascii"))
     if key.public.multibase != row.public_multibase:
-        raise DomainError("keys.corrupt", "a stored key does not match its public key")
+        raise DomainError("keys.corrupt", _("a stored key does not match its public key"))
     return key
 
 
@@ -109,7 +113,7 @@ def active_row(session: Session, provider: Provider) -> SigningKey:
         select(SigningKey).where(SigningKey.provider_id == provider.id, SigningKey.active)
     ).first()
     if row is None:
-        raise DomainError("keys.none", "the provider has no active signing key")
+        raise DomainError("keys.none", _("the provider has no active signing key"))
     return row
 
 

@@ -33,6 +33,7 @@ from microcred.services.app import App
 from microcred.services.providers import _SLUG, add_staff, create_provider
 from microcred.services.trust import prepare_platform_signer
 from microcred.vc.errors import VcError
+from microcred.vc.message import text as shown
 
 WELL_KNOWN = "/.well-known/microcred-verification.txt"
 HOLD = timedelta(days=30)  # how long a pending application keeps its short name from others
@@ -155,7 +156,7 @@ def check_domain(app: App, token: str) -> None:
     except VcError as error:
         raise DomainError(
             "apply.domain_unproven",
-            _("%(url)s could not be read: %(why)s") % {"url": url, "why": error.message},
+            _("%(url)s could not be read: %(why)s") % {"url": url, "why": shown(error.message)},
             "domain",
         ) from None
     lines = {text.strip() for text in body.decode("utf-8", "replace").splitlines()}

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session, object_session
 from microcred.db.session import transaction
 from microcred.db.tables import ApiToken, Provider, Staff
 from microcred.domain.errors import DomainError, Forbidden, NotFound
+from microcred.i18n import N_, _
 from microcred.services import audit, notify, sessions
 from microcred.services.app import App
 from microcred.services.keys import add_key, provider_did
 
-ROLES = ("owner", "issuer", "assessor", "viewer")
+ROLES = (N_("owner"), N_("issuer"), N_("assessor"), N_("viewer"))  # shown as _(role)
 PERMISSIONS: dict[str, frozenset[str]] = {
     "view": frozenset(ROLES),
     "assess": frozenset({"owner", "issuer", "assessor"}),
@@ -33,9 +34,20 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _hasher = PasswordHasher()
 
 
+# what a role may not do, a whole sentence per permission (the role's word translated in it)
+_REFUSALS = {
+    "view": N_("a %(role)s cannot view"),
+    "assess": N_("a %(role)s cannot assess"),
+    "issue": N_("a %(role)s cannot issue"),
+    "revoke": N_("a %(role)s cannot revoke"),
+    "define": N_("a %(role)s cannot define"),
+    "manage": N_("a %(role)s cannot manage"),
+}
+
+
 def require(staff: Staff, permission: str) -> None:
     if staff.role not in PERMISSIONS[permission]:
-        raise Forbidden(f"a {staff.role} cannot {permission}")
+        raise Forbidden(_(_REFUSALS[permission]) % {"role": _(staff.role)})
 
 
 def create_provider(
@@ -54,11 +66,15 @@ def create_provider(
     kind: str = "provider",
 ) -> tuple[Provider, Staff]:
     if not _SLUG.match(slug):
-        raise DomainError("provider.slug_invalid", "use lower-case letters, digits and -", "slug")
+        raise DomainError(
+            "provider.slug_invalid", _("use lower-case letters, digits and -"), "slug"
+        )
     if not re.match(r"^[A-Z]{2}$", country_code):
-        raise DomainError("provider.country_invalid", "a two-letter country code", "country_code")
+        raise DomainError(
+            "provider.country_invalid", _("a two-letter country code"), "country_code"
+        )
     if session.scalar(select(Provider).where(Provider.slug == slug)):
-        raise DomainError("provider.slug_taken", f"{slug} is taken", "slug")
+        raise DomainError("provider.slug_taken", _("%(slug)s is taken") % {"slug": slug}, "slug")
     provider = Provider(
         slug=slug,
         legal_name=legal_name,
@@ -88,12 +104,16 @@ def add_staff(
     by: Staff | None = None,
 ) -> Staff:
     if role not in ROLES:
-        raise DomainError("staff.role_invalid", f"role must be one of {', '.join(ROLES)}", "role")
+        raise DomainError(
+            "staff.role_invalid",
+            _("role must be one of %(roles)s") % {"roles": ", ".join(ROLES)},
+            "role",
+        )
     if len(password) < 10:
-        raise DomainError("staff.password_short", "use at least 10 characters", "password")
+        raise DomainError("staff.password_short", _("use at least 10 characters"), "password")
     email = email.strip().lower()
     if session.scalar(select(Staff).where(Staff.email == email)):
-        raise DomainError("staff.email_taken", "that email already has an account", "email")
+        raise DomainError("staff.email_taken", _("that email already has an account"), "email")
     staff = Staff(
         provider_id=provider.id,
         email=email,
@@ -107,7 +127,7 @@ def add_staff(
         session.flush()
     except IntegrityError as exc:
         raise DomainError(
-            "staff.email_taken", "that email already has an account", "email"
+            "staff.email_taken", _("that email already has an account"), "email"
         ) from exc
     audit.log(session, provider.id, by, "staff.added", staff.id, {"role": role})
     if by is not None:  # an owner added them: an invitation, after commit
@@ -117,7 +137,7 @@ def add_staff(
 
 def set_password(staff: Staff, password: str, by: Staff | None = None) -> None:
     if len(password) < 10:
-        raise DomainError("staff.password_short", "use at least 10 characters", "password")
+        raise DomainError("staff.password_short", _("use at least 10 characters"), "password")
     staff.password_hash = _hasher.hash(password)
     session = object_session(staff)
     assert session is not None, "set_password needs the member's session (for the audit log)"
@@ -133,10 +153,10 @@ def change_password(
         _hasher.verify(staff.password_hash, current)
     except (VerificationError, InvalidHashError) as exc:
         raise DomainError(
-            "staff.password_wrong", "your current password is not right", "current"
+            "staff.password_wrong", _("your current password is not right"), "current"
         ) from exc
     if new == current:
-        raise DomainError("staff.password_same", "choose a password you have not used", "new")
+        raise DomainError("staff.password_same", _("choose a password you have not used"), "new")
     set_password(staff, new, by=staff)
     session = object_session(staff)
     assert session is not None
@@ -222,7 +242,7 @@ def deactivate_staff(app: App, session: Session, actor: Staff, staff_id: int) ->
     if member is None or member.provider_id != actor.provider_id:
         raise NotFound("staff member")
     if member.id == actor.id:
-        raise DomainError("staff.self", "you cannot remove yourself; ask another owner")
+        raise DomainError("staff.self", _("you cannot remove yourself; ask another owner"))
     if member.deactivated_at is not None:
         return member
     now = app.now()

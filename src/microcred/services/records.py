@@ -20,6 +20,7 @@ from microcred.db.session import transaction
 from microcred.db.tables import LearnerAccount
 from microcred.domain.errors import DomainError
 from microcred.domain.holder import Binding
+from microcred.i18n import _
 from microcred.services import wallet
 from microcred.services.app import App
 from microcred.services.keys import active_key, provider_did
@@ -77,7 +78,7 @@ def build(
         if unknown:
             raise DomainError(
                 "record.unknown_item",
-                "one of the chosen credentials is not in your wallet",
+                _("one of the chosen credentials is not in your wallet"),
                 "items",
             )
     # the signing key first: a wrong MICROCRED_KEK is reported as such, before any verification
@@ -94,27 +95,32 @@ def build(
         document = result.credential or {}
         name = str((clr.achievement_of(document) or {}).get("name") or document.get("name", ""))
         if wallet.item_binding(item, mine) is not Binding.HOLDER:
-            left.append(Left(item.id, name, "not bound to you: it names someone else"))
+            left.append(Left(item.id, name, _("not bound to you: it names someone else")))
         elif clr.is_clr(document):
-            left.append(Left(item.id, name, "a record cannot hold another record"))
+            left.append(Left(item.id, name, _("a record cannot hold another record")))
         elif not wallet.passes(result.report):
             failures = result.report.failures
-            reason = failures[0].message if failures else result.report.headline()
+            reason = failures[0].text() if failures else result.report.headline_text()
             left.append(Left(item.id, name, reason))
         else:
             held.append(clr.Held(item.document.encode("utf-8"), document))
     if not held:
         raise DomainError(
             "record.empty",
-            "none of the chosen credentials verifies now; a record holds only credentials "
-            "that verify",
+            _(
+                "none of the chosen credentials verifies now; a record holds only credentials "
+                "that verify"
+            ),
             "items",
         )
     if len(held) > clr.MAX_CREDENTIALS:
         raise DomainError(
             "record.too_many",
-            f"a record holds at most {clr.MAX_CREDENTIALS} credentials ({len(held)} chosen "
-            "verify); choose fewer",
+            _(
+                "a record holds at most %(most)s credentials (%(chosen)s chosen verify); "
+                "choose fewer"
+            )
+            % {"most": clr.MAX_CREDENTIALS, "chosen": len(held)},
             "items",
         )
     moment = app.now()
@@ -142,9 +148,16 @@ def build(
         fit = max(1, len(held) * DEFAULT_MAX_BYTES // size)
         raise DomainError(
             "record.too_large",
-            f"a record of these {len(held)} credentials would be {size / 2**20:.1f} MiB; "
-            f"verifiers read records of up to {DEFAULT_MAX_BYTES // 2**20} MiB: choose at most "
-            f"about {fit}",
+            _(
+                "a record of these %(num)s credentials would be %(size)s MiB; verifiers read "
+                "records of up to %(most)s MiB: choose at most about %(fit)s"
+            )
+            % {
+                "num": len(held),
+                "size": f"{size / 2**20:.1f}",
+                "most": DEFAULT_MAX_BYTES // 2**20,
+                "fit": fit,
+            },
             "items",
         )
     document = sign_credential(

@@ -25,6 +25,7 @@ from microcred.db.tables import (
 )
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.errors import DomainError, NotFound
+from microcred.i18n import N_, _
 from microcred.services import audit, definitions, notify
 from microcred.services.app import App
 from microcred.services.issuing import Award, issue
@@ -33,6 +34,14 @@ from microcred.services.providers import require
 RPL_GENRE = "Recognition of prior learning"
 MAX_FILE = 5 * 1024 * 1024
 OPEN_STATES = ("submitted", "more_requested")
+# An application's states (``RplApplication.state``) in words, marked for translation; pages show
+# ``_(STATE_WORDS[state])`` (the code stays in CSS classes and ids).
+STATE_WORDS = {
+    "submitted": N_("submitted"),
+    "more_requested": N_("more information requested"),
+    "accepted": N_("accepted"),
+    "rejected": N_("rejected"),
+}
 
 
 def apply(
@@ -51,7 +60,7 @@ def apply(
         raise NotFound("micro-credential")
     if not narrative.strip():
         raise DomainError(
-            "rpl.narrative_missing", "describe the learning you want recognised", "narrative"
+            "rpl.narrative_missing", _("describe the learning you want recognised"), "narrative"
         )
     application = RplApplication(
         account_id=account.id,
@@ -85,7 +94,9 @@ def add_evidence(
         if not link:
             continue
         if not link.startswith(("https://", "http://")):
-            raise DomainError("rpl.link_invalid", f"not a web link: {link!r}", "links")
+            raise DomainError(
+                "rpl.link_invalid", _("not a web link: %(link)s") % {"link": repr(link)}, "links"
+            )
         session.add(
             RplEvidence(
                 application_id=application.id,
@@ -97,7 +108,9 @@ def add_evidence(
         )
     for name, data, media_type in files:
         if len(data) > MAX_FILE:
-            raise DomainError("rpl.file_too_large", f"{name} is larger than 5 MiB", "files")
+            raise DomainError(
+                "rpl.file_too_large", _("%(name)s is larger than 5 MiB") % {"name": name}, "files"
+            )
         session.add(
             RplEvidence(
                 application_id=application.id,
@@ -140,7 +153,7 @@ def reply(
 ) -> RplApplication:
     application = get_for_learner(session, account, application_id)
     if application.state != "more_requested":
-        raise DomainError("rpl.not_waiting", "the assessor has not asked for more")
+        raise DomainError("rpl.not_waiting", _("the assessor has not asked for more"))
     add_evidence(app, session, account, application, **evidence)
     session.add(
         RplDecision(
@@ -170,7 +183,7 @@ def decide(
     require(staff, "assess")
     application = get_for_staff(session, staff, application_id, lock=True)
     if application.state not in OPEN_STATES:
-        raise DomainError("rpl.closed", "this application has been decided")
+        raise DomainError("rpl.closed", _("this application has been decided"))
     row = session.get(Definition, application.definition_id)
     assert row is not None
     outcomes = definitions.data_of(row).learning_outcomes
@@ -184,16 +197,19 @@ def decide(
         for o in outcomes
     ]
     if action in ("request_more", "reject") and not message.strip():
-        raise DomainError("rpl.reason_required", "give the learner your reasons", "message")
+        raise DomainError("rpl.reason_required", _("give the learner your reasons"), "message")
     if action == "accept":
         require(staff, "issue")
         unmet = [str(r["statement"]) for r in results if not r["met"]]
         if unmet:
             raise DomainError(
-                "rpl.criteria_unmet", "not every criterion is met: " + "; ".join(unmet)
+                "rpl.criteria_unmet",
+                _("not every criterion is met: %(unmet)s") % {"unmet": "; ".join(unmet)},
             )
     elif action not in ("request_more", "reject"):
-        raise DomainError("rpl.action_invalid", f"unknown action {action!r}")
+        raise DomainError(
+            "rpl.action_invalid", _("unknown action %(action)s") % {"action": repr(action)}
+        )
     session.add(
         RplDecision(
             application_id=application.id,
@@ -226,7 +242,7 @@ def _issue(
         session.get(LearnerAccount, application.account_id) if application.account_id else None
     )
     if account is None:
-        raise DomainError("rpl.learner_gone", "the learner's account no longer exists")
+        raise DomainError("rpl.learner_gone", _("the learner's account no longer exists"))
     evidence = [
         {
             "id": e.url if e.kind in ("link", "credential") and e.url else None,

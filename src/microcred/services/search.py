@@ -36,6 +36,7 @@ from microcred.domain import stacking
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError
 from microcred.domain.text import fold
+from microcred.i18n import _
 from microcred.services.app import App
 
 log = logging.getLogger("microcred.catalogue")
@@ -78,15 +79,20 @@ class Query:
             bound = getattr(self, name)
             if bound is not None and not low <= bound <= high:
                 raise DomainError(
-                    "catalogue.invalid", f"{name} must be between {low} and {high}", name
+                    "catalogue.invalid",
+                    _("%(name)s must be between %(low)s and %(high)s")
+                    % {"name": name, "low": low, "high": high},
+                    name,
                 )
         if not 1 <= self.page <= MAX_PAGE:
-            raise DomainError("catalogue.invalid", f"page must be 1 to {MAX_PAGE}", "page")
+            raise DomainError(
+                "catalogue.invalid", _("page must be 1 to %(most)s") % {"most": MAX_PAGE}, "page"
+            )
         unknown = set(self.participation) - set(PARTICIPATIONS)
         if unknown:
             raise DomainError(
                 "catalogue.invalid",
-                "participation is one of: " + ", ".join(PARTICIPATIONS),
+                _("participation is one of: %(values)s") % {"values": ", ".join(PARTICIPATIONS)},
                 "participation",
             )
 
@@ -253,8 +259,10 @@ def _skill_label(uri: str, label: str) -> str:
     """An ESCO link as a visitor reads it: an outcome's words, else its kind and code."""
     if label:
         return label
-    kind = "occupation" if "/occupation/" in uri else "skill"
-    return f"ESCO {kind} {uri.rsplit('/', 1)[-1][:8]}"
+    code = uri.rsplit("/", 1)[-1][:8]
+    if "/occupation/" in uri:
+        return _("ESCO occupation %(code)s") % {"code": code}
+    return _("ESCO skill %(code)s") % {"code": code}
 
 
 def _pg_terms(words: list[str]) -> str:

@@ -34,6 +34,7 @@ from microcred.domain import stacking
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding
+from microcred.i18n import N_, _
 from microcred.services import catalogue, definitions, jobs, search, wallet
 from microcred.services.app import App
 from microcred.services.issuing import Award, issue
@@ -44,6 +45,8 @@ from microcred.vc.policy import Policy
 from microcred.vc.report import Outcome
 
 log = logging.getLogger(__name__)
+# A pathway award's states (``PathwayAward.state``), their words marked for translation.
+AWARD_STATES = (N_("pending"), N_("awarded"))
 
 _VERSION = re.compile(r"/v\d+$")
 
@@ -136,11 +139,11 @@ def create_pathway(
     row = definitions.get(session, provider, definition_id)
     if row.state != "published":
         raise DomainError(
-            "pathway.definition_unpublished", "the macro-credential must be published"
+            "pathway.definition_unpublished", _("the macro-credential must be published")
         )
     stacking.validate(rules)
     if award_mode not in ("auto", "confirm"):
-        raise DomainError("pathway.mode_invalid", "award mode is auto or confirm", "award_mode")
+        raise DomainError("pathway.mode_invalid", _("award mode is auto or confirm"), "award_mode")
     pathway = Pathway(
         provider_id=provider.id,
         definition_id=row.id,
@@ -243,7 +246,10 @@ def award(app: App, session: Session, pathway_id: int, account: LearnerAccount) 
         pathway.rules, stacking.eligible(h.fact for h in held), app.now()
     )
     if not evaluation.satisfied:
-        raise DomainError("pathway.not_met", "not yet: " + "; ".join(evaluation.missing))
+        raise DomainError(
+            "pathway.not_met",
+            _("not yet: %(missing)s") % {"missing": "; ".join(evaluation.missing)},
+        )
     components = [h for h in held if h.fact.id in evaluation.used]
     record = existing or PathwayAward(
         pathway_id=pathway.id,
@@ -304,7 +310,7 @@ def confirm(app: App, session: Session, record: PathwayAward, staff: Staff | Non
     )
     account = session.get(LearnerAccount, record.account_id) if record.account_id else None
     if actor is None or account is None:
-        raise DomainError("pathway.award_impossible", "no issuer or no learner for this award")
+        raise DomainError("pathway.award_impossible", _("no issuer or no learner for this award"))
     items = [session.get(WalletItem, c["item"]) for c in record.components]
     related = [
         related_resource(str(json.loads(i.document).get("id")), i.document.encode("utf-8"))

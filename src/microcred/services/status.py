@@ -35,6 +35,7 @@ from microcred.db.tables import (
 )
 from microcred.domain.award import status_purposes
 from microcred.domain.errors import DomainError, NotFound
+from microcred.i18n import N_, _
 from microcred.services import audit, jobs, notify, verdicts
 from microcred.services.app import App
 from microcred.services.keys import active_key, active_row, provider_did
@@ -45,6 +46,9 @@ from microcred.vc.credential import sign_credential
 _log = logging.getLogger(__name__)
 LIST_SIZE = status_list.MIN_BITS
 FILL_LIMIT = LIST_SIZE // 2  # open a new list before random draws start to collide often
+# A credential's states (``Credential.state``), their words marked for translation: shown as
+# ``_(state)`` (a template: ``{{ _(credential.state) }}``).
+STATES = (N_("active"), N_("revoked"), N_("suspended"))
 
 
 def list_url(app: App, provider: Provider, number: int, purpose: str) -> str:
@@ -71,7 +75,7 @@ def allocate_many(
         current, room = _current_list(app, session, provider)
         wanted = min(count - len(found), room)
         chosen: dict[int, None] = {}  # in the order drawn
-        for _ in range(64):
+        for _attempt in range(64):
             # twice what is wanted, at least 16: enough free ones in one round, since
             # FILL_LIMIT keeps at least half of every list free
             candidates = _RANDOM.sample(range(current.size), min(current.size, 2 * wanted + 16))
@@ -80,7 +84,7 @@ def allocate_many(
             if len(chosen) >= wanted:
                 break
         else:  # pragma: no cover
-            raise DomainError("status.list_full", "could not find a free status index")
+            raise DomainError("status.list_full", _("could not find a free status index"))
         chosen = dict.fromkeys(list(chosen)[:wanted])
         current.allocated += len(chosen)
         found.extend((current, index) for index in chosen)
@@ -187,30 +191,34 @@ def change_state(
     if credential is None or credential.provider_id != staff.provider_id:
         raise NotFound("credential")
     if credential.state == "revoked":
-        raise DomainError("status.already_revoked", "a revoked credential stays revoked")
+        raise DomainError("status.already_revoked", _("a revoked credential stays revoked"))
     if action == "suspend" and not suspendable(credential):
         raise DomainError(
             "status.not_suspendable",
-            "this credential cannot be suspended: it was issued without a suspension status "
-            "entry (suspension was not enabled for its definition); it can only be revoked",
+            _(
+                "this credential cannot be suspended: it was issued without a suspension status "
+                "entry (suspension was not enabled for its definition); it can only be revoked"
+            ),
         )
     reason = reason.strip()
     if action in ("revoke", "suspend") and not reason:
-        raise DomainError("status.reason_required", "give a reason", "reason")
+        raise DomainError("status.reason_required", _("give a reason"), "reason")
     if action == "revoke":
         credential.state = "revoked"
     elif action == "suspend":
         if credential.state == "suspended":
-            raise DomainError("status.already_suspended", "the credential is already suspended")
+            raise DomainError("status.already_suspended", _("the credential is already suspended"))
         credential.state = "suspended"
     elif action == "reinstate":
         if credential.state != "suspended":
             raise DomainError(
-                "status.not_suspended", "only a suspended credential can be reinstated"
+                "status.not_suspended", _("only a suspended credential can be reinstated")
             )
         credential.state = "active"
     else:
-        raise DomainError("status.action_invalid", f"unknown action {action!r}")
+        raise DomainError(
+            "status.action_invalid", _("unknown action %(action)s") % {"action": repr(action)}
+        )
     credential.state_reason = reason or None
     session.add(
         CredentialEvent(

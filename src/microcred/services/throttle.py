@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from microcred.db.tables import SignInFailure
 from microcred.domain.errors import DomainError
+from microcred.i18n import ngettext
 from microcred.services.app import App
 
 WINDOW = timedelta(minutes=15)
@@ -45,7 +46,12 @@ class ThrottledError(DomainError):
         minutes = max(1, math.ceil(retry_after / 60))
         super().__init__(
             "signin.throttled",
-            f"Too many attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            ngettext(
+                "Too many attempts. Try again in %(num)d minute.",
+                "Too many attempts. Try again in %(num)d minutes.",
+                minutes,
+            )
+            % {"num": minutes},
         )
         self.retry_after = retry_after
 

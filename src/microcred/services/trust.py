@@ -18,6 +18,7 @@ from microcred.db.session import transaction
 from microcred.db.tables import Accreditation, Provider, Staff
 from microcred.domain import trust
 from microcred.domain.errors import DomainError, Forbidden, NotFound
+from microcred.i18n import _
 from microcred.services import audit, verdicts
 from microcred.services.app import App
 from microcred.services.keys import active_key, add_key, provider_did
@@ -49,22 +50,32 @@ def accredit(
     qa_body = session.get(Provider, staff.provider_id)
     assert qa_body is not None
     if qa_body.kind != "qa_body":
-        raise Forbidden("only a quality-assurance body can accredit providers")
+        raise Forbidden(_("only a quality-assurance body can accredit providers"))
     provider = session.scalar(
         select(Provider).where(Provider.slug == provider_slug, Provider.kind == "provider")
     )
     if provider is None:
-        raise DomainError("trust.unknown_provider", f"no provider {provider_slug!r}", "provider")
+        raise DomainError(
+            "trust.unknown_provider",
+            _("no provider %(slug)s") % {"slug": repr(provider_slug)},
+            "provider",
+        )
     if framework not in trust.FRAMEWORKS:
-        raise DomainError("trust.framework_invalid", "choose ESG, EQAVET or national", "framework")
+        raise DomainError(
+            "trust.framework_invalid", _("choose ESG, EQAVET or national"), "framework"
+        )
     if valid_until <= valid_from:
         raise DomainError(
-            "trust.dates_invalid", "valid until must be after valid from", "valid_until"
+            "trust.dates_invalid", _("valid until must be after valid from"), "valid_until"
         )
     if report_url and not report_url.startswith(("https://", "http://")):
-        raise DomainError("trust.report_invalid", "the QA report link must be a URL", "report_url")
+        raise DomainError(
+            "trust.report_invalid", _("the QA report link must be a URL"), "report_url"
+        )
     if not scope.strip():
-        raise DomainError("trust.scope_missing", "describe the scope of the accreditation", "scope")
+        raise DomainError(
+            "trust.scope_missing", _("describe the scope of the accreditation"), "scope"
+        )
     accreditation_id = str(uuid.uuid4())
     qa_did = provider_did(app, qa_body)
     comment = (

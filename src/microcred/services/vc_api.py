@@ -40,6 +40,7 @@ from microcred.vc.datamodel import Problem
 from microcred.vc.dates import parse_datetime
 from microcred.vc.errors import VcError
 from microcred.vc.loader import VC_V1
+from microcred.vc.message import text as shown
 
 STATE = HIDDEN_STATES[0]  # never listed, published or versioned
 TITLE = "Issued through the W3C VC API"
@@ -56,12 +57,18 @@ class InvalidCredentialError(DomainError):
         super().__init__(
             "credential.invalid",
             ngettext(
-                "the credential does not conform to the VC Data Model (%(count)d problem): ",
-                "the credential does not conform to the VC Data Model (%(count)d problems): ",
+                "the credential does not conform to the VC Data Model (%(count)d problem): "
+                "%(problems)s",
+                "the credential does not conform to the VC Data Model (%(count)d problems): "
+                "%(problems)s",
                 count,
             )
-            % {"count": count}
-            + "; ".join(f"{p.field or 'credential'}: {p.message}" for p in violations),
+            % {
+                "count": count,
+                "problems": "; ".join(
+                    f"{p.field or 'credential'}: {shown(p.message)}" for p in violations
+                ),
+            },
         )
         self.violations = violations
 

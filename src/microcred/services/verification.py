@@ -1,5 +1,9 @@
 """Verification for everyone: any file (JSON, baked PNG or SVG, PDF certificate), from any issuer,
-with trust. Formats microcred does not verify (VC-JWT, SD-JWT, COSE) are named, not guessed at."""
+with trust. Formats microcred does not verify (VC-JWT, SD-JWT, COSE) are named, not guessed at.
+
+Results are kept and answered to every reader (services/verdicts.py): what this module writes into
+a report is a :class:`~microcred.vc.message.Message`, English in the report and its JSON, and
+shown in the reader's language on pages (``Step.text``). Never ``_()`` here."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from microcred import metrics
 from microcred.db.aio import AsyncReader
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS
+from microcred.i18n import N_
 from microcred.services import fetched, verdicts
 from microcred.services.app import App
 from microcred.services.fetched import SharedFetcher
@@ -26,6 +31,7 @@ from microcred.vc.errors import DocumentError
 from microcred.vc.fetch import SafeFetcher, WebResolver
 from microcred.vc.jsonsafe import parse_json
 from microcred.vc.loader import default_loader
+from microcred.vc.message import Message
 from microcred.vc.policy import Policy, system_clock
 from microcred.vc.report import Outcome, VerificationReport
 from microcred.vc.status_list import BitstringStatusChecker
@@ -36,11 +42,11 @@ FORMATS = {b"\x89P": "png", b"<": "svg", pdf.PDF_SIGNATURE: "pdf"}
 _JWT = re.compile(rb"eyJ[\w-]*\.[\w-]+\.[\w-]*(\.[\w-]*\.[\w-]*)?", re.ASCII)
 # formats recognised but not verified: (code, what the file is)
 UNSUPPORTED = {
-    "vc_jwt": ("format.vc_jwt_unsupported", "a JWT (VC-JWT): VC-JWT is not supported"),
-    "sd_jwt": ("format.sd_jwt_unsupported", "an SD-JWT (SD-JWT VC): SD-JWT is not supported"),
+    "vc_jwt": ("format.vc_jwt_unsupported", N_("a JWT (VC-JWT): VC-JWT is not supported")),
+    "sd_jwt": ("format.sd_jwt_unsupported", N_("an SD-JWT (SD-JWT VC): SD-JWT is not supported")),
     "cose": (
         "format.cose_unsupported",
-        "a CBOR/COSE-secured credential (COSE_Sign1 or CWT): CBOR/COSE is not supported",
+        N_("a CBOR/COSE-secured credential (COSE_Sign1 or CWT): CBOR/COSE is not supported"),
     ),
 }
 _MEDIA_TYPES = {
@@ -56,10 +62,10 @@ _MEDIA_TYPES = {
     "application/vp+cose": "cose",
 }
 _OTHER_FILES = {
-    b"GIF8": "a GIF image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"PK\x03\x04": "a ZIP archive",
-    b"\x1f\x8b": "a gzip file",
+    b"GIF8": N_("a GIF image"),
+    b"\xff\xd8\xff": N_("a JPEG image"),
+    b"PK\x03\x04": N_("a ZIP archive"),
+    b"\x1f\x8b": N_("a gzip file"),
 }
 
 
@@ -100,14 +106,23 @@ def read_file(data: bytes) -> tuple[str, str]:
     source_format = sniff(data)
     if source_format in UNSUPPORTED:
         code, what = UNSUPPORTED[source_format]
-        raise DocumentError(f"this file is {what}", code)
+        raise DocumentError(Message(N_("this file is %(what)s"), what=Message(what)), code)
     if source_format == "pdf":
         return pdf.extract_pdf(data.lstrip()), source_format
     if source_format == "unknown":
         kind = next((w for magic, w in _OTHER_FILES.items() if data.startswith(magic)), None)
         raise DocumentError(
-            (f"this file is {kind}: " if kind else "")
-            + "not JSON, a baked PNG or SVG badge, or a PDF with a credential attached",
+            Message(
+                N_(
+                    "this file is %(kind)s: not JSON, a baked PNG or SVG badge, or a PDF with a "
+                    "credential attached"
+                ),
+                kind=Message(kind),
+            )
+            if kind
+            else Message(
+                N_("not JSON, a baked PNG or SVG badge, or a PDF with a credential attached")
+            ),
             "bake.unknown_format",
         )
     return baking.extract(data), source_format
@@ -131,9 +146,11 @@ def enveloped_problem(document: str | bytes | Mapping[str, Any]) -> DocumentErro
     inner = sniff(str(document.get("id", "")).encode("utf-8", "replace"))
     if inner in UNSUPPORTED:
         code, what = UNSUPPORTED[inner]
-        return DocumentError(f"an enveloped credential: {what}", code)
+        return DocumentError(
+            Message(N_("an enveloped credential: %(what)s"), what=Message(what)), code
+        )
     return DocumentError(
-        "an enveloped credential whose format is not supported",
+        Message(N_("an enveloped credential whose format is not supported")),
         "credential.enveloped_unsupported",
     )
 
@@ -235,7 +252,7 @@ def _eu_step(credential: Mapping[str, Any], result: VerifyResult) -> None:
             "eu_elements",
             Outcome.SKIPPED,
             "eu.not_applicable",
-            "not an Open Badges achievement credential",
+            Message(N_("not an Open Badges achievement credential")),
         )
         return
     elements = read_eu_elements(credential)
@@ -246,8 +263,12 @@ def _eu_step(credential: Mapping[str, Any], result: VerifyResult) -> None:
             "eu_elements",
             Outcome.NOT_CHECKED,
             "eu_elements.not_checked",
-            "not checked: the signature does not verify, so what the file states is not the "
-            "issuer's",
+            Message(
+                N_(
+                    "not checked: the signature does not verify, so what the file states is not "
+                    "the issuer's"
+                )
+            ),
         )
         return
     missing = [label for key, label in MANDATORY_ELEMENTS.items() if key not in elements]
@@ -256,8 +277,15 @@ def _eu_step(credential: Mapping[str, Any], result: VerifyResult) -> None:
             "eu_elements",
             Outcome.WARNING,
             "eu.incomplete",
-            f"{len(MANDATORY_ELEMENTS) - len(missing)} of {len(MANDATORY_ELEMENTS)} EU "
-            f"micro-credential elements stated; missing: {', '.join(missing)}",
+            Message(
+                N_(
+                    "%(stated)s of %(total)s EU micro-credential elements stated; missing: "
+                    "%(missing)s"
+                ),
+                stated=len(MANDATORY_ELEMENTS) - len(missing),
+                total=len(MANDATORY_ELEMENTS),
+                missing=_listed(missing),
+            ),
             missing=missing,
         )
     else:
@@ -265,8 +293,15 @@ def _eu_step(credential: Mapping[str, Any], result: VerifyResult) -> None:
             "eu_elements",
             Outcome.PASSED,
             "eu.complete",
-            "all eleven EU micro-credential elements are stated",
+            Message(N_("all eleven EU micro-credential elements are stated")),
         )
+
+
+def _listed(labels: list[str]) -> Message:
+    """Labels (marked with ``N_``) as one message, each translated, separated by commas: the
+    glue template is no sentence, so it is made here, never extracted (it stays itself)."""
+    glue = ", ".join(f"%(l{i})s" for i in range(len(labels)))
+    return Message(glue, **{f"l{i}": Message(label) for i, label in enumerate(labels)})
 
 
 def load_configured_registries(app: App) -> None:
@@ -442,7 +477,9 @@ class SelfFetcher(SafeFetcher):
             from microcred.vc.fetch import FetchError
 
             raise FetchError(
-                f"{url} is a page of this platform, not a document it publishes",
+                Message(
+                    N_("%(url)s is a page of this platform, not a document it publishes"), url=url
+                ),
                 "fetch.self",
             )
         return self._inner.fetch(url)
@@ -475,7 +512,10 @@ class SelfFetcher(SafeFetcher):
                 if kind == "credential":
                     found = session.get(Credential, groups[0])
                     if found is None or not found.document:
-                        raise FetchError(f"{url} answered HTTP 404", "fetch.status")
+                        raise FetchError(
+                            Message(N_("%(url)s answered HTTP %(status)s"), url=url, status=404),
+                            "fetch.status",
+                        )
                     return found.document.encode("utf-8")
                 provider = get_provider(session, str(groups[0]))
                 self._reads.provider(provider)  # before its documents: see services/verdicts
@@ -485,4 +525,12 @@ class SelfFetcher(SafeFetcher):
                     self._app, session, provider, int(groups[1]), str(groups[2])
                 ).encode()
         except DomainError as exc:
-            raise FetchError(f"{url} answered HTTP 404 ({exc.message})", "fetch.status") from exc
+            raise FetchError(
+                Message(
+                    N_("%(url)s answered HTTP %(status)s (%(reason)s)"),
+                    url=url,
+                    status=404,
+                    reason=exc.message,  # in the request's language: never kept (unsure)
+                ),
+                "fetch.status",
+            ) from exc

@@ -83,16 +83,16 @@ def sign_up(app: App, session: Session, name: str, email: str, password: str) ->
     if not is_address(email):
         raise DomainError("account.email_invalid", _("enter a valid email address"), "email")
     if not name.strip():
-        raise DomainError("account.name_missing", "enter your name", "name")
+        raise DomainError("account.name_missing", _("enter your name"), "name")
     if len(name.strip()) > 200 or not name.strip().isprintable():
         raise DomainError(
             "account.name_invalid", _("a name of at most 200 printable characters"), "name"
         )
     if len(password) < 10:
-        raise DomainError("account.password_short", "use at least 10 characters", "password")
+        raise DomainError("account.password_short", _("use at least 10 characters"), "password")
     if session.scalar(select(LearnerAccount).where(LearnerAccount.email == email)):
         raise DomainError(
-            "account.email_taken", "an account with this email exists; sign in", "email"
+            "account.email_taken", _("an account with this email exists; sign in"), "email"
         )
     key = KeyPair.generate()
     account = LearnerAccount(
@@ -159,7 +159,7 @@ def confirm_email(app: App, session: Session, token: str) -> LearnerAccount:
 
 def reset_password(app: App, session: Session, token: str, password: str) -> LearnerAccount:
     if len(password) < 10:
-        raise DomainError("account.password_short", "use at least 10 characters", "password")
+        raise DomainError("account.password_short", _("use at least 10 characters"), "password")
     account = use_token(app, session, token, "reset")
     account.password_hash = _hasher.hash(password)
     sessions.end_all(app, session, "learner", account.id)  # whoever had it is signed out
@@ -348,7 +348,7 @@ def prove_did(app: App, session: Session, account: LearnerAccount, text: str) ->
     ).presentation
     proof = report.step("proof")
     if not report.verified or proof is None or proof.outcome is not Outcome.PASSED:
-        reason = report.failures[0].message if report.failures else _("it is not signed")
+        reason = report.failures[0].text() if report.failures else _("it is not signed")
         raise DomainError(
             "identity.did_proof_invalid",
             _("the proof does not verify: %(reason)s") % {"reason": reason},
@@ -480,11 +480,17 @@ def import_any(
         return ([item] if item else []), result
     proof = result.report.step("proof")
     if proof is None or proof.outcome is not Outcome.PASSED:
-        failure = result.report.failures[0].message if result.report.failures else "unsigned"
-        raise DomainError("import.record_invalid", f"the record does not verify: {failure}")
+        failure = result.report.failures[0].text() if result.report.failures else _("unsigned")
+        raise DomainError(
+            "import.record_invalid",
+            _("the record does not verify: %(reason)s") % {"reason": failure},
+        )
     embedded, problems = clr.check_record(result.credential)
     if problems:
-        raise DomainError("import.record_invalid", "the record is malformed: " + problems[0])
+        raise DomainError(
+            "import.record_invalid",
+            _("the record is malformed: %(problem)s") % {"problem": problems[0]},
+        )
     held = {content_key(json.loads(i.document)) for i in items(session, account)}
     added = []
     for document in embedded:
@@ -608,7 +614,7 @@ def create_share(
     expires_in_days: int | None,
 ) -> ShareLink:
     if not item_ids:
-        raise DomainError("share.empty", "choose at least one credential to share", "items")
+        raise DomainError("share.empty", _("choose at least one credential to share"), "items")
     chosen = [item(session, account, item_id) for item_id in item_ids]  # the learner's own
     mine = identities(session, account)
     for entry in chosen:
@@ -624,7 +630,7 @@ def create_share(
                 "items",
             )
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
-        raise DomainError("share.expiry_invalid", "an expiry is 1 to 3650 days", "expires")
+        raise DomainError("share.expiry_invalid", _("an expiry is 1 to 3650 days"), "expires")
     link = ShareLink(
         account_id=account.id,
         token=secrets.token_urlsafe(24),
@@ -682,7 +688,9 @@ def presentation(
     those naming a subject DID, only the ones naming that key (no other key is held here)."""
     if not challenge.strip():
         raise DomainError(
-            "presentation.challenge_missing", "the verifier's challenge is required", "challenge"
+            "presentation.challenge_missing",
+            _("the verifier's challenge is required"),
+            "challenge",
         )
     if challenge.strip().startswith(DID_PROOF_PREFIX):
         raise DomainError(
@@ -785,7 +793,7 @@ def delete_account(app: App, session: Session, account: LearnerAccount, password
         _hasher.verify(account.password_hash, password)
     except (VerificationError, InvalidHashError) as exc:
         raise DomainError(
-            "account.password_wrong", "the password is not right", "password"
+            "account.password_wrong", _("the password is not right"), "password"
         ) from exc
     claimed = [  # removed ones too: their credentials are about this learner
         i.credential_id

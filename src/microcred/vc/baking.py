@@ -23,7 +23,9 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 
+from microcred.i18n import N_
 from microcred.vc.errors import DocumentError
+from microcred.vc.message import Message
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYWORD = b"openbadgecredential"
@@ -39,22 +41,25 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
     if not png.startswith(PNG_SIGNATURE):
-        raise DocumentError("not a PNG image", "bake.not_png")
+        raise DocumentError(Message(N_("not a PNG image")), "bake.not_png")
     if len(png) > MAX_IMAGE_BYTES:
-        raise DocumentError("the image is too large", "bake.too_large")
+        raise DocumentError(Message(N_("the image is too large")), "bake.too_large")
     chunks = []
     offset = len(PNG_SIGNATURE)
     while offset < len(png):
         if offset + 8 > len(png):
-            raise DocumentError("the PNG is truncated", "bake.png_corrupt")
+            raise DocumentError(Message(N_("the PNG is truncated")), "bake.png_corrupt")
         (length,) = struct.unpack(">I", png[offset : offset + 4])
         kind = png[offset + 4 : offset + 8]
         data = png[offset + 8 : offset + 8 + length]
         crc_bytes = png[offset + 8 + length : offset + 12 + length]
         if len(data) != length or len(crc_bytes) != 4:
-            raise DocumentError("the PNG is truncated", "bake.png_corrupt")
+            raise DocumentError(Message(N_("the PNG is truncated")), "bake.png_corrupt")
         if struct.unpack(">I", crc_bytes)[0] != zlib.crc32(kind + data) & 0xFFFFFFFF:
-            raise DocumentError(f"PNG chunk {kind!r} fails its CRC check", "bake.png_corrupt")
+            raise DocumentError(
+                Message(N_("PNG chunk %(chunk)s fails its CRC check"), chunk=repr(kind)),
+                "bake.png_corrupt",
+            )
         chunks.append((kind, data))
         offset += 12 + length
         if kind == b"IEND":
@@ -82,7 +87,7 @@ def extract_png(png: bytes) -> str:
             continue
         rest = data[len(KEYWORD) + 1 :]
         if len(rest) < 2:
-            raise DocumentError("malformed iTXt chunk", "bake.png_corrupt")
+            raise DocumentError(Message(N_("malformed iTXt chunk")), "bake.png_corrupt")
         compressed, _method = rest[0], rest[1]
         rest = rest[2:]
         _language, _, rest = rest.partition(b"\0")
@@ -91,12 +96,18 @@ def extract_png(png: bytes) -> str:
             inflater = zlib.decompressobj()
             text = inflater.decompress(text, MAX_TEXT_BYTES + 1)
             if len(text) > MAX_TEXT_BYTES:
-                raise DocumentError("the baked credential is too large", "bake.too_large")
+                raise DocumentError(
+                    Message(N_("the baked credential is too large")), "bake.too_large"
+                )
         try:
             return text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DocumentError("the baked credential is not UTF-8", "bake.png_corrupt") from exc
-    raise DocumentError("no Open Badges credential is baked into this PNG", "bake.none")
+            raise DocumentError(
+                Message(N_("the baked credential is not UTF-8")), "bake.png_corrupt"
+            ) from exc
+    raise DocumentError(
+        Message(N_("no Open Badges credential is baked into this PNG")), "bake.none"
+    )
 
 
 def bake_svg(svg: str, credential: str | dict[str, Any]) -> str:
@@ -107,7 +118,7 @@ def bake_svg(svg: str, credential: str | dict[str, Any]) -> str:
     start = svg.find("<svg")
     end = svg.find(">", start)
     if start < 0 or end < 0:
-        raise DocumentError("not an SVG image", "bake.not_svg")
+        raise DocumentError(Message(N_("not an SVG image")), "bake.not_svg")
     opening = svg[start:end]
     self_closing = opening.endswith("/")
     opening = opening.rstrip("/").rstrip()
@@ -132,8 +143,12 @@ def _parse_svg(data: bytes) -> Any:
     def end_doctype() -> None:
         if any(subset):
             raise DocumentError(
-                "the SVG's DOCTYPE has an internal subset ([...]); only a plain DOCTYPE is "
-                "accepted",
+                Message(
+                    N_(
+                        "the SVG's DOCTYPE has an internal subset ([...]); only a plain DOCTYPE "
+                        "is accepted"
+                    )
+                ),
                 "bake.svg_dtd_subset",
             )
 
@@ -143,35 +158,55 @@ def _parse_svg(data: bytes) -> Any:
         parser.feed(data)
         return parser.close()
     except EntitiesForbidden as exc:
-        external = f" (external: {exc.sysid})" if exc.sysid else ""
-        raise DocumentError(
-            f"the SVG declares the XML entity {exc.name!r}{external}; entities are refused "
-            "(they can expand without bound or read files) and never loaded",
-            "bake.svg_entities",
-        ) from exc
+        if exc.sysid:
+            message = Message(
+                N_(
+                    "the SVG declares the XML entity %(entity)s (external: %(source)s); entities "
+                    "are refused (they can expand without bound or read files) and never loaded"
+                ),
+                entity=repr(exc.name),
+                source=str(exc.sysid),
+            )
+        else:
+            message = Message(
+                N_(
+                    "the SVG declares the XML entity %(entity)s; entities are refused (they can "
+                    "expand without bound or read files) and never loaded"
+                ),
+                entity=repr(exc.name),
+            )
+        raise DocumentError(message, "bake.svg_entities") from exc
     except ExternalReferenceForbidden as exc:
         raise DocumentError(
-            f"the SVG refers to an external entity ({exc.sysid}); it is not loaded",
+            Message(
+                N_("the SVG refers to an external entity (%(source)s); it is not loaded"),
+                source=str(exc.sysid),
+            ),
             "bake.svg_external",
         ) from exc
     except (SafeET.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
         # LookupError: an XML declaration naming an encoding Python does not know
-        raise DocumentError(f"not a well-formed, safe SVG: {exc}", "bake.not_svg") from exc
+        raise DocumentError(
+            Message(N_("not a well-formed, safe SVG: %(reason)s"), reason=str(exc)),
+            "bake.not_svg",
+        ) from exc
 
 
 def extract_svg(svg: bytes | str) -> str:
     data = svg.encode("utf-8") if isinstance(svg, str) else svg
     if len(data) > MAX_IMAGE_BYTES:
-        raise DocumentError("the image is too large", "bake.too_large")
+        raise DocumentError(Message(N_("the image is too large")), "bake.too_large")
     root = _parse_svg(data)
     if root.tag != "{http://www.w3.org/2000/svg}svg":
-        raise DocumentError("not an SVG image", "bake.not_svg")
+        raise DocumentError(Message(N_("not an SVG image")), "bake.not_svg")
     for child in root:
         if child.tag == f"{{{OB_NAMESPACE}}}credential":
             text = (child.text or "").strip()
             if text:
                 return text
-    raise DocumentError("no Open Badges credential is baked into this SVG", "bake.none")
+    raise DocumentError(
+        Message(N_("no Open Badges credential is baked into this SVG")), "bake.none"
+    )
 
 
 def extract(data: bytes) -> str:
@@ -185,5 +220,5 @@ def extract(data: bytes) -> str:
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise DocumentError("the document is not UTF-8", "json.not_utf8") from exc
-    raise DocumentError("not JSON, a baked PNG or a baked SVG", "bake.unknown_format")
+            raise DocumentError(Message(N_("the document is not UTF-8")), "json.not_utf8") from exc
+    raise DocumentError(Message(N_("not JSON, a baked PNG or a baked SVG")), "bake.unknown_format")

@@ -26,10 +26,12 @@ from pyld.canon import URDNA2015
 from pyld.identifier_issuer import IdentifierIssuer
 from pyld.jsonld import JsonLdError, _is_absolute_iri
 
+from microcred.i18n import N_
 from microcred.vc.errors import ContextError, DocumentError, SigningError
 from microcred.vc.jsonsafe import changed_at
 from microcred.vc.ldprocessor import Processor
 from microcred.vc.loader import DocumentLoader
+from microcred.vc.message import Message
 
 UNDEFINED_VOCAB = "urn:microcred:undefined-term:"
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -119,7 +121,8 @@ def jcs(document: Any) -> bytes:
         return bytes(rfc8785.dumps(document))
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise DocumentError(
-            f"cannot canonicalise as JCS: {exc}", "json.not_canonicalisable"
+            Message(N_("cannot canonicalise as JCS: %(reason)s"), reason=str(exc)),
+            "json.not_canonicalisable",
         ) from exc
 
 
@@ -214,7 +217,7 @@ def expand_strict(
     """
     contexts = document.get("@context")
     if contexts is None:
-        raise ContextError("the document has no @context", "context.missing")
+        raise ContextError(Message(N_("the document has no @context")), "context.missing")
     context_list = contexts if isinstance(contexts, list) else [contexts]
     _check_inline_contexts(document)
     guarded = dict(document)
@@ -231,7 +234,9 @@ def expand_strict(
     except JsonLdError as exc:
         raise _context_error(exc) from exc
     except RecursionError as exc:
-        raise DocumentError("the document is nested too deeply", "json.too_deep") from exc
+        raise DocumentError(
+            Message(N_("the document is nested too deeply")), "json.too_deep"
+        ) from exc
     if checked:
         check_expanded(expanded)
     return list(expanded)
@@ -263,12 +268,17 @@ def check_context(value: Any, *, top: bool) -> None:
     listed = value if isinstance(value, list) else [value]
     if not top and any(item is None for item in listed):
         raise ContextError(
-            'a nested "@context": null would switch off every context below it',
+            Message(N_('a nested "@context": null would switch off every context below it')),
             "context.reset_forbidden",
         )
     if _mentions(value, "@base"):
         raise ContextError(
-            "an inline context sets @base; a credential may not change how its identifiers resolve",
+            Message(
+                N_(
+                    "an inline context sets @base; a credential may not change how its "
+                    "identifiers resolve"
+                )
+            ),
             "context.base_forbidden",
         )
 
@@ -343,13 +353,19 @@ def check_expanded(expanded: Any) -> None:
         for key, value in node.items():
             if key.startswith(UNDEFINED_VOCAB):
                 raise ContextError(
-                    f"property {key[len(UNDEFINED_VOCAB) :]!r} is not defined by any context",
+                    Message(
+                        N_("property %(property)s is not defined by any context"),
+                        property=repr(key[len(UNDEFINED_VOCAB) :]),
+                    ),
                     "context.undefined_term",
                 )
             if not key.startswith("@") and (key.startswith("_:") or not _is_absolute_iri(key)):
                 # RDF would drop its statements, unsigned: refused, not signed over
                 raise ContextError(
-                    f"property {key!r} is not an IRI RDF keeps", "context.relative_iri"
+                    Message(
+                        N_("property %(property)s is not an IRI RDF keeps"), property=repr(key)
+                    ),
+                    "context.relative_iri",
                 )
             if key == "@type":
                 for type_ in value if isinstance(value, list) else [value]:
@@ -366,16 +382,27 @@ def _check_iri(value: Any, what: str) -> None:
     if not isinstance(value, str):
         return
     if value.startswith(UNDEFINED_VOCAB):
+        template = (
+            N_("type %(value)s is not defined by any context")
+            if what == "type"
+            else N_("id %(value)s is not defined by any context")
+        )
         raise ContextError(
-            f"{what} {value[len(UNDEFINED_VOCAB) :]!r} is not defined by any context",
-            "context.undefined_term",
+            Message(template, value=repr(value[len(UNDEFINED_VOCAB) :])), "context.undefined_term"
         )
     if not value.startswith("_:") and not (_ABSOLUTE_IRI.match(value) and _is_absolute_iri(value)):
-        raise ContextError(
-            f"{what} {value!r} is a relative IRI or holds white space; only absolute IRIs can "
-            "be signed",
-            "context.relative_iri",
+        template = (
+            N_(
+                "type %(value)s is a relative IRI or holds white space; only absolute IRIs can "
+                "be signed"
+            )
+            if what == "type"
+            else N_(
+                "id %(value)s is a relative IRI or holds white space; only absolute IRIs can "
+                "be signed"
+            )
         )
+        raise ContextError(Message(template, value=repr(value)), "context.relative_iri")
 
 
 def _context_error(exc: JsonLdError) -> ContextError:
@@ -390,7 +417,10 @@ def _context_error(exc: JsonLdError) -> ContextError:
         if isinstance(details, dict) and details.get("microcred_code"):
             url = details.get("url")
             return ContextError(
-                f"context {url!r} is not one microcred knows (contexts are never fetched)",
+                Message(
+                    N_("context %(url)s is not one microcred knows (contexts are never fetched)"),
+                    url=repr(url),
+                ),
                 str(details["microcred_code"]),
             )
     codes = [getattr(err, "code", None) for err in chain]
@@ -398,9 +428,15 @@ def _context_error(exc: JsonLdError) -> ContextError:
     detail = messages[-1] if messages else str(exc)
     if "protected term redefinition" in codes:
         return ContextError(
-            f"the document redefines a protected term: {detail}", "context.protected_redefinition"
+            Message(N_("the document redefines a protected term: %(detail)s"), detail=str(detail)),
+            "context.protected_redefinition",
         )
     if "invalid base IRI" in codes or "invalid base direction" in codes:
-        return ContextError(f"invalid @base: {detail}", "context.base_forbidden")
+        return ContextError(
+            Message(N_("invalid @base: %(detail)s"), detail=str(detail)), "context.base_forbidden"
+        )
     code = next((c for c in codes if isinstance(c, str)), "invalid JSON-LD")
-    return ContextError(f"invalid JSON-LD ({code}): {detail}", "context.invalid")
+    return ContextError(
+        Message(N_("invalid JSON-LD (%(code)s): %(detail)s"), code=code, detail=str(detail)),
+        "context.invalid",
+    )

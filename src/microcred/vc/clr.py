@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from microcred.i18n import N_
 from microcred.vc.digest import digest_multibase
 from microcred.vc.loader import OB_V3P0_303, VC_V2
+from microcred.vc.message import Message
 from microcred.vc.proofs import format_datetime
 
 CLR_V2P0_201 = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
@@ -145,28 +147,46 @@ def build_record(
 def check_record(document: Mapping[str, Any]) -> tuple[list[Any], list[str]]:
     """The embedded credentials and the problems with the record's shape (empty when sound):
     a ClrSubject with at least one credential, no record nested in a record, and associations of
-    a known type between achievements the record holds."""
+    a known type between achievements the record holds. Problems are
+    :class:`~microcred.vc.message.Message` (English text that can be translated)."""
     subject = document.get("credentialSubject")
     if not isinstance(subject, Mapping):
-        return [], ["credentialSubject must be one ClrSubject object"]
+        return [], [Message(N_("credentialSubject must be one ClrSubject object"))]
     embedded = subject.get("verifiableCredential")
     embedded = embedded if isinstance(embedded, list) else [embedded] if embedded else []
-    problems = []
+    problems: list[str] = []
     if not embedded:
-        problems.append("the record holds no credential (verifiableCredential is empty)")
+        problems.append(
+            Message(N_("the record holds no credential (verifiableCredential is empty)"))
+        )
     if len(embedded) > MAX_CREDENTIALS:
         problems.append(
-            f"the record holds {len(embedded)} credentials; microcred verifies records of at "
-            f"most {MAX_CREDENTIALS}"
+            Message(
+                N_(
+                    "the record holds %(num)d credentials; microcred verifies records of at "
+                    "most %(maximum)d"
+                ),
+                num=len(embedded),
+                maximum=MAX_CREDENTIALS,
+            )
         )
         return embedded, problems
     known = set()
     for position, item in enumerate(embedded):
         if not isinstance(item, Mapping):
-            problems.append(f"verifiableCredential[{position}] is not a credential object")
+            problems.append(
+                Message(
+                    N_("verifiableCredential[%(position)d] is not a credential object"),
+                    position=position,
+                )
+            )
             continue
         if is_clr(item):
-            problems.append(f"verifiableCredential[{position}] is itself a record")
+            problems.append(
+                Message(
+                    N_("verifiableCredential[%(position)d] is itself a record"), position=position
+                )
+            )
         found = achievement_of(item)
         if found is not None:
             known.add(found["id"])
@@ -176,17 +196,30 @@ def check_record(document: Mapping[str, Any]) -> tuple[list[Any], list[str]]:
     associations = subject.get("association") or []
     for position, item in enumerate(associations if isinstance(associations, list) else []):
         if not isinstance(item, Mapping):
-            problems.append(f"association[{position}] is not an object")
+            problems.append(
+                Message(N_("association[%(position)d] is not an object"), position=position)
+            )
             continue
         if item.get("associationType") not in ASSOCIATION_TYPES:
             problems.append(
-                f"association[{position}] has an unknown associationType "
-                f"{item.get('associationType')!r}"
+                Message(
+                    N_("association[%(position)d] has an unknown associationType %(type)s"),
+                    position=position,
+                    type=repr(item.get("associationType")),
+                )
             )
         for end in ("sourceId", "targetId"):
             if item.get(end) not in known:
                 problems.append(
-                    f"association[{position}].{end} {item.get(end)!r} names no achievement "
-                    "in the record"
+                    Message(
+                        N_(
+                            "association[%(position)d].%(end)s %(value)s names no achievement "
+                            "in the record"
+                        ),
+                        position=position,
+                        end=end,
+                        value=repr(item.get(end)),
+                    )
                 )
+
     return embedded, problems

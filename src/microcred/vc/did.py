@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from microcred.i18n import N_
 from microcred.vc.errors import KeyFormatError, VcError
+from microcred.vc.message import Message
 from microcred.vc.multikey import DID_KEY_PREFIX, resolve_did_key
 
 
@@ -36,18 +38,33 @@ class OfflineResolver:
             try:
                 return resolve_did_key(did)
             except KeyFormatError as exc:
-                raise KeyFormatError(f"malformed did:key: {exc.message}", "did.malformed") from exc
+                raise KeyFormatError(
+                    Message(N_("malformed did:key: %(reason)s"), reason=exc.message),
+                    "did.malformed",
+                ) from exc
         document = self._documents.get(did)
         if document is None:
             if did.startswith(("https://", "http://")):
                 raise DidResolutionError(
-                    f"cannot resolve {did}: this verifier does not fetch controller documents"
+                    Message(
+                        N_(
+                            "cannot resolve %(did)s: this verifier does not fetch controller "
+                            "documents"
+                        ),
+                        did=did,
+                    )
                 )
             if not did.startswith("did:"):
-                raise KeyFormatError(f"not a DID: {did!r}", "did.malformed")
+                raise KeyFormatError(
+                    Message(N_("not a DID: %(did)s"), did=repr(did)), "did.malformed"
+                )
             raise DidResolutionError(
-                f"cannot resolve {did}: no network resolver is configured for this method",
+                Message(
+                    N_("cannot resolve %(did)s: no network resolver is configured for this method"),
+                    did=did,
+                ),
             )
+
         return document
 
 

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
+from microcred.i18n import N_
 from microcred.vc.errors import KeyFormatError
 from microcred.vc.loader import MULTIKEY_V1
+from microcred.vc.message import Message
 from microcred.vc.multikey import PublicKey, multikey_method
 
 DID_WEB_PREFIX = "did:web:"
@@ -41,11 +43,14 @@ def did_web_from_url(host: str, path: Sequence[str] = ()) -> str:
 def did_web_to_url(did: str) -> str:
     """The HTTPS URL of a did:web DID document (section 3.2.1 of the method spec)."""
     if not isinstance(did, str) or not did.startswith(DID_WEB_PREFIX):
-        raise KeyFormatError(f"not a did:web: {did!r}", "did.malformed")
+        raise KeyFormatError(Message(N_("not a did:web: %(did)s"), did=repr(did)), "did.malformed")
     body = did[len(DID_WEB_PREFIX) :].partition("#")[0]
     host, *path = body.split(":")
     if not _HOST.match(host) or not all(_SEGMENT.match(segment) for segment in path):
-        raise KeyFormatError(f"malformed did:web: {did!r}", "did.malformed")
+        raise KeyFormatError(
+            Message(N_("malformed did:web: %(did)s"), did=repr(did)), "did.malformed"
+        )
+
     host = unquote(host)
     if path:
         return f"https://{host}/" + "/".join(unquote(segment) for segment in path) + "/did.json"

@@ -26,10 +26,12 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from microcred.i18n import N_
 from microcred.vc.did import DidResolutionError
 from microcred.vc.did_web import DID_WEB_PREFIX, did_web_to_url
 from microcred.vc.errors import VcError
 from microcred.vc.jsonsafe import parse_json
+from microcred.vc.message import Message
 from microcred.vc.multikey import DID_KEY_PREFIX, resolve_did_key
 
 Resolve = Callable[[str, int], list[str]]
@@ -43,8 +45,24 @@ def system_resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise FetchError(f"cannot resolve {host}", "fetch.unresolvable") from exc
+        raise FetchError(_cannot_resolve(host), "fetch.unresolvable") from exc
     return [str(info[4][0]) for info in infos]
+
+
+def _cannot_resolve(host: str) -> Message:
+    return Message(N_("cannot resolve %(host)s"), host=host)
+
+
+def _answered(url: str, status: int) -> Message:
+    return Message(N_("%(url)s answered HTTP %(status)s"), url=url, status=status)
+
+
+def _too_large(url: str, limit: int) -> Message:
+    return Message(N_("%(url)s is larger than %(limit)s bytes"), url=url, limit=limit)
+
+
+def _too_slow(url: str, timeout: float) -> Message:
+    return Message(N_("%(url)s took longer than %(seconds)s s"), url=url, seconds=f"{timeout:g}")
 
 
 # IANA special-purpose ranges (IPv4 and IPv6 registries) that Python's ``is_global`` lets
@@ -138,36 +156,49 @@ class SafeFetcher:
         self._target(url, resolve=False)
         code, body = self._opener(url)
         if code != 200:
-            raise FetchError(f"{url} answered HTTP {code}", "fetch.status")
+            raise FetchError(_answered(url, code), "fetch.status")
         if len(body) > self.max_bytes:
-            raise FetchError(f"{url} is larger than {self.max_bytes} bytes", "fetch.too_large")
+            raise FetchError(_too_large(url, self.max_bytes), "fetch.too_large")
         return body
 
     def _target(self, url: str, resolve: bool = True) -> tuple[str, str, int, str]:
         """Check a URL; return (scheme, host, port, address to connect to)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(f"only https URLs can be fetched, not {url!r}", "fetch.scheme")
+            raise FetchError(
+                Message(N_("only https URLs can be fetched, not %(url)s"), url=repr(url)),
+                "fetch.scheme",
+            )
         if parts.username or parts.password:
-            raise FetchError("URLs with credentials are refused", "fetch.scheme")
+            raise FetchError(Message(N_("URLs with credentials are refused")), "fetch.scheme")
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError as exc:
-            raise FetchError(f"bad port in {url!r}", "fetch.scheme") from exc
+            raise FetchError(
+                Message(N_("bad port in %(url)s"), url=repr(url)), "fetch.scheme"
+            ) from exc
         allowed = parts.netloc in self.allow_http_hosts
         if parts.scheme == "http" and not allowed:
-            raise FetchError(f"plain http is not allowed for {parts.netloc}", "fetch.scheme")
+            raise FetchError(
+                Message(N_("plain http is not allowed for %(host)s"), host=parts.netloc),
+                "fetch.scheme",
+            )
         host = parts.hostname
         if not resolve:
             return parts.scheme, host, port, host
         addresses = self._resolve(host, port)
         if not addresses:
-            raise FetchError(f"cannot resolve {host}", "fetch.unresolvable")
+            raise FetchError(_cannot_resolve(host), "fetch.unresolvable")
         if not allowed:
             for address in addresses:
                 if not is_public(address):
                     raise FetchError(
-                        f"{host} resolves to a non-public address ({address})", "fetch.private"
+                        Message(
+                            N_("%(host)s resolves to a non-public address (%(address)s)"),
+                            host=host,
+                            address=address,
+                        ),
+                        "fetch.private",
                     )
         return parts.scheme, host, port, addresses[0]
 
@@ -180,9 +211,11 @@ class SafeFetcher:
                 url = urljoin(url, location)
                 continue
             if status != 200:
-                raise FetchError(f"{url} answered HTTP {status}", "fetch.status")
+                raise FetchError(_answered(url, status), "fetch.status")
             return body
-        raise FetchError(f"more than {self.max_redirects} redirects", "fetch.redirects")
+        raise FetchError(
+            Message(N_("more than %(num)d redirects"), num=self.max_redirects), "fetch.redirects"
+        )
 
     def _get(
         self, url: str, scheme: str, host: str, port: int, address: str, deadline: float
@@ -204,27 +237,24 @@ class SafeFetcher:
                     return response.status_code, response.headers.get("location"), b""
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                    raise FetchError(
-                        f"{url} is larger than {self.max_bytes} bytes", "fetch.too_large"
-                    )
+                    raise FetchError(_too_large(url, self.max_bytes), "fetch.too_large")
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_raw():
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise FetchError(
-                            f"{url} is larger than {self.max_bytes} bytes", "fetch.too_large"
-                        )
+                        raise FetchError(_too_large(url, self.max_bytes), "fetch.too_large")
                     if time.monotonic() > deadline:
-                        raise FetchError(
-                            f"{url} took longer than {self.timeout:g} s", "fetch.timeout"
-                        )
+                        raise FetchError(_too_slow(url, self.timeout), "fetch.timeout")
                     chunks.append(chunk)
                 return response.status_code, None, b"".join(chunks)
         except httpx.TimeoutException as exc:
-            raise FetchError(f"{url} took longer than {self.timeout:g} s", "fetch.timeout") from exc
+            raise FetchError(_too_slow(url, self.timeout), "fetch.timeout") from exc
         except httpx.HTTPError as exc:
-            raise FetchError(f"cannot fetch {url}: {type(exc).__name__}", "fetch.failed") from exc
+            raise FetchError(
+                Message(N_("cannot fetch %(url)s: %(error)s"), url=url, error=type(exc).__name__),
+                "fetch.failed",
+            ) from exc
 
 
 class WebResolver:
@@ -242,7 +272,13 @@ class WebResolver:
             return self._fetch_document(did, did, "controller document")
         if not did.startswith(DID_WEB_PREFIX):
             method = did.split(":", 2)[1] if did.count(":") >= 2 else did
-            raise DidResolutionError(f"DID method {method!r} of {did} is not supported")
+            raise DidResolutionError(
+                Message(
+                    N_("DID method %(method)s of %(did)s is not supported"),
+                    method=repr(method),
+                    did=did,
+                )
+            )
         url = did_web_to_url(did)
         host = urlsplit(url).netloc
         if host in self._fetcher.allow_http_hosts:
@@ -253,7 +289,18 @@ class WebResolver:
         try:
             document = parse_json(self._fetcher.fetch(url), max_bytes=self._fetcher.max_bytes)
         except VcError as exc:
-            raise DidResolutionError(f"cannot resolve {identifier}: {exc.message}") from exc
+            raise DidResolutionError(
+                Message(
+                    N_("cannot resolve %(identifier)s: %(reason)s"),
+                    identifier=identifier,
+                    reason=exc.message,
+                )
+            ) from exc
         if not isinstance(document, dict) or document.get("id") != identifier:
-            raise DidResolutionError(f"the document at {url} is not the {what} of {identifier}")
+            template = (
+                N_("the document at %(url)s is not the DID document of %(identifier)s")
+                if what == "DID document"
+                else N_("the document at %(url)s is not the controller document of %(identifier)s")
+            )
+            raise DidResolutionError(Message(template, url=url, identifier=identifier))
         return document

@@ -14,7 +14,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from microcred.i18n import N_
 from microcred.vc.errors import DocumentError
+from microcred.vc.message import Message
 from microcred.vc.native import speedups
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
@@ -26,13 +28,16 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise DocumentError(f"duplicate key {key!r} in a JSON object", "json.duplicate_key")
+            raise DocumentError(
+                Message(N_("duplicate key %(key)s in a JSON object"), key=repr(key)),
+                "json.duplicate_key",
+            )
         result[key] = value
     return result
 
 
 def _no_constants(name: str) -> Any:
-    raise DocumentError(f"{name} is not a JSON number", "json.invalid")
+    raise DocumentError(Message(N_("%(name)s is not a JSON number"), name=name), "json.invalid")
 
 
 def _integer(text: str) -> int:
@@ -54,8 +59,18 @@ def _float(text: str) -> float:
 def _too_large(text: str) -> DocumentError:
     shown = text if len(text) <= 24 else text[:20] + "…"
     return DocumentError(
-        f"the number {shown} is beyond what JSON processors read alike (±2^53, finite)",
+        Message(
+            N_("the number %(number)s is beyond what JSON processors read alike (±2^53, finite)"),
+            number=shown,
+        ),
         "json.number_out_of_range",
+    )
+
+
+def _too_deep(max_depth: int) -> DocumentError:
+    return DocumentError(
+        Message(N_("the document is nested more than %(limit)d levels deep"), limit=max_depth),
+        "json.too_deep",
     )
 
 
@@ -69,14 +84,20 @@ def parse_json(
     size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
     if size > max_bytes:
         raise DocumentError(
-            f"the document is {size:,} bytes; the limit is {max_bytes:,}", "json.too_large"
+            Message(
+                N_("the document is %(size)s bytes; the limit is %(limit)s"),
+                size=f"{size:,}",
+                limit=f"{max_bytes:,}",
+            ),
+            "json.too_large",
         )
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise DocumentError(
-                f"the document is not UTF-8 (byte {exc.start})", "json.not_utf8"
+                Message(N_("the document is not UTF-8 (byte %(byte)d)"), byte=exc.start),
+                "json.not_utf8",
             ) from exc
     else:
         text = data
@@ -90,12 +111,20 @@ def parse_json(
         )
     except json.JSONDecodeError as exc:
         raise DocumentError(
-            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", "json.invalid"
+            Message(
+                N_("invalid JSON at line %(line)d, column %(column)d: %(problem)s"),
+                line=exc.lineno,
+                column=exc.colno,
+                problem=exc.msg,
+            ),
+            "json.invalid",
         ) from exc
     except RecursionError as exc:
         raise DocumentError(
-            f"the document is nested too deeply (limit {max_depth})", "json.too_deep"
+            Message(N_("the document is nested too deeply (limit %(limit)d)"), limit=max_depth),
+            "json.too_deep",
         ) from exc
+
     check_depth(value, max_depth)
     return value
 
@@ -111,9 +140,7 @@ def check_depth(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
             continue  # the common leaves, without the isinstance chain below
         if kind is dict or kind is list:
             if depth > max_depth:
-                raise DocumentError(
-                    f"the document is nested more than {max_depth} levels deep", "json.too_deep"
-                )
+                raise _too_deep(max_depth)
             for child in item.values() if kind is dict else item:
                 if type(child) is not str:
                     stack.append((child, depth + 1))
@@ -131,9 +158,7 @@ def check_depth(value: Any, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
         else:
             continue
         if depth > max_depth:
-            raise DocumentError(
-                f"the document is nested more than {max_depth} levels deep", "json.too_deep"
-            )
+            raise _too_deep(max_depth)
         stack.extend((child, depth + 1) for child in children)
 
 

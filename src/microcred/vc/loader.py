@@ -25,7 +25,9 @@ from pyld.context_resolver import ContextResolver
 from pyld.jsonld import JsonLdError
 from pyld.resolved_context import ResolvedContext
 
+from microcred.i18n import N_
 from microcred.vc.errors import ContextError
+from microcred.vc.message import Message
 
 CONTEXT_PACKAGE = "microcred.vc.contexts"
 
@@ -90,7 +92,10 @@ class DocumentLoader:
     def get(self, url: str) -> Any:
         """The parsed document for ``url``; :class:`ContextError` when unknown."""
         if url not in self._documents:
-            raise ContextError(f"unknown context URL {url!r}", "context.unknown")
+            raise ContextError(
+                Message(N_("unknown context URL %(url)s"), url=repr(url)), "context.unknown"
+            )
+
         return self._documents[url]
 
     def context_resolver(self) -> ContextResolver:

@@ -25,8 +25,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from microcred.i18n import N_
 from microcred.vc.errors import KeyFormatError
 from microcred.vc.loader import MULTIKEY_V1
+from microcred.vc.message import Message
 from microcred.vc.native import speedups
 
 ED25519_PUB_HEADER = b"\xed\x01"
@@ -72,19 +74,25 @@ _b58decode = speedups.b58decode if speedups is not None else _b58decode_py
 def multibase_decode(value: str) -> bytes:
     """Decode a base58btc multibase string; :class:`KeyFormatError` if it is not one."""
     if not isinstance(value, str) or not value:
-        raise KeyFormatError("multibase value must be a non-empty string", "multibase.malformed")
+        raise KeyFormatError(
+            Message(N_("multibase value must be a non-empty string")), "multibase.malformed"
+        )
     if len(value) > _MAX_MULTIBASE_CHARS:
-        raise KeyFormatError("multibase value is too long", "multibase.malformed")
+        raise KeyFormatError(Message(N_("multibase value is too long")), "multibase.malformed")
     if value[0] != MULTIBASE_BASE58BTC:
         raise KeyFormatError(
-            f"multibase value must start with 'z' (base58btc), got {value[0]!r}",
+            Message(
+                N_("multibase value must start with 'z' (base58btc), got %(prefix)s"),
+                prefix=repr(value[0]),
+            ),
             "multibase.prefix",
         )
     try:
         return _b58decode(value[1:])
     except ValueError as exc:
         raise KeyFormatError(
-            f"multibase value is not valid base58btc: {exc}", "multibase.malformed"
+            Message(N_("multibase value is not valid base58btc: %(reason)s"), reason=str(exc)),
+            "multibase.malformed",
         ) from exc
 
 
@@ -94,7 +102,9 @@ def decode_public_multibase(value: str) -> bytes:
     raw = multibase_decode(value)
     if raw[:2] != ED25519_PUB_HEADER or len(raw) != 34:
         raise KeyFormatError(
-            "not an Ed25519 public Multikey (expected multicodec 0xed01 and 32 key bytes)",
+            Message(
+                N_("not an Ed25519 public Multikey (expected multicodec 0xed01 and 32 key bytes)")
+            ),
             "key.not_ed25519",
         )
     return raw[2:]
@@ -183,13 +193,15 @@ class KeyPair:
 def parse_did_key(did: str) -> PublicKey:
     """The public key named by a ``did:key`` DID (a fragment, if any, is ignored but checked)."""
     if not isinstance(did, str) or not did.startswith(DID_KEY_PREFIX):
-        raise KeyFormatError(f"not a did:key: {did!r}", "did.malformed")
+        raise KeyFormatError(Message(N_("not a did:key: %(did)s"), did=repr(did)), "did.malformed")
     body, _, fragment = did[len(DID_KEY_PREFIX) :].partition("#")
     key = PublicKey.from_multibase(body)
     if fragment and fragment != body:
         raise KeyFormatError(
-            "a did:key verification method fragment must repeat the key", "did.malformed"
+            Message(N_("a did:key verification method fragment must repeat the key")),
+            "did.malformed",
         )
+
     return key
 
 

@@ -12,8 +12,10 @@ import io
 
 from pypdf import PdfReader, apply_configuration
 
+from microcred.i18n import N_
 from microcred.vc.errors import DocumentError
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES
+from microcred.vc.message import Message
 
 PDF_SIGNATURE = b"%PDF-"
 ATTACHMENT_NAME = "credential.json"
@@ -21,15 +23,17 @@ MAX_PDF_BYTES = 8 * 1024 * 1024
 MAX_ATTACHMENT_BYTES = DEFAULT_MAX_BYTES
 # what any one stream of the PDF may decode to while it is read (pypdf's default is 75 MB)
 _DECODE_LIMIT = 16 * 1024 * 1024
+_TOO_LARGE = Message(N_("the attached credential is too large"))
 
 
 def extract_pdf(data: bytes) -> str:
     """The credential text attached to a PDF."""
     if not data.startswith(PDF_SIGNATURE):
-        raise DocumentError("not a PDF", "pdf.not_pdf")
+        raise DocumentError(Message(N_("not a PDF")), "pdf.not_pdf")
     if len(data) > MAX_PDF_BYTES:
         raise DocumentError(
-            f"the PDF is larger than {MAX_PDF_BYTES // 1024 // 1024} MiB", "pdf.too_large"
+            Message(N_("the PDF is larger than %(size)d MiB"), size=MAX_PDF_BYTES // 1024 // 1024),
+            "pdf.too_large",
         )
     try:
         with apply_configuration(
@@ -44,32 +48,40 @@ def extract_pdf(data: bytes) -> str:
         raise
     except Exception as exc:  # hostile PDFs make pypdf raise many kinds
         raise DocumentError(
-            f"the PDF cannot be read ({type(exc).__name__})", "pdf.unreadable"
+            Message(N_("the PDF cannot be read (%(error)s)"), error=type(exc).__name__),
+            "pdf.unreadable",
         ) from exc
     if len(content) > MAX_ATTACHMENT_BYTES:
-        raise DocumentError("the attached credential is too large", "pdf.too_large")
+        raise DocumentError(_TOO_LARGE, "pdf.too_large")
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DocumentError("the attached credential is not UTF-8", "json.not_utf8") from exc
+        raise DocumentError(
+            Message(N_("the attached credential is not UTF-8")), "json.not_utf8"
+        ) from exc
 
 
 def _attachment(reader: PdfReader) -> bytes:
     if reader.is_encrypted:
-        raise DocumentError("the PDF is encrypted; its attachments cannot be read", "pdf.encrypted")
+        raise DocumentError(
+            Message(N_("the PDF is encrypted; its attachments cannot be read")), "pdf.encrypted"
+        )
     files = list(reader.attachment_list)
     chosen = [f for f in files if f.name == ATTACHMENT_NAME]
     if not chosen:
         chosen = [f for f in files if f.name.lower().endswith(".json")]
     if not chosen:
-        raise DocumentError("this PDF has no attached credential", "pdf.no_credential")
+        raise DocumentError(Message(N_("this PDF has no attached credential")), "pdf.no_credential")
     if len(chosen) > 1:
         names = ", ".join(sorted(f.name for f in chosen))
         raise DocumentError(
-            f"this PDF attaches several JSON files ({names}); attach one credential",
+            Message(
+                N_("this PDF attaches several JSON files (%(names)s); attach one credential"),
+                names=names,
+            ),
             "pdf.ambiguous",
         )
     size = chosen[0].size
     if size is not None and int(size) > MAX_ATTACHMENT_BYTES:
-        raise DocumentError("the attached credential is too large", "pdf.too_large")
+        raise DocumentError(_TOO_LARGE, "pdf.too_large")
     return bytes(chosen[0].content)

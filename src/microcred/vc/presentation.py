@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from microcred.i18n import N_
 from microcred.vc import fastcanon
 from microcred.vc.errors import ProofError, VcError
 from microcred.vc.loader import VC_V2, DocumentLoader, default_loader
+from microcred.vc.message import Message
 from microcred.vc.multikey import KeyPair
 from microcred.vc.policy import Policy
 from microcred.vc.proofs import EDDSA_RDFC_2022, Canonicalize, create_proof
@@ -97,7 +99,10 @@ def verify_presentation(
         _verify_presentation(document, policy, challenge, domain, require_proof, result)
     except Exception:  # noqa: BLE001 - the contract: never raise on bad input
         report.add(
-            "internal", Outcome.FAILED, "internal.error", "verification stopped unexpectedly"
+            "internal",
+            Outcome.FAILED,
+            "internal.error",
+            Message(N_("verification stopped unexpectedly")),
         )
     return result
 
@@ -126,7 +131,7 @@ def _verify_presentation(
             "presentation",
             Outcome.FAILED,
             "presentation.type_missing",
-            "type must include VerifiablePresentation",
+            Message(N_("type must include VerifiablePresentation")),
         )
         return
     credentials = presentation.get("verifiableCredential") or []
@@ -135,7 +140,7 @@ def _verify_presentation(
         "presentation",
         Outcome.PASSED,
         "presentation.ok",
-        f"a presentation of {len(credentials)} credential(s)",
+        Message(N_("a presentation of %(num)d credential(s)"), num=len(credentials)),
     )
     signer = _check_proof(
         presentation, unsecured, policy, canonicalize, challenge, domain, require_proof, report
@@ -158,7 +163,7 @@ def _verify_presentation(
                 "parse",
                 Outcome.FAILED,
                 "credential.enveloped_unsupported",
-                "enveloped (JWT) credentials are not supported",
+                Message(N_("enveloped (JWT) credentials are not supported")),
             )
             result.credentials.append(sub)
         else:
@@ -182,42 +187,63 @@ def _check_proof(
     )
     if not proof_list:
         if require_proof or challenge:
-            report.add("proof", Outcome.FAILED, "proof.missing", "the presentation is not signed")
+            report.add(
+                "proof",
+                Outcome.FAILED,
+                "proof.missing",
+                Message(N_("the presentation is not signed")),
+            )
         else:
-            report.add("proof", Outcome.SKIPPED, "proof.none", "an unsigned presentation")
+            report.add(
+                "proof", Outcome.SKIPPED, "proof.none", Message(N_("an unsigned presentation"))
+            )
         return None
     signer = None
     try:
         for proof in proof_list:
             if not isinstance(proof, Mapping):
-                raise ProofError("proof must be an object", "proof.malformed")
+                raise ProofError(Message(N_("proof must be an object")), "proof.malformed")
             if challenge is not None and proof.get("challenge") != challenge:
                 raise VcError(
-                    "the proof is not for this verifier's challenge", "proof.challenge_mismatch"
+                    Message(N_("the proof is not for this verifier's challenge")),
+                    "proof.challenge_mismatch",
                 )
             if domain is not None and proof.get("domain") != domain:
                 raise VcError(
-                    "the proof is not for this verifier's domain", "proof.domain_mismatch"
+                    Message(N_("the proof is not for this verifier's domain")),
+                    "proof.domain_mismatch",
                 )
             method = _verify_one(unsecured, proof, policy, canonicalize, AUTHENTICATION)
             holder = presentation.get("holder")
             holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
             if holder_id is not None and method.get("controller") != holder_id:
                 raise VcError(
-                    f"the presentation names holder {holder_id} but a key of "
-                    f"{method.get('controller')} signed it",
+                    Message(
+                        N_(
+                            "the presentation names holder %(holder)s but a key of "
+                            "%(controller)s signed it"
+                        ),
+                        holder=str(holder_id),
+                        controller=str(method.get("controller")),
+                    ),
                     "proof.holder_mismatch",
                 )
             if not method["_assertion"]:
                 raise VcError(
-                    "the key is not listed for authentication", "proof.method_not_authorized"
+                    Message(N_("the key is not listed for authentication")),
+                    "proof.method_not_authorized",
                 )
             controller = method.get("controller")
             signer = controller if isinstance(controller, str) else signer
     except VcError as exc:
         report.add("proof", Outcome.FAILED, exc.code, exc.message)
         return None
-    report.add("proof", Outcome.PASSED, "proof.ok", "signed by the holder for this challenge")
+    report.add(
+        "proof",
+        Outcome.PASSED,
+        "proof.ok",
+        Message(N_("signed by the holder for this challenge")),
+    )
     return signer
 
 
@@ -248,8 +274,12 @@ def _check_holder(
             "holder",
             Outcome.WARNING,
             "presentation.holder_unproven",
-            "the presentation is not signed, so nothing shows that whoever presents these "
-            "credentials is their subject",
+            Message(
+                N_(
+                    "the presentation is not signed, so nothing shows that whoever presents "
+                    "these credentials is their subject"
+                )
+            ),
         )
         return
     holder = holder.split("#", 1)[0]
@@ -259,13 +289,22 @@ def _check_holder(
                 "holder",
                 Outcome.FAILED,
                 "presentation.holder_not_subject",
-                f"credential {credential.get('id', '(no id)')} is about {dids[0]}, "
-                f"not the presentation's holder {holder}",
+                Message(
+                    N_(
+                        "credential %(credential)s is about %(subject)s, not the presentation's "
+                        "holder %(holder)s"
+                    ),
+                    credential=(
+                        str(credential["id"]) if "id" in credential else Message(N_("(no id)"))
+                    ),
+                    subject=dids[0],
+                    holder=holder,
+                ),
             )
             return
     report.add(
         "holder",
         Outcome.PASSED,
         "presentation.holder_is_subject",
-        "the holder is the subject of every credential that names one",
+        Message(N_("the holder is the subject of every credential that names one")),
     )

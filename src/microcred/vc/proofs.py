@@ -21,10 +21,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from microcred.i18n import N_
 from microcred.vc import canon
 from microcred.vc.errors import KeyFormatError, ProofError
 from microcred.vc.fastcanon import FastCanonicalizer, Survey
 from microcred.vc.loader import DocumentLoader
+from microcred.vc.message import Message
 from microcred.vc.multikey import KeyPair, PublicKey, multibase_decode, multibase_encode
 
 EDDSA_RDFC_2022 = "eddsa-rdfc-2022"
@@ -61,13 +63,19 @@ def suite_of(proof: Mapping[str, Any]) -> str:
         if cryptosuite in (EDDSA_RDFC_2022, EDDSA_JCS_2022):
             return str(cryptosuite)
         raise ProofError(
-            f"cryptosuite {cryptosuite!r} is not supported "
-            f"(supported: {EDDSA_RDFC_2022}, {EDDSA_JCS_2022})",
+            Message(
+                N_("cryptosuite %(suite)s is not supported (supported: %(supported)s)"),
+                suite=repr(cryptosuite),
+                supported=f"{EDDSA_RDFC_2022}, {EDDSA_JCS_2022}",
+            ),
             "proof.suite_unsupported",
         )
     if proof_type == ED25519_SIGNATURE_2020:
         return ED25519_SIGNATURE_2020
-    raise ProofError(f"proof type {proof_type!r} is not supported", "proof.suite_unsupported")
+    raise ProofError(
+        Message(N_("proof type %(type)s is not supported"), type=repr(proof_type)),
+        "proof.suite_unsupported",
+    )
 
 
 @lru_cache(maxsize=256)  # a bulk run signs with one time for many credentials
@@ -176,20 +184,25 @@ def _with_survey(
 def decode_proof_value(proof: Mapping[str, Any]) -> bytes:
     value = proof.get("proofValue")
     if not isinstance(value, str):
-        raise ProofError("the proof has no proofValue string", "proof.value_missing")
+        raise ProofError(Message(N_("the proof has no proofValue string")), "proof.value_missing")
     if not value.startswith("z"):
         raise ProofError(
-            "proofValue must be base58btc multibase (start with 'z')", "proof.value_encoding"
+            Message(N_("proofValue must be base58btc multibase (start with 'z')")),
+            "proof.value_encoding",
         )
     try:
         signature = multibase_decode(value)
     except KeyFormatError as exc:
         raise ProofError(
-            f"proofValue is not valid base58btc: {exc}", "proof.value_encoding"
+            Message(N_("proofValue is not valid base58btc: %(reason)s"), reason=exc.message),
+            "proof.value_encoding",
         ) from exc
     if len(signature) != 64:
         raise ProofError(
-            f"proofValue decodes to {len(signature)} bytes; an Ed25519 signature has 64",
+            Message(
+                N_("proofValue decodes to %(size)d bytes; an Ed25519 signature has 64"),
+                size=len(signature),
+            ),
             "proof.value_encoding",
         )
     return signature
@@ -212,7 +225,9 @@ def verify_proof(
         wanted = _as_list(proof_context)
         if doc_context[: len(wanted)] != wanted:
             raise ProofError(
-                "the proof's @context does not match the start of the document's @context",
+                Message(
+                    N_("the proof's @context does not match the start of the document's @context")
+                ),
                 "proof.context_mismatch",
             )
         if unsecured.get("@context") != proof_context:  # equal (the usual case): no copy
@@ -222,8 +237,12 @@ def verify_proof(
     data = signing_input(document, options, suite, loader, canonicalize)
     if not public_key.verify(signature, data.hash_data):
         raise ProofError(
-            "the signature does not match the content: the credential was altered after "
-            "signing, or signed by another key",
+            Message(
+                N_(
+                    "the signature does not match the content: the credential was altered after "
+                    "signing, or signed by another key"
+                )
+            ),
             "proof.signature_invalid",
         )
 

@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from microcred.i18n import N_
 from microcred.vc.errors import VcError
+from microcred.vc.message import Message
 from microcred.vc.policy import CredentialStatus, Policy, StatusResult
 
 MIN_BITS = 131_072
@@ -53,34 +55,40 @@ def encode(set_bits: Iterable[int], size: int = MIN_BITS) -> str:
 def decode(encoded: str, max_bits: int = MAX_BITS) -> bytes:
     """The bitstring; :class:`StatusListError` if malformed, too large or too small."""
     if not isinstance(encoded, str) or not encoded.startswith("u"):
-        raise StatusListError("encodedList must be multibase base64url (prefix 'u')")
+        raise StatusListError(Message(N_("encodedList must be multibase base64url (prefix 'u')")))
     body = encoded[1:]
     if len(body) > max_bits // 4:
-        raise StatusListError("encodedList is too long")
+        raise StatusListError(Message(N_("encodedList is too long")))
     try:
         compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except ValueError as exc:
-        raise StatusListError("encodedList is not base64url") from exc
+        raise StatusListError(Message(N_("encodedList is not base64url"))) from exc
     limit = max_bits // 8
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         bits = inflater.decompress(compressed, limit + 1)
     except zlib.error as exc:
-        raise StatusListError("encodedList is not GZIP data") from exc
+        raise StatusListError(Message(N_("encodedList is not GZIP data"))) from exc
     if len(bits) > limit or inflater.unconsumed_tail:
-        raise StatusListError("the status list decompresses beyond the size limit")
+        raise StatusListError(Message(N_("the status list decompresses beyond the size limit")))
     if not inflater.eof:
-        raise StatusListError("encodedList is truncated GZIP data")
+        raise StatusListError(Message(N_("encodedList is truncated GZIP data")))
     if len(bits) * 8 < MIN_BITS:
         raise StatusListLengthError(
-            f"the status list has {len(bits) * 8} entries; at least {MIN_BITS} are required"
+            Message(
+                N_("the status list has %(entries)d entries; at least %(minimum)d are required"),
+                entries=len(bits) * 8,
+                minimum=MIN_BITS,
+            )
         )
     return bits
 
 
 def bit(bits: bytes, index: int) -> bool:
     if not 0 <= index < len(bits) * 8:
-        raise StatusListError(f"statusListIndex {index} is outside the list")
+        raise StatusListError(
+            Message(N_("statusListIndex %(index)d is outside the list"), index=index)
+        )
     return bool(bits[index // 8] & (0x80 >> (index % 8)))
 
 
@@ -153,53 +161,89 @@ class BitstringStatusChecker:
         kinds = kind if isinstance(kind, list) else [kind]
         entry_type = next((k for k in kinds if k in _LIST_TYPES), None)
         if entry_type is None:
-            return _unknown(UNSUPPORTED, f"status type {kind!r} is not supported")
+            return _unknown(
+                UNSUPPORTED,
+                Message(N_("status type %(type)s is not supported"), type=repr(kind)),
+            )
         purpose = status.get("statusPurpose")
         url = status.get("statusListCredential")
         size = status.get("statusSize", 1)
         if purpose not in PURPOSES:
-            return _unknown(UNSUPPORTED, f"status purpose {purpose!r} is not supported")
+            return _unknown(
+                UNSUPPORTED,
+                Message(N_("status purpose %(purpose)s is not supported"), purpose=repr(purpose)),
+            )
         if size not in (1, "1"):
-            return _unknown(UNSUPPORTED, f"statusSize {size!r} is not supported (only 1)")
+            return _unknown(
+                UNSUPPORTED,
+                Message(N_("statusSize %(size)s is not supported (only 1)"), size=repr(size)),
+            )
         try:
             index = int(str(status.get("statusListIndex")), 10)
         except ValueError:
-            return _unknown(MALFORMED, "statusListIndex is not a whole number")
+            return _unknown(MALFORMED, Message(N_("statusListIndex is not a whole number")))
         if index < 0:
-            return _unknown(MALFORMED, "statusListIndex is negative")
+            return _unknown(MALFORMED, Message(N_("statusListIndex is negative")))
         if not isinstance(url, str) or not url:
-            return _unknown(MALFORMED, "statusListCredential is missing")
+            return _unknown(MALFORMED, Message(N_("statusListCredential is missing")))
         try:
             raw = self._fetch(url)
         except Exception as exc:  # noqa: BLE001 - any fetch failure: status unknown
-            return _unknown(RETRIEVAL, f"the status list {url} could not be retrieved: {exc}")
+            return _unknown(
+                RETRIEVAL,
+                Message(
+                    N_("the status list %(url)s could not be retrieved: %(reason)s"),
+                    url=url,
+                    reason=exc.message if isinstance(exc, VcError) else str(exc),
+                ),
+            )
         read = self._read(raw, entry_type)
         if read.problem is not None:
             return _unknown(read.code, read.problem)
         if read.list_id is not None and read.list_id != url:
-            return _unknown(VERIFICATION, f"the status list at {url} names itself {read.list_id!r}")
+            return _unknown(
+                VERIFICATION,
+                Message(
+                    N_("the status list at %(url)s names itself %(named)s"),
+                    url=url,
+                    named=repr(read.list_id),
+                ),
+            )
         if read.issuer != _issuer(credential):
             return _unknown(
-                VERIFICATION, "the status list is not issued by the credential's issuer"
+                VERIFICATION,
+                Message(N_("the status list is not issued by the credential's issuer")),
             )
         if read.purpose != purpose:
             return _unknown(
                 VERIFICATION,
-                f"the status list is for {read.purpose!r}, the entry for {purpose!r}",
+                Message(
+                    N_("the status list is for %(list)s, the entry for %(entry)s"),
+                    list=repr(read.purpose),
+                    entry=repr(purpose),
+                ),
             )
         if index >= len(read.bits) * 8:
             return _unknown(
-                RANGE, f"statusListIndex {index} is outside the list of {len(read.bits) * 8}"
+                RANGE,
+                Message(
+                    N_("statusListIndex %(index)d is outside the list of %(size)d"),
+                    index=index,
+                    size=len(read.bits) * 8,
+                ),
             )
         if not bit(read.bits, index):
-            return StatusResult(CredentialStatus.VALID, f"not {purpose_word(purpose)}", "status.ok")
+            valid = N_("not revoked") if purpose == "revocation" else N_("not suspended")
+            return StatusResult(CredentialStatus.VALID, Message(valid), "status.ok")
         if purpose == "revocation":
             return StatusResult(
-                CredentialStatus.REVOKED, "the issuer has revoked this credential", "status.revoked"
+                CredentialStatus.REVOKED,
+                Message(N_("the issuer has revoked this credential")),
+                "status.revoked",
             )
         return StatusResult(
             CredentialStatus.SUSPENDED,
-            "the issuer has suspended this credential",
+            Message(N_("the issuer has suspended this credential")),
             "status.suspended",
         )
 
@@ -218,24 +262,33 @@ class BitstringStatusChecker:
         report = verify(raw, replace(policy, status_checker=None, skip_status=True))
         if report.credential is None:
             failure = report.failures[0] if report.failures else None
-            reason = failure.message if failure else "not JSON"
-            return _ListRead(code=RETRIEVAL, problem=f"the status list is unreadable: {reason}")
+            reason = failure.as_message() if failure else Message(N_("not JSON"))
+            return _ListRead(
+                code=RETRIEVAL,
+                problem=Message(N_("the status list is unreadable: %(reason)s"), reason=reason),
+            )
         if report.failures:
             step = report.failures[0]
-            what = "is not valid now" if step.name == "validity" else "does not verify"
-            return _ListRead(
-                code=VERIFICATION, problem=f"the status list credential {what}: {step.message}"
+            template = (
+                N_("the status list credential is not valid now: %(reason)s")
+                if step.name == "validity"
+                else N_("the status list credential does not verify: %(reason)s")
             )
+            return _ListRead(code=VERIFICATION, problem=Message(template, reason=step.as_message()))
         document = report.credential
         types = document.get("type")
         if credential_type not in (types if isinstance(types, list) else [types]):
             return _ListRead(
-                code=VERIFICATION, problem=f"the status list is not a {credential_type}"
+                code=VERIFICATION,
+                problem=Message(N_("the status list is not a %(type)s"), type=credential_type),
             )
         subject = document.get("credentialSubject")
         if not isinstance(subject, Mapping) or subject.get("type") != subject_type:
             return _ListRead(
-                code=VERIFICATION, problem=f"the status list's subject is not a {subject_type}"
+                code=VERIFICATION,
+                problem=Message(
+                    N_("the status list's subject is not a %(type)s"), type=subject_type
+                ),
             )
         encoded = subject.get("encodedList", "")
         if entry_type != ENTRY_TYPE and isinstance(encoded, str) and not encoded.startswith("u"):
@@ -245,7 +298,11 @@ class BitstringStatusChecker:
         except StatusListLengthError as exc:
             return _ListRead(code=LENGTH, problem=exc.message)
         except StatusListError as exc:
-            return _ListRead(code=VERIFICATION, problem=f"the status list is malformed: {exc}")
+            return _ListRead(
+                code=VERIFICATION,
+                problem=Message(N_("the status list is malformed: %(reason)s"), reason=exc.message),
+            )
+
         list_id = document.get("id")
         return _ListRead(
             issuer=_issuer(document),

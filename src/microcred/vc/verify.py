@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
+from microcred.i18n import N_
 from microcred.vc import canon, clr, proofs, schema
 from microcred.vc.dates import parse_datetime
 from microcred.vc.did import find_method, is_authorized
@@ -36,6 +37,7 @@ from microcred.vc.fastcanon import FastCanonicalizer, Survey
 from microcred.vc.jsonsafe import check_depth, parse_json
 from microcred.vc.loader import VC_V1, VC_V2, DocumentLoader
 from microcred.vc.memo import VerifyMemo, content_key
+from microcred.vc.message import Message, plain
 from microcred.vc.multikey import PublicKey
 from microcred.vc.policy import CredentialStatus, Policy
 from microcred.vc.report import Outcome, VerificationReport
@@ -52,8 +54,8 @@ _UNSUPPORTED_SUITE_CONTEXTS = {
     ),
     "https://w3id.org/security/bbs/v1": "BbsBlsSignature2020",
     "https://w3id.org/security/suites/ed25519-2018/v1": "Ed25519Signature2018",
-    "https://w3id.org/security/v1": "a Linked Data Signatures 2018 suite",
-    "https://w3id.org/security/v2": "a Linked Data Signatures 2018 suite",
+    "https://w3id.org/security/v1": Message(N_("a Linked Data Signatures 2018 suite")),
+    "https://w3id.org/security/v2": Message(N_("a Linked Data Signatures 2018 suite")),
 }
 
 T = TypeVar("T")
@@ -74,7 +76,10 @@ def verify(
             "internal",
             Outcome.FAILED,
             "internal.error",
-            f"verification stopped on an unexpected problem ({type(exc).__name__})",
+            Message(
+                N_("verification stopped on an unexpected problem (%(error)s)"),
+                error=type(exc).__name__,
+            ),
         )
     return report
 
@@ -125,8 +130,12 @@ def _not_checked(credential: Mapping[str, Any], policy: Policy, report: Verifica
             name,
             Outcome.NOT_CHECKED,
             f"{name}.not_checked",
-            "not checked: the signature does not verify, so nothing the credential says can be "
-            "relied on",
+            Message(
+                N_(
+                    "not checked: the signature does not verify, so nothing the credential says "
+                    "can be relied on"
+                )
+            ),
         )
 
 
@@ -149,7 +158,12 @@ def _parse(
         report.add("parse", Outcome.FAILED, exc.code, exc.message)
         return None
     if not isinstance(value, Mapping):
-        report.add("parse", Outcome.FAILED, "json.not_object", "a credential must be a JSON object")
+        report.add(
+            "parse",
+            Outcome.FAILED,
+            "json.not_object",
+            Message(N_("a credential must be a JSON object")),
+        )
         return None
     credential = dict(value)
     unsecured = {k: v for k, v in credential.items() if k != "proof"}
@@ -164,7 +178,7 @@ def _parse(
         if problem is not None:
             report.add("parse", Outcome.FAILED, problem[0], problem[1])
             return None
-    report.add("parse", Outcome.PASSED, "parse.ok", "the document is well-formed JSON")
+    report.add("parse", Outcome.PASSED, "parse.ok", Message(N_("the document is well-formed JSON")))
     return credential, unsecured
 
 
@@ -263,7 +277,7 @@ def _check_context(
             )
             if any(not isinstance(p, Mapping) for p in _as_list(credential.get("proof"))):
                 raise ContextError(
-                    "proof must be an object or a list of objects", "proof.malformed"
+                    Message(N_("proof must be an object or a list of objects")), "proof.malformed"
                 )
         except VcError as exc:
             problem = (exc.code, exc.message)
@@ -275,7 +289,13 @@ def _check_context(
         "context",
         Outcome.PASSED,
         "context.ok",
-        f"Verifiable Credentials {version} document; every context is known and every term defined",
+        Message(
+            N_(
+                "Verifiable Credentials %(version)s document; every context is known and every "
+                "term defined"
+            ),
+            version=version,
+        ),
         vc_version=version,
     )
     return True
@@ -328,8 +348,13 @@ def _check_hidden_terms(named: Mapping[str, int], count: Callable[[str], int]) -
         in_graph = count(predicate)
         if in_graph > named.get(name, 0):
             raise ContextError(
-                f"the document states {name} in a form this verifier does not read by name "
-                "(a full or compact IRI, or an alias); write it as the plain term",
+                Message(
+                    N_(
+                        "the document states %(term)s in a form this verifier does not read by "
+                        "name (a full or compact IRI, or an alias); write it as the plain term"
+                    ),
+                    term=name,
+                ),
                 "context.hidden_term",
             )
 
@@ -358,53 +383,77 @@ def _count_named(document: Mapping[str, Any]) -> dict[str, int]:
 
 def _context_list_problem(contexts: Any, loader: DocumentLoader) -> tuple[str, str] | None:
     if contexts is None:
-        return "context.missing", "the document has no @context"
+        return "context.missing", Message(N_("the document has no @context"))
     entries = _as_list(contexts)
     if not entries or entries[0] not in (VC_V2, VC_V1):
         return (
             "context.vc_not_first",
-            f"the first @context must be {VC_V2} (or {VC_V1} for VC 1.1 credentials)",
+            Message(
+                N_("the first @context must be %(v2)s (or %(v1)s for VC 1.1 credentials)"),
+                v2=VC_V2,
+                v1=VC_V1,
+            ),
         )
     for position, entry in enumerate(entries):
         if isinstance(entry, str):
             if entry in _UNSUPPORTED_SUITE_CONTEXTS:
                 return (
                     "proof.suite_unsupported",
-                    f"the credential is secured with {_UNSUPPORTED_SUITE_CONTEXTS[entry]}, "
-                    "which microcred does not support (it verifies eddsa-rdfc-2022, "
-                    "eddsa-jcs-2022 and Ed25519Signature2020)",
+                    Message(
+                        N_(
+                            "the credential is secured with %(suite)s, which microcred does not "
+                            "support (it verifies eddsa-rdfc-2022, eddsa-jcs-2022 and "
+                            "Ed25519Signature2020)"
+                        ),
+                        suite=_UNSUPPORTED_SUITE_CONTEXTS[entry],
+                    ),
                 )
             if not loader.knows(entry):
                 return (
                     "context.unknown",
-                    f"@context[{position}] {entry!r} is not a context microcred knows; "
-                    "contexts are never fetched",
+                    Message(
+                        N_(
+                            "@context[%(position)d] %(context)s is not a context microcred "
+                            "knows; contexts are never fetched"
+                        ),
+                        position=position,
+                        context=repr(entry),
+                    ),
                 )
         elif not isinstance(entry, Mapping):
-            return "context.invalid", f"@context[{position}] must be a URL or an object"
+            return "context.invalid", Message(
+                N_("@context[%(position)d] must be a URL or an object"), position=position
+            )
     return None
 
 
 def _check_shape(credential: Mapping[str, Any], report: VerificationReport) -> None:
     types = _as_list(credential.get("type"))
-    problems = []
+    problems: list[tuple[str, Message]] = []
     if "VerifiableCredential" not in types:
-        problems.append(("credential.type_missing", "type must include VerifiableCredential"))
+        problems.append(
+            ("credential.type_missing", Message(N_("type must include VerifiableCredential")))
+        )
     if _issuer_id(credential) is None:
         problems.append(
-            ("credential.issuer_missing", "the issuer (a URL or an object with an id) is missing")
+            (
+                "credential.issuer_missing",
+                Message(N_("the issuer (a URL or an object with an id) is missing")),
+            )
         )
     if not credential.get("credentialSubject"):
-        problems.append(("credential.subject_missing", "credentialSubject is missing"))
+        problems.append(("credential.subject_missing", Message(N_("credentialSubject is missing"))))
     if problems:
         code = problems[0][0]
-        report.add("credential", Outcome.FAILED, code, "; ".join(m for _, m in problems))
+        messages = [m for _code, m in problems]
+        message = messages[0] if len(messages) == 1 else Message.joined(messages)
+        report.add("credential", Outcome.FAILED, code, message)
         return
     report.add(
         "credential",
         Outcome.PASSED,
         "credential.ok",
-        "the credential has a type, an issuer and a subject",
+        Message(N_("the credential has a type, an issuer and a subject")),
     )
 
 
@@ -417,14 +466,21 @@ def _check_schema(
 ) -> None:
     name = schema.schema_for(credential)
     if not policy.check_schema or name is None:
-        report.add("schema", Outcome.SKIPPED, "schema.not_applicable", "no 1EdTech schema applies")
+        report.add(
+            "schema",
+            Outcome.SKIPPED,
+            "schema.not_applicable",
+            Message(N_("no 1EdTech schema applies")),
+        )
         return
     if _as_list(credential.get("@context"))[0] != VC_V2:
         report.add(
             "schema",
             Outcome.SKIPPED,
             "schema.not_applicable",
-            "the published 1EdTech schema describes VC 2.0 credentials; this is VC 1.1",
+            Message(
+                N_("the published 1EdTech schema describes VC 2.0 credentials; this is VC 1.1")
+            ),
         )
         return
     if policy.memo is not None:
@@ -442,11 +498,20 @@ def _check_schema(
             "schema",
             Outcome.FAILED,
             "schema.invalid",
-            f"does not match the 1EdTech schema {name}: " + "; ".join(map(str, problems[:3])),
+            Message(
+                N_("does not match the 1EdTech schema %(schema)s: %(problems)s"),
+                schema=name,
+                problems=[str(p) for p in problems[:3]],
+            ),
             problems=[str(p) for p in problems],
         )
         return
-    report.add("schema", Outcome.PASSED, "schema.ok", f"matches the 1EdTech schema {name}")
+    report.add(
+        "schema",
+        Outcome.PASSED,
+        "schema.ok",
+        Message(N_("matches the 1EdTech schema %(schema)s"), schema=name),
+    )
 
 
 def _check_proofs(
@@ -459,7 +524,9 @@ def _check_proofs(
     """Verify every proof; return the verification methods that signed."""
     proof_list = _as_list(credential.get("proof"))
     if not proof_list:
-        report.add("proof", Outcome.FAILED, "proof.missing", "the credential is not signed")
+        report.add(
+            "proof", Outcome.FAILED, "proof.missing", Message(N_("the credential is not signed"))
+        )
         return []
     methods: list[dict[str, Any]] = []
     for index, proof in enumerate(proof_list):
@@ -467,15 +534,25 @@ def _check_proofs(
             signed_over = _with_previous_proofs(unsecured, proof, proof_list)
             methods.append(_verify_one(signed_over, proof, policy, canonicalize))
         except VcError as exc:
-            where = f"proof {index + 1} of {len(proof_list)}: " if len(proof_list) > 1 else ""
-            report.add("proof", Outcome.FAILED, exc.code, where + exc.message)
+            message = exc.message
+            if len(proof_list) > 1:
+                message = Message(
+                    N_("proof %(index)d of %(count)d: %(reason)s"),
+                    index=index + 1,
+                    count=len(proof_list),
+                    reason=exc.message,
+                )
+            report.add("proof", Outcome.FAILED, exc.code, message)
             return []
     suites = sorted({proofs.suite_of(p) for p in proof_list})
     report.add(
         "proof",
         Outcome.PASSED,
         "proof.ok",
-        f"the signature is valid ({', '.join(suites)}): the content is exactly what was signed",
+        Message(
+            N_("the signature is valid (%(suites)s): the content is exactly what was signed"),
+            suites=", ".join(suites),
+        ),
         suites=suites,
         verification_methods=[m["id"] for m in methods],
     )
@@ -493,13 +570,18 @@ def _with_previous_proofs(
         return unsecured
     wanted = _as_list(previous)
     if not wanted or not all(isinstance(w, str) for w in wanted):
-        raise VcError("previousProof must be a proof id or a list of them", "proof.malformed")
+        raise VcError(
+            Message(N_("previousProof must be a proof id or a list of them")), "proof.malformed"
+        )
     matching = [p for p in proof_list if isinstance(p, Mapping) and p.get("id") in wanted]
     found = {p.get("id") for p in matching}
     missing = [w for w in wanted if w not in found]
     if missing:
         raise VcError(
-            f"the proof chain names {missing[0]} as a previous proof, which is not present",
+            Message(
+                N_("the proof chain names %(proof)s as a previous proof, which is not present"),
+                proof=missing[0],
+            ),
             "proof.previous_missing",
         )
     return {**unsecured, "proof": matching}
@@ -515,18 +597,26 @@ def _verify_one(
     suite = proofs.suite_of(proof)
     if suite not in policy.suites:
         raise VcError(
-            f"suite {suite} is not allowed by this verifier's policy", "proof.suite_not_allowed"
+            Message(N_("suite %(suite)s is not allowed by this verifier's policy"), suite=suite),
+            "proof.suite_not_allowed",
         )
     if proof.get("proofPurpose") != purpose:
-        what = "a credential" if purpose == ASSERTION_METHOD else "a presentation"
+        template = (
+            N_("proofPurpose is %(found)s; a credential must be signed for %(purpose)s")
+            if purpose == ASSERTION_METHOD
+            else N_("proofPurpose is %(found)s; a presentation must be signed for %(purpose)s")
+        )
         raise VcError(
-            f"proofPurpose is {proof.get('proofPurpose')!r}; {what} must be signed for {purpose}",
+            Message(template, found=repr(proof.get("proofPurpose")), purpose=purpose),
             "proof.purpose_mismatch",
         )
     if "expires" in proof:
         expires = parse_datetime(proof["expires"], "proof.expires")
         if expires < policy.clock() - policy.clock_skew:
-            raise VcError(f"the proof expired on {proof['expires']}", "proof.expired")
+            raise VcError(
+                Message(N_("the proof expired on %(date)s"), date=proof["expires"]),
+                "proof.expired",
+            )
     method = _resolve_method(proof.get("verificationMethod"), policy, purpose)
     public_key = PublicKey.from_multibase(method["publicKeyMultibase"])
     proofs.verify_proof(unsecured, proof, public_key, policy.loader, canonicalize)
@@ -545,7 +635,7 @@ def _resolve_method(
     is_url = isinstance(method_id, str) and method_id.startswith(("https://", "http://"))
     if not isinstance(method_id, str) or not (is_url or "#" in method_id):
         raise VcError(
-            "verificationMethod must be a DID URL with a fragment, or an https URL",
+            Message(N_("verificationMethod must be a DID URL with a fragment, or an https URL")),
             "proof.method_malformed",
         )
     key_document: dict[str, Any] | None = None
@@ -555,27 +645,43 @@ def _resolve_method(
         controller = key_document.get("controller")  # type: ignore[assignment]
         if not isinstance(controller, str) or not controller:
             raise VcError(
-                f"the key document {method_id} names no controller", "proof.method_malformed"
+                Message(N_("the key document %(key)s names no controller"), key=method_id),
+                "proof.method_malformed",
             )
     document = _resolve(controller, method_id, policy)
     method = find_method(document, method_id)
     if method is None and key_document is not None and is_authorized(document, method_id, purpose):
         method = key_document
     if method is None:
-        raise VcError(f"{controller} does not list the key {method_id}", "proof.method_not_found")
+        raise VcError(
+            Message(
+                N_("%(controller)s does not list the key %(key)s"),
+                controller=controller,
+                key=method_id,
+            ),
+            "proof.method_not_found",
+        )
     if method.get("type") not in _KEY_TYPES or not isinstance(
         method.get("publicKeyMultibase"), str
     ):
         raise VcError(
-            f"key {method_id} is of type {method.get('type')!r}; expected an Ed25519 Multikey",
+            Message(
+                N_("key %(key)s is of type %(type)s; expected an Ed25519 Multikey"),
+                key=method_id,
+                type=repr(method.get("type")),
+            ),
             "proof.method_unsupported",
         )
     method = dict(method)
     method.setdefault("controller", document.get("id"))
     if method.get("controller") != document.get("id"):
         raise VcError(
-            f"key {method_id} names the controller {method.get('controller')!r}, "
-            f"not {document.get('id')!r}",
+            Message(
+                N_("key %(key)s names the controller %(named)s, not %(controller)s"),
+                key=method_id,
+                named=repr(method.get("controller")),
+                controller=repr(document.get("id")),
+            ),
             "proof.method_not_found",
         )
     method["_assertion"] = is_authorized(document, method_id, purpose)
@@ -587,14 +693,26 @@ def _resolve(identifier: str, method_id: str, policy: Policy) -> dict[str, Any]:
         return policy.resolver.resolve(identifier)
     except VcError as exc:
         code = exc.code if exc.code.startswith("did.") else "did.unresolvable"
-        raise VcError(f"cannot resolve the signing key {method_id}: {exc.message}", code) from exc
+        raise VcError(
+            Message(
+                N_("cannot resolve the signing key %(key)s: %(reason)s"),
+                key=method_id,
+                reason=exc.message,
+            ),
+            code,
+        ) from exc
 
 
 def _check_issuer(
     credential: Mapping[str, Any], methods: list[dict[str, Any]], report: VerificationReport
 ) -> None:
     if not methods:
-        report.add("issuer", Outcome.SKIPPED, "issuer.unchecked", "no valid signature to bind")
+        report.add(
+            "issuer",
+            Outcome.SKIPPED,
+            "issuer.unchecked",
+            Message(N_("no valid signature to bind")),
+        )
         return
     issuer = _issuer_id(credential)
     for method in methods:
@@ -603,8 +721,14 @@ def _check_issuer(
                 "issuer",
                 Outcome.FAILED,
                 "issuer.key_not_controlled",
-                f"the credential names {issuer} as issuer but was signed by a key of "
-                f"{method.get('controller')}",
+                Message(
+                    N_(
+                        "the credential names %(issuer)s as issuer but was signed by a key of "
+                        "%(controller)s"
+                    ),
+                    issuer=str(issuer),
+                    controller=str(method.get("controller")),
+                ),
             )
             return
         if not method["_assertion"]:
@@ -612,14 +736,18 @@ def _check_issuer(
                 "issuer",
                 Outcome.FAILED,
                 "issuer.key_not_authorized",
-                f"{issuer} does not list key {method['id']} for issuing (assertionMethod)",
+                Message(
+                    N_("%(issuer)s does not list key %(key)s for issuing (assertionMethod)"),
+                    issuer=str(issuer),
+                    key=str(method["id"]),
+                ),
             )
             return
     report.add(
         "issuer",
         Outcome.PASSED,
         "issuer.ok",
-        f"signed by a key of the issuer {issuer}",
+        Message(N_("signed by a key of the issuer %(issuer)s"), issuer=str(issuer)),
         issuer=issuer,
     )
 
@@ -635,8 +763,12 @@ def _check_trust(credential: Mapping[str, Any], policy: Policy, report: Verifica
             "trust",
             Outcome.SKIPPED,
             "trust.record",
-            "a record's issuer attests what the learner holds; the trust in each credential's "
-            "issuer is checked with that credential (below)",
+            Message(
+                N_(
+                    "a record's issuer attests what the learner holds; the trust in each "
+                    "credential's issuer is checked with that credential (below)"
+                )
+            ),
         )
         return
     finding = policy.trust_checker.check(issuer, policy.clock())
@@ -663,18 +795,34 @@ def _check_validity(
             "validity",
             Outcome.FAILED,
             "validity.range_invalid",
-            f"{end_field} is before {start_field}",
+            Message(N_("%(end)s is before %(start)s"), end=end_field, start=start_field),
         )
     elif end is not None and end < now - skew:
-        report.add("validity", Outcome.FAILED, "validity.expired", f"expired on {_day(end)}")
+        report.add(
+            "validity",
+            Outcome.FAILED,
+            "validity.expired",
+            Message(N_("expired on %(date)s"), date=_day(end)),
+        )
     elif start is not None and start > now + skew:
         report.add(
-            "validity", Outcome.FAILED, "validity.not_yet_valid", f"not valid before {_day(start)}"
+            "validity",
+            Outcome.FAILED,
+            "validity.not_yet_valid",
+            Message(N_("not valid before %(date)s"), date=_day(start)),
         )
     else:
-        span = f"valid from {_day(start)}" if start else "no start date"
-        span += f" until {_day(end)}" if end else ", no end date"
-        report.add("validity", Outcome.PASSED, "validity.ok", span)
+        report.add("validity", Outcome.PASSED, "validity.ok", _span(start, end))
+
+
+def _span(start: datetime | None, end: datetime | None) -> Message:
+    if start and end:
+        return Message(N_("valid from %(start)s until %(end)s"), start=_day(start), end=_day(end))
+    if start:
+        return Message(N_("valid from %(start)s, no end date"), start=_day(start))
+    if end:
+        return Message(N_("no start date until %(end)s"), end=_day(end))
+    return Message(N_("no start date, no end date"))
 
 
 def _check_status(
@@ -685,7 +833,10 @@ def _check_status(
     entries = _as_list(credential.get("credentialStatus"))
     if not entries:
         report.add(
-            "status", Outcome.SKIPPED, "status.none", "the issuer publishes no revocation status"
+            "status",
+            Outcome.SKIPPED,
+            "status.none",
+            Message(N_("the issuer publishes no revocation status")),
         )
         return
     if policy.skip_status:
@@ -693,7 +844,7 @@ def _check_status(
             "status",
             Outcome.UNCHECKED,
             "status.skipped",
-            "revocation status was not checked (offline verification was chosen)",
+            Message(N_("revocation status was not checked (offline verification was chosen)")),
         )
         return
     if policy.status_checker is None:
@@ -701,14 +852,19 @@ def _check_status(
             "status",
             Outcome.FAILED,
             "status.unchecked",
-            "revocation status could not be checked: no status service is available here",
+            Message(
+                N_("revocation status could not be checked: no status service is available here")
+            ),
         )
         return
     results = []
     for entry in entries:
         if not isinstance(entry, Mapping):
             report.add(
-                "status", Outcome.FAILED, "status.malformed", "a credentialStatus is not an object"
+                "status",
+                Outcome.FAILED,
+                "status.malformed",
+                Message(N_("a credentialStatus is not an object")),
             )
             return
         results.append(policy.status_checker.check(credential, entry))
@@ -722,7 +878,7 @@ def _check_status(
                     code = "status.verification_error"
                 report.add("status", Outcome.FAILED, code, result.message)
                 return
-    report.add("status", Outcome.PASSED, "status.ok", "neither revoked nor suspended")
+    report.add("status", Outcome.PASSED, "status.ok", Message(N_("neither revoked nor suspended")))
 
 
 def _endorsements(credential: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
@@ -757,30 +913,47 @@ def _check_endorsements(
             "endorsements",
             Outcome.WARNING,
             "endorsement.too_deep",
-            "endorsements nested this deep are not verified",
+            Message(N_("endorsements nested this deep are not verified")),
         )
         return
     results = []
+    reasons: list[str] = []  # each result's message, as a Message where it has a template
     for where, item in found:
         inner = verify(item, policy, _depth=depth + 1)
         failure = next(iter(inner.failures), None)
+        reason = failure.as_message() if failure else inner.headline()
+        reasons.append(reason)
         results.append(
             {
                 "on": where,
                 "id": item.get("id"),
                 "issuer": _issuer_id(item),
                 "verdict": inner.verdict.value,
-                "message": failure.message if failure else inner.headline(),
+                "message": plain(reason),
+                **_translatable(reason),
             }
         )
-    bad = [r for r in results if r["verdict"] not in ("verified", "verified_with_warnings")]
+    bad = [
+        (r, reason)
+        for r, reason in zip(results, reasons, strict=True)
+        if r["verdict"] not in ("verified", "verified_with_warnings")
+    ]
     if bad:
+        first, reason = bad[0]
         report.add(
             "endorsements",
             Outcome.WARNING,
             "endorsement.not_verified",
-            f"{len(bad)} of {len(results)} endorsements do not verify; the first, by "
-            f"{bad[0]['issuer']}: {bad[0]['message']}",
+            Message(
+                N_(
+                    "%(bad)d of %(total)d endorsements do not verify; the first, by %(issuer)s: "
+                    "%(reason)s"
+                ),
+                bad=len(bad),
+                total=len(results),
+                issuer=str(first["issuer"]),
+                reason=reason,
+            ),
             endorsements=results,
         )
         return
@@ -788,7 +961,7 @@ def _check_endorsements(
         "endorsements",
         Outcome.PASSED,
         "endorsement.ok",
-        f"{len(results)} endorsement(s) verify on their own",
+        Message(N_("%(num)d endorsement(s) verify on their own"), num=len(results)),
         endorsements=results,
     )
 
@@ -802,38 +975,51 @@ def _check_components(
             "components",
             Outcome.FAILED,
             "clr.malformed",
-            "the record is malformed: " + "; ".join(problems[:3]),
-            problems=problems,
+            Message(N_("the record is malformed: %(problems)s"), problems=problems[:3]),
+            problems=[plain(p) for p in problems],
         )
         return
     results = []
+    reasons: list[str] = []  # each result's message, as a Message where it has a template
     for position, item in enumerate(embedded):
         inner = verify(item, policy)
         failure = next(iter(inner.failures), None)
         trust = inner.step("trust")
         achievement = clr.achievement_of(item) or {}
-        results.append(
-            {
-                "position": position,
-                "id": item.get("id"),
-                "name": achievement.get("name") or item.get("name"),
-                "issuer": _issuer_id(item),
-                "verified": inner.verified,
-                "trust": trust.code if trust else None,
-                "trust_message": trust.message if trust else None,
-                "code": failure.code if failure else "verified",
-                "message": failure.message if failure else "verified",
-            }
-        )
-    failed = [r for r in results if not r["verified"]]
+        reason = failure.as_message() if failure else Message(N_("verified"))
+        reasons.append(reason)
+        result = {
+            "position": position,
+            "id": item.get("id"),
+            "name": achievement.get("name") or item.get("name"),
+            "issuer": _issuer_id(item),
+            "verified": inner.verified,
+            "trust": trust.code if trust else None,
+            "trust_message": trust.message if trust else None,
+            "code": failure.code if failure else "verified",
+            "message": plain(reason),
+        }
+        if trust is not None:
+            result |= _translatable(trust.as_message(), "trust_")
+        results.append(result | _translatable(reason))
+    failed = [(r, reason) for r, reason in zip(results, reasons, strict=True) if not r["verified"]]
     if failed:
-        first = failed[0]
+        first, reason = failed[0]
         report.add(
             "components",
             Outcome.FAILED,
             "clr.component_failed",
-            f"{len(failed)} of {len(results)} credentials in the record do not verify; "
-            f"credential {first['position'] + 1} ({first['name']}): {first['message']}",
+            Message(
+                N_(
+                    "%(failed)d of %(total)d credentials in the record do not verify; "
+                    "credential %(position)d (%(name)s): %(reason)s"
+                ),
+                failed=len(failed),
+                total=len(results),
+                position=first["position"] + 1,
+                name=str(first["name"]),
+                reason=reason,
+            ),
             credentials=results,
         )
         return
@@ -841,9 +1027,21 @@ def _check_components(
         "components",
         Outcome.PASSED,
         "clr.ok",
-        f"all {len(results)} credentials in the record verify on their own",
+        Message(N_("all %(num)d credentials in the record verify on their own"), num=len(results)),
         credentials=results,
     )
+
+
+def _translatable(message: str, prefix: str = "") -> dict[str, Any]:
+    """``template`` and ``params`` beside a message kept in a step's details (read back by
+    :meth:`Step.detail_text`); nothing for plain English text."""
+    if not isinstance(message, Message):
+        return {}
+    data = message.to_json()
+    found = {prefix + "template": data["template"]}
+    if "params" in data:
+        found[prefix + "params"] = data["params"]
+    return found
 
 
 def _optional_date(credential: Mapping[str, Any], field: str) -> datetime | None:

@@ -47,6 +47,8 @@ from microcred.web.deps import SignInRequired
 from microcred.web.europass import router as europass_router
 from microcred.web.headers import SecurityHeadersMiddleware
 from microcred.web.health import router as health_router
+from microcred.web.language import LanguageMiddleware
+from microcred.web.language import router as language_router
 from microcred.web.limits import (
     BodyLimitMiddleware,
     InputGuardMiddleware,
@@ -133,6 +135,7 @@ def create_app(app: App) -> FastAPI:
     web.add_middleware(SecurityHeadersMiddleware, headers=headers)
     web.add_middleware(BodyLimitMiddleware)  # per-route body limits, while the body streams
     web.add_middleware(InputGuardMiddleware)  # NUL and control characters: refused first
+    web.add_middleware(LanguageMiddleware)  # the reader's language, before anything renders
     # outermost: the request id, the access log and the HTTP metrics see every answer
     web.add_middleware(RequestContextMiddleware)
 
@@ -143,7 +146,7 @@ def create_app(app: App) -> FastAPI:
     @web.exception_handler(SignInRequired)
     async def _signin(request: Request, exc: SignInRequired) -> Response:
         if _wants_json(request):
-            return _problem(request, 401, "sign_in_required", "sign in first")
+            return _problem(request, 401, "sign_in_required", _("sign in first"))
         path = request.url.path
         target = "/account/signin" if path.startswith(("/wallet", "/account")) else "/signin"
         return RedirectResponse(f"{target}?next={path}", status_code=303)
@@ -221,7 +224,7 @@ def create_app(app: App) -> FastAPI:
         ]
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
         return _problem(
-            request, 422, "request.invalid", summary or "invalid request", problems=problems
+            request, 422, "request.invalid", summary or _("invalid request"), problems=problems
         )
 
     web.add_exception_handler(FastApiHTTPException, _http)  # type: ignore[arg-type]
@@ -229,6 +232,7 @@ def create_app(app: App) -> FastAPI:
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
     web.include_router(health_router)
+    web.include_router(language_router)
     web.include_router(public.router)
     web.include_router(catalogue.router)
     web.include_router(catalogue.api)

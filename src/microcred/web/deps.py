@@ -92,7 +92,7 @@ def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> Non
     """Every form POST carries the session's token; a missing or wrong one is refused."""
     expected = request.session.get(CSRF_FIELD)
     if not expected or not secrets.compare_digest(str(expected), csrf_token):
-        raise HTTPException(status_code=403, detail="missing or invalid CSRF token")
+        raise HTTPException(status_code=403, detail=_("missing or invalid CSRF token"))
 
 
 def client_address(request: Request) -> str | None:
@@ -123,7 +123,7 @@ def api_staff(request: Request, session: DbSession) -> Staff:
     if staff is None:
         raise HTTPException(
             status_code=401,
-            detail="a valid API token is required (Authorization: Bearer mc_...)",
+            detail=_("a valid API token is required (Authorization: Bearer mc_...)"),
             headers={"WWW-Authenticate": "Bearer"},
         )
     return staff

@@ -48,9 +48,10 @@ def _problem(status: int, code: str, title: str, detail: str | None = None) -> R
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
-def _refused(exc: DomainError, what: str) -> Response:
+def _refused(exc: DomainError, missing: str) -> Response:
+    """``missing``: the sentence a 404 answers (``No such credential.``), translated."""
     if isinstance(exc, NotFound):
-        return _problem(404, exc.code, _("No such %(what)s.") % {"what": what})
+        return _problem(404, exc.code, missing)
     if isinstance(exc, europass.ErasedError):
         return _problem(410, exc.code, _("This credential was erased at the learner's request."))
     return _problem(422, exc.code, _("This cannot be exported to Europass."), exc.message)
@@ -83,7 +84,7 @@ def credential_europass(credential_id: str, session: DbSession) -> Response:
     try:
         document = europass.credential_document(session, credential_id)
     except DomainError as exc:
-        return _refused(exc, _("credential"))
+        return _refused(exc, _("No such credential."))
     return _document(document, f"{credential_id}-europass.jsonld")
 
 
@@ -98,5 +99,5 @@ def definition_europass(
             app, session, definition_id, _caller(request, app, session)
         )
     except DomainError as exc:
-        return _refused(exc, _("definition"))
+        return _refused(exc, _("No such definition."))
     return _document(document, f"definition-{definition_id}-europass.jsonld")

@@ -7,6 +7,8 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from microcred.i18n import _
+
 SCALAR_FIELDS = (
     "title",
     "description",
@@ -51,7 +53,7 @@ def definition_from_form(form: FormData) -> dict[str, Any]:
         data["price_amount"] = _number(str(form.get("price_amount", "")))
     except ValueError as exc:
         raise ValueError(
-            "workload, validity, pass mark, credit hours and price must be numbers"
+            _("workload, validity, pass mark, credit hours and price must be numbers")
         ) from exc
     data["price_currency"] = str(form.get("price_currency", "")).strip() or "EUR"
     data["next_start"] = str(form.get("next_start", "")).strip() or None

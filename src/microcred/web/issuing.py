@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.catalog import SUPERVISION
 from microcred.domain.errors import DomainError
+from microcred.i18n import _
 from microcred.services import definitions, issuing, status
 from microcred.services.providers import require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, RowId, provider_of
@@ -30,7 +31,7 @@ def assess_form(
         "assess.html",
         row=row,
         data=definitions.data_of(row),
-        supervision=SUPERVISION,
+        supervision=SUPERVISION,  # English labels: the page says _(label)
         today=date.today().isoformat(),
         error=None,
     )
@@ -67,7 +68,7 @@ async def assess(
             credential = issuing.award_assessment(app, session, staff, assessment)
             return see_other(f"/manage/credentials/{credential.id}")
     except ValueError:
-        error = "The assessment date must be a date."
+        error = _("The assessment date must be a date.")
     except DomainError as exc:
         error = exc.message
     else:

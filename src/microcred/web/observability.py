@@ -142,8 +142,8 @@ def unexpected_error(
     mark_logged(exc)
     message = _(
         "Something went wrong on our side. If you contact us about it, quote this reference: "
-        "{reference}."
-    ).format(reference=request_id)
+        "%(reference)s."
+    ) % {"reference": request_id}
     response: Response
     try:
         response = problem(request, 500, "internal", message, request_id=request_id)

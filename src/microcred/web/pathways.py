@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from microcred.domain.errors import DomainError
+from microcred.i18n import _
 from microcred.services import definitions
 from microcred.services import stacking as stacking_service
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, FormRowId, RowId, provider_of
@@ -79,7 +80,11 @@ def pathway_create(
     except (ValueError, DomainError) as exc:
         if isinstance(exc, DomainError) and exc.code in ("forbidden", "not_found"):
             raise
-        message = exc.message if isinstance(exc, DomainError) else f"not valid: {exc}"
+        message = (
+            exc.message
+            if isinstance(exc, DomainError)
+            else _("not valid: %(error)s") % {"error": exc}
+        )
         return refused_to(request, "/pathways", message)
     return see_other("/pathways")
 

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import NotFound
+from microcred.i18n import N_, _
 from microcred.services import catalogue, definitions, issuing, keys, providers, status
 from microcred.services.issuing import document_of
 from microcred.services.models import Credential
@@ -22,7 +23,7 @@ from microcred.web.render import render
 
 router = APIRouter(responses=problem_responses())
 JSON_LD = "application/ld+json"
-_ERASED = "erased at the learner's request; copies they hold still verify"
+_ERASED = N_("erased at the learner's request; copies they hold still verify")
 
 
 @router.get("/providers/{slug}/did.json", tags=["public"])
@@ -47,7 +48,7 @@ def _credential(session: DbSession, credential_id: str) -> Credential:
     if credential is None:
         raise NotFound("credential")
     if not credential.document:
-        raise HTTPException(410, _ERASED)
+        raise HTTPException(410, _(_ERASED))
     return credential
 
 
@@ -56,7 +57,7 @@ async def credential_json(credential_id: str, app: AppDep) -> Response:
     """The signed credential, byte for byte as issued."""
     document = await run_in_threadpool(issuing.signed_text, app, credential_id)  # one trip
     if not document:
-        raise HTTPException(410, _ERASED)
+        raise HTTPException(410, _(_ERASED))
     return Response(
         document,
         media_type=JSON_LD,

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from microcred import i18n
 from microcred.domain.text import fold
 from microcred.i18n import translations
 from microcred.web.deps import csrf_token, refuse
@@ -20,6 +21,12 @@ templates.env.autoescape = True
 # {{ _("text") }} and {% trans %} in templates; Python code uses microcred.i18n._
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+# dates and numbers as the reader writes them: {{ d|date }}, {{ t|datetime }}, {{ n|number }}
+templates.env.filters["date"] = i18n.format_date
+templates.env.filters["datetime"] = i18n.format_datetime
+templates.env.filters["number"] = i18n.format_number
+templates.env.globals["current_language"] = i18n.current
+templates.env.globals["languages"] = i18n.LANGUAGES
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

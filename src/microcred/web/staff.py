@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from microcred.domain.errors import DomainError
+from microcred.i18n import _
 from microcred.services import (
     definitions,
     issuing,
@@ -79,7 +80,7 @@ def signin(
     except throttle.ThrottledError as exc:
         return too_many(request, "signin.html", exc.message, exc.retry_after)
     if staff is None:
-        page = render(request, "signin.html", status_code=401, error="Wrong email or password.")
+        page = render(request, "signin.html", status_code=401, error=_("Wrong email or password."))
         keep_writes(request)  # the failure is counted
         return page
     sessions.end(app, session, request.session.get(STAFF_SESSION))  # whoever was signed in
@@ -176,7 +177,12 @@ def _staff_page(
 ) -> Response:
     members = providers.members(session, staff.provider_id)
     return render(
-        request, "staff.html", status_code=status_code, members=members, roles=ROLES, error=error
+        request,
+        "staff.html",
+        status_code=status_code,
+        members=members,
+        roles=ROLES,  # codes: the page words them, _(role)
+        error=error,
     )
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.trust import FRAMEWORKS
+from microcred.i18n import _
 from microcred.services import providers
 from microcred.services import trust as trust_service
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
@@ -33,7 +34,7 @@ def _qa_page(
         body=body,
         rows=rows,
         names=names,
-        frameworks=FRAMEWORKS,
+        frameworks=FRAMEWORKS,  # English labels: the page says _(label)
         error=error,
         today=date.today().isoformat(),
     )
@@ -70,7 +71,7 @@ def qa_accredit(
             report_url=report_url.strip() or None,
         )
     except ValueError:
-        return _qa_page(request, session, staff, "Give the dates as YYYY-MM-DD.", 422)
+        return _qa_page(request, session, staff, _("Give the dates as YYYY-MM-DD."), 422)
     except DomainError as exc:
         if exc.code in ("forbidden", "not_found"):
             raise

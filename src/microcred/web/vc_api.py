@@ -13,10 +13,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from microcred.domain.errors import DomainError, Forbidden, NotFound
+from microcred.i18n import _
 from microcred.services import status, vc_api
 from microcred.services.providers import require
 from microcred.vc.errors import VcError
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
+from microcred.vc.message import text as shown
 from microcred.web.deps import ApiStaff, AppDep, DbSession, RowId, provider_of
 from microcred.web.problems import problem_responses
 
@@ -60,7 +62,7 @@ def _bad_request(field: str, message: str) -> JSONResponse:
     return problem(
         400,
         "request.invalid",
-        "The request body is not a valid VC API request",
+        _("The request body is not a valid VC API request"),
         message,
         [{"field": field, "pointer": f"/{field}", "code": "request.invalid", "message": message}],
     )
@@ -81,9 +83,9 @@ def _body(raw: bytes) -> dict[str, Any] | JSONResponse:
     try:
         body = parse_json(raw, max_bytes=DEFAULT_MAX_BYTES)
     except VcError as exc:
-        return problem(400, exc.code, "The request body is not JSON", exc.message)
+        return problem(400, exc.code, _("The request body is not JSON"), shown(exc.message))
     if not isinstance(body, dict):
-        return problem(400, "request.invalid", "The request body must be a JSON object")
+        return problem(400, "request.invalid", _("The request body must be a JSON object"))
     return body
 
 
@@ -99,10 +101,10 @@ def issue(raw: RawBody, app: AppDep, staff: ApiStaff, session: DbSession) -> Res
         return body
     credential = body.get("credential")
     if not isinstance(credential, dict):
-        return _bad_request("credential", "credential (a JSON object) is required")
+        return _bad_request("credential", _("credential (a JSON object) is required"))
     options = body.get("options")
     if options is not None and not isinstance(options, dict):
-        return _bad_request("options", "options must be an object")
+        return _bad_request("options", _("options must be an object"))
     try:
         _row, signed = vc_api.issue_document(app, session, staff, credential)
     except vc_api.InvalidCredentialError as exc:
@@ -110,7 +112,7 @@ def issue(raw: RawBody, app: AppDep, staff: ApiStaff, session: DbSession) -> Res
         return problem(
             422,
             exc.code,
-            "The credential does not conform to the VC Data Model",
+            _("The credential does not conform to the VC Data Model"),
             exc.message,
             errors,
         )
@@ -132,18 +134,18 @@ def update_status(raw: RawBody, app: AppDep, staff: ApiStaff, session: DbSession
         return body
     credential_id = body.get("credentialId")
     if not isinstance(credential_id, str) or not credential_id:
-        return _bad_request("credentialId", "credentialId (a string) is required")
+        return _bad_request("credentialId", _("credentialId (a string) is required"))
     entry = body.get("credentialStatus")
     if isinstance(entry, list) and len(entry) == 1:
         entry = entry[0]
     if not isinstance(entry, dict):
         return _bad_request(
             "credentialStatus",
-            "credentialStatus (an object with type and statusPurpose) is required",
+            _("credentialStatus (an object with type and statusPurpose) is required"),
         )
     value = body.get("status", True)
     if not isinstance(value, bool):
-        return _bad_request("status", "status must be true or false")
+        return _bad_request("status", _("status must be true or false"))
     try:
         rows = vc_api.update_status(app, session, staff, credential_id, entry, value)
     except DomainError as exc:

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
+from microcred.i18n import _
 from microcred.services import trust
 from microcred.services.app import App
 from microcred.services.verification import (
@@ -27,6 +28,7 @@ from microcred.services.verification import (
 from microcred.vc import clr
 from microcred.vc.errors import VcError
 from microcred.vc.jsonsafe import DEFAULT_MAX_BYTES, parse_json
+from microcred.vc.message import text as shown
 from microcred.vc.presentation import verify_presentation
 from microcred.vc.report import Outcome
 from microcred.web.deps import AppDep, Csrf, DbSession, rate_limited
@@ -48,7 +50,7 @@ def _page(request: Request, result: VerifyResult | None, **extra: Any) -> Respon
         content=content,
         error=extra.pop("error", None),
         outcome=Outcome,
-        labels={**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS},
+        labels={**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS},  # English: the page says _(label)
         associations=_associations(result.credential) if result and result.credential else [],
         **extra,
     )
@@ -68,7 +70,7 @@ def _associations(credential: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [
         (
             names.get(str(a.get("sourceId")), str(a.get("sourceId"))),
-            {"isPartOf": "is part of"}.get(
+            {"isPartOf": "is part of"}.get(  # a code the page words (verify.html)
                 str(a.get("associationType")), str(a.get("associationType"))
             ),
             names.get(str(a.get("targetId")), str(a.get("targetId"))),
@@ -118,7 +120,8 @@ def verify_page(request: Request, app: AppDep, url: str | None = None) -> Respon
     try:
         data = SelfFetcher(app).fetch(url)
     except VcError as exc:
-        return _page(request, None, error=f"Could not fetch {url}: {exc.message}", url=url)
+        error = _("Could not fetch %(url)s: %(why)s") % {"url": url, "why": shown(exc.message)}
+        return _page(request, None, error=error, url=url)
     return _page(request, verify_bytes_for_platform(app, data), url=url)
 
 
@@ -138,13 +141,12 @@ def verify_upload(
     if file is not None and file.filename:
         data = file.file.read(MAX_UPLOAD + 1)
         if len(data) > MAX_UPLOAD:
-            return _page(
-                request, None, error=f"The file is larger than {MAX_UPLOAD // 1024 // 1024} MiB."
-            )
+            error = _("The file is larger than %(mib)s MiB.") % {"mib": MAX_UPLOAD // 1024 // 1024}
+            return _page(request, None, error=error)
     elif text.strip():
         data = text.encode("utf-8")
     else:
-        return _page(request, None, error="Choose a file or paste a credential.")
+        return _page(request, None, error=_("Choose a file or paste a credential."))
     return _page(request, verify_bytes_for_platform(app, data))
 
 
@@ -187,13 +189,13 @@ def _api_verify(raw: bytes, app: App) -> Response:
     try:
         body = _json_body(raw)
     except VcError as exc:
-        return _problem(400, exc.code, exc.message)
+        return _problem(400, exc.code, shown(exc.message))
     if isinstance(body, dict) and "verifiableCredential" in body:
         body = body["verifiableCredential"]
     if isinstance(body, str) and sniff(body.encode()) != "unknown":  # a JWT in a JSON string
         return JSONResponse(verify_bytes_for_platform(app, body.encode()).to_json())
     if not isinstance(body, dict):
-        return _problem(400, "request.invalid", "send a credential (a JSON object)")
+        return _problem(400, "request.invalid", _("send a credential (a JSON object)"))
     kept = kept_answer(app, body, raw)  # as it was answered, while nothing it read has changed
     if kept is not None:
         return Response(kept, media_type="application/json")
@@ -221,7 +223,7 @@ def _vc_api_response(
     }
     if verified:
         return JSONResponse(body)
-    first = errors[0] if errors else {"code": "verification.failed", "message": "not verified"}
+    first = errors[0] if errors else {"code": "verification.failed", "message": _("not verified")}
     body.update(
         {"type": f"urn:microcred:problem:{first['code']}", "title": first["message"], "status": 422}
     )
@@ -233,7 +235,7 @@ def _options(body: dict[str, Any]) -> dict[str, Any] | JSONResponse:
     if options is None:
         return {}
     if not isinstance(options, dict):
-        return _problem(400, "request.invalid", "options must be an object")
+        return _problem(400, "request.invalid", _("options must be an object"))
     return options  # unknown options are accepted and ignored
 
 
@@ -242,12 +244,14 @@ def _vc_api_request(raw: bytes, field: str) -> tuple[dict[str, Any], dict[str, A
     try:
         body = _json_body(raw)
     except VcError as exc:
-        return _problem(400, exc.code, exc.message)
+        return _problem(400, exc.code, shown(exc.message))
     if not isinstance(body, dict):
-        return _problem(400, "request.invalid", "the body must be a JSON object")
+        return _problem(400, "request.invalid", _("the body must be a JSON object"))
     value = body.get(field)
     if not isinstance(value, dict):
-        return _problem(400, "request.invalid", f"{field} (an object) is required")
+        return _problem(
+            400, "request.invalid", _("%(field)s (an object) is required") % {"field": field}
+        )
     options = _options(body)
     if isinstance(options, JSONResponse):
         return options
@@ -273,7 +277,7 @@ def vc_api_verify_presentation(raw: RawBody, app: AppDep) -> Response:
     presentation, options = parsed
     challenge, domain = options.get("challenge"), options.get("domain")
     if any(v is not None and not isinstance(v, str) for v in (challenge, domain)):
-        return _problem(400, "request.invalid", "challenge and domain must be strings")
+        return _problem(400, "request.invalid", _("challenge and domain must be strings"))
     report = verify_presentation(
         presentation,
         platform_policy(app),

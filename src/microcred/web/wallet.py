@@ -15,7 +15,7 @@ from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, binding
-from microcred.i18n import _
+from microcred.i18n import _, ngettext
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg
 from microcred.services import (
@@ -42,6 +42,7 @@ from microcred.services.verification import (
 )
 from microcred.vc import baking, clr
 from microcred.vc.errors import VcError
+from microcred.vc.message import text as shown
 from microcred.web.deps import (
     LEARNER_SESSION,
     STAFF_SESSION,
@@ -58,24 +59,8 @@ from microcred.web.deps import (
 from microcred.web.render import attachment, refused_to, render, see_other, too_many
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
-LABELS = {**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS}
+LABELS = {**MANDATORY_ELEMENTS, **OPTIONAL_ELEMENTS}  # English: pages say _(label)
 MAX_IMPORT = 8 * 1024 * 1024
-# the verdict in a word or three (the wallet list); pages also show report.headline()
-VERDICTS = {
-    "verified": _("verified"),
-    "verified_with_warnings": _("verified, with warnings"),
-    "revoked": _("revoked"),
-    "suspended": _("suspended"),
-    "expired": _("expired"),
-    "not_yet_valid": _("not yet valid"),
-    "status_unchecked": _("status could not be checked"),
-    "invalid": _("not verified"),
-}
-BINDINGS = {
-    Binding.HOLDER: "",
-    Binding.OTHER: _("issued to someone else"),
-    Binding.UNKNOWN: _("not bound to you"),
-}
 
 
 def current_learner(request: Request, app: AppDep, session: DbSession) -> LearnerAccount:
@@ -156,7 +141,7 @@ def signin(
         return too_many(request, "account_signin.html", exc.message, exc.retry_after)
     if account is None:
         page = render(
-            request, "account_signin.html", status_code=401, error="Wrong email or password."
+            request, "account_signin.html", status_code=401, error=_("Wrong email or password.")
         )
         keep_writes(request)  # the failure is counted
         return page
@@ -282,7 +267,7 @@ def _wallet_page(request: Request, app: Any, account: LearnerAccount, session: S
                 "item": entry,
                 "doc": document,
                 "verdict": verdict.value,
-                "headline": report.headline(),
+                "headline": report.headline_text(),
                 "failure": report.failures[0].code if report.failures else None,
                 "ok": verdict in wallet.PASSING,
                 "binding": binding(document, mine) if document else Binding.UNKNOWN,
@@ -299,13 +284,11 @@ def _wallet_page(request: Request, app: Any, account: LearnerAccount, session: S
         error=None,
         message=None,
         base_url=app.settings.base_url,
-        verdicts=VERDICTS,
         total=len(entries),
         passing=sum(counts[v.value] for v in wallet.PASSING),
         counts=sorted(counts.items()),
         page=page,
         pages=pages,
-        bindings=BINDINGS,
         holder=Binding.HOLDER,
     )
 
@@ -322,7 +305,7 @@ def _title(entry: WalletItem) -> str:
     try:
         return _title_of(json.loads(entry.document))
     except ValueError:
-        return "Credential"
+        return _("Credential")
 
 
 def _title_of(document: Any) -> str:
@@ -330,10 +313,10 @@ def _title_of(document: Any) -> str:
         return str(
             document.get("credentialSubject", {}).get("achievement", {}).get("name")
             or document.get("name")
-            or "Credential"
+            or _("Credential")
         )
     except AttributeError:
-        return "Credential"
+        return _("Credential")
 
 
 @router.post("/wallet/import", dependencies=[Csrf, rate_limited("upload")])
@@ -350,27 +333,45 @@ def wallet_import(
         if file is not None and file.filename:
             data = file.file.read(MAX_IMPORT + 1)
             if len(data) > MAX_IMPORT:
-                raise DomainError("import.too_large", "the file is larger than 8 MiB")
+                raise DomainError(
+                    "import.too_large",
+                    _("the file is larger than %(mib)s MiB") % {"mib": MAX_IMPORT // 2**20},
+                )
         elif text.strip():
             data = text.encode("utf-8")
         elif url.strip():
             data = SelfFetcher(app).fetch(url.strip())  # its own pages: never over HTTP
         else:
-            raise DomainError("import.empty", "choose a file, paste a credential or give a link")
+            raise DomainError("import.empty", _("choose a file, paste a credential or give a link"))
         entries, result = wallet.import_any(app, session, account, data)
     except (DomainError, VcError) as exc:
-        return refused_to(request, "/wallet", exc.message)
+        return refused_to(request, "/wallet", shown(exc.message))
     if result.credential is not None and clr.is_clr(result.credential):
         failing = sum(1 for e in entries if not e.verified_on_import)
-        note = f"{len(entries)} credential(s) imported from the record"
-        if failing:
-            note += f"; {failing} " + (
-                "does not verify and is marked" if failing == 1 else "do not verify and are marked"
+        imported = len(entries)
+        note = (
+            ngettext(
+                "%(num)d credential(s) imported from the record",
+                "%(num)d credential(s) imported from the record",
+                imported,
             )
+            % {"num": imported}
+            if not failing
+            else ngettext(
+                "%(num)d credential(s) imported from the record; %(failing)d does not verify "
+                "and is marked",
+                "%(num)d credential(s) imported from the record; %(failing)d do not verify "
+                "and are marked",
+                failing,
+            )
+            % {"num": imported, "failing": failing}
+        )
         return see_other("/wallet?" + urlencode({"note": note}))
     if not entries:
-        first = result.report.failures[0].message if result.report.failures else "not a credential"
-        return refused_to(request, "/wallet", f"Not imported: {first}")
+        first = (
+            result.report.failures[0].text() if result.report.failures else _("not a credential")
+        )
+        return refused_to(request, "/wallet", _("Not imported: %(reason)s") % {"reason": first})
     return see_other(f"/wallet/items/{entries[0].id}?imported=1")
 
 
@@ -402,7 +403,6 @@ def wallet_item(
         result=result,
         ok=wallet.passes(result.report),
         binding=bound,
-        bindings=BINDINGS,
         holder=Binding.HOLDER,
         title=_title(entry),
         elements=read_eu_elements(document),
@@ -598,7 +598,7 @@ def wallet_share(
         days = int(expires_days) if expires_days.strip() else None
         link = wallet.create_share(app, session, account, items or [], title, days)
     except ValueError:
-        return refused_to(request, "/wallet", "the expiry is a number of days")
+        return refused_to(request, "/wallet", _("the expiry is a number of days"))
     except DomainError as exc:
         if exc.code == "not_found":
             raise
@@ -659,7 +659,7 @@ def wallet_presentation(
     try:
         chosen = [wallet.item(session, account, i) for i in items or []]
         if not chosen:
-            raise DomainError("presentation.empty", "choose at least one credential")
+            raise DomainError("presentation.empty", _("choose at least one credential"))
         presentation = wallet.presentation(app, session, account, chosen, challenge, domain)
     except DomainError as exc:
         if exc.code == "not_found":
@@ -683,7 +683,7 @@ def wallet_record(
     """The chosen credentials as a signed CLR 2.0 comprehensive learner record (download)."""
     try:
         if not items:
-            raise DomainError("record.empty", "choose at least one credential for the record")
+            raise DomainError("record.empty", _("choose at least one credential for the record"))
         record = records.build(app, session, account, items)
     except DomainError as exc:
         return refused_to(request, "/wallet", exc.message)
@@ -715,9 +715,7 @@ def account_delete(
     except DomainError as exc:
         return refused_to(request, "/wallet", exc.message)
     request.session.clear()
-    return render(
-        request, "error.html", status=200, message="Your account and personal data are erased."
-    )
+    return render(request, "account_erased.html")
 
 
 @router.get("/wallet/pathways")
