@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -67,6 +68,38 @@ class Provider(Base):
     # the domain it proved it controls when it applied (services/onboarding.py)
     domain: Mapped[str | None] = mapped_column(String(253))
     domain_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # branding (issue 15): its logo (an Artwork digest) and colour (#rrggbb) on certificates
+    logo: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("artwork.digest", use_alter=True, name="fk_providers_logo_artwork")
+    )
+    brand_colour: Mapped[str | None] = mapped_column(String(7))
+
+
+class Artwork(Base):
+    """Uploaded artwork, made safe (render/artwork.py) and kept once by the SHA-256 of its bytes:
+    badge images (a definition's ``image_digest``) and logos, served at ``/artwork/DIGEST``."""
+
+    __tablename__ = "artwork"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    media_type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UsageCount(Base):
+    """How often one micro-credential was issued, claimed, shared, viewed, verified or revoked on
+    one day (UTC): counts only, nothing about who (services/usage.py)."""
+
+    __tablename__ = "usage_counts"
+    __table_args__ = (Index("ix_usage_counts_provider_day", "provider_id", "day"),)
+
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(12), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    count: Mapped[int] = mapped_column(BigInteger)
 
 
 class Staff(Base):
@@ -81,6 +114,7 @@ class Staff(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # set when an owner removes the member: no sign-in, no API access; the row stays for history
     deactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    language: Mapped[str | None] = mapped_column(String(8))  # of the pages and emails
 
     provider: Mapped[Provider] = relationship()
 
@@ -249,6 +283,7 @@ class LearnerAccount(Base):
     holder_public: Mapped[str] = mapped_column(String(100))
     holder_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    language: Mapped[str | None] = mapped_column(String(8))  # of the pages and emails
 
 
 class AccountToken(Base):

@@ -34,6 +34,7 @@ from microcred.vc.model import (
     Alignment,
     Criteria,
     IdentityObject,
+    Image,
     Profile,
     Result,
     ResultDescription,
@@ -125,7 +126,12 @@ def achievement_alignments(data: DefinitionData) -> list[Alignment]:
 
 
 def build_achievement(
-    *, achievement_id: str, issuer: Issuer, definition: DefinitionData, definition_version: int
+    *,
+    achievement_id: str,
+    issuer: Issuer,
+    definition: DefinitionData,
+    definition_version: int,
+    image_url: str | None = None,
 ) -> dict[str, Any]:
     """The achievement (the definition as OB 3.0 states it): the part of a credential that every
     learner's shares, built once for many (bulk issuing) and passed to :func:`build_credential`."""
@@ -147,6 +153,7 @@ def build_achievement(
         version=str(definition_version),
         field_of_study=definition.field_of_study or None,
         creator=Profile(id=issuer.did, name=issuer.name),
+        image=Image(id=image_url, caption=definition.title) if image_url else None,
     )
     return achievement.to_json()
 

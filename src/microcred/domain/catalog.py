@@ -145,6 +145,9 @@ class DefinitionData(BaseModel):
     # Credentials carry a second status entry (suspension) beside revocation. Off by default:
     # the published 1EdTech schema allows one credentialStatus object (ADR 0015).
     suspendable: bool = False
+    # the badge's artwork: the digest of an uploaded image (services/branding.py), or "" for the
+    # badge drawn from the credential
+    image: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
 
     @field_validator("country_code")
     @classmethod

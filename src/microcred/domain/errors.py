@@ -28,6 +28,7 @@ NOT_FOUND = {
     "accreditation": N_("accreditation not found"),
     "API token": N_("API token not found"),
     "application": N_("application not found"),
+    "artwork": N_("artwork not found"),
     "assessment": N_("assessment not found"),
     "award": N_("award not found"),
     "credential": N_("credential not found"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 from html import escape
@@ -72,3 +73,17 @@ def badge_svg(credential: dict[str, Any]) -> str:
         )
     lines.append("</svg>")
     return "\n".join(lines)
+
+
+def svg_of(data: bytes, media_type: str) -> str:
+    """Uploaded (already sanitised) artwork as SVG text: an SVG as it is, a PNG inside one."""
+    if media_type == "image/svg+xml":
+        return data.decode("utf-8")
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+    encoded = base64.b64encode(data).decode("ascii")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><image width="{width}" height="{height}" '
+        f'href="data:image/png;base64,{encoded}"/></svg>'
+    )

@@ -267,6 +267,11 @@ def achievement_url(app: App, provider: Provider, row: Definition) -> str:
     )
 
 
+def image_url(app: App, data: DefinitionData) -> str | None:
+    """The badge artwork credentials cite (services/branding.py), if the provider uploaded it."""
+    return f"{app.settings.base_url}/artwork/{data.image}" if data.image else None
+
+
 def achievement_of(app: App, provider: Provider, row: Definition) -> dict[str, Any]:
     """The OB 3.0 achievement every credential of this version embeds."""
     data = definitions.data_of(row)
@@ -275,6 +280,7 @@ def achievement_of(app: App, provider: Provider, row: Definition) -> dict[str, A
         issuer=_issuer(app, provider, data),
         definition=data,
         definition_version=row.version,
+        image_url=image_url(app, data),
     )
 
 
@@ -300,6 +306,7 @@ def signing_plan(
                 issuer=issuer,
                 definition=data,
                 definition_version=row.version,
+                image_url=image_url(app, data),
             ),
         ),
         purposes=tuple(status_purposes_for(data)),

@@ -29,6 +29,7 @@ from microcred.services.verification import load_configured_registries
 from microcred.web import (
     api,
     audit,
+    branding,
     bulk,
     catalogue,
     definitions,
@@ -242,7 +243,7 @@ def create_app(app: App) -> FastAPI:
     web.include_router(vc_api.router)
     web.include_router(wallet.router)
     # the provider's pages, by domain (the order their routes are matched in)
-    for pages in (staff, definitions, issuing, bulk, trust, pathways, rpl):
+    for pages in (staff, definitions, issuing, bulk, trust, pathways, rpl, branding):
         web.include_router(pages.router)
     web.include_router(audit.router)
     web.include_router(europass_router)  # ELM 3 exports for Europass (ADR 0028)

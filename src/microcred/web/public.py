@@ -12,7 +12,7 @@ from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import NotFound
 from microcred.i18n import N_, _
-from microcred.services import catalogue, definitions, issuing, keys, providers, status
+from microcred.services import branding, catalogue, definitions, issuing, keys, providers, status
 from microcred.services.issuing import document_of
 from microcred.services.models import Credential
 from microcred.services.providers import get_provider
@@ -31,6 +31,21 @@ def did_document(slug: str, app: AppDep, session: DbSession) -> Response:
     provider = get_provider(session, slug)
     document = keys.did_document(app, session, provider)
     return Response(json.dumps(document), media_type="application/did+json")
+
+
+# an uploaded SVG shown on its own runs nothing and loads nothing, whatever it says
+_ARTWORK_HEADERS = {
+    "Cache-Control": "public, max-age=31536000, immutable",  # the address is the digest
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@router.get("/artwork/{digest}", tags=["public"])
+def artwork(digest: str, session: DbSession) -> Response:
+    """A badge image or logo a provider uploaded (made safe when it was uploaded)."""
+    found = branding.artwork(session, digest)
+    return Response(found.data, media_type=found.media_type, headers=_ARTWORK_HEADERS)
 
 
 @router.get("/providers/{slug}/status/{number}/{purpose}", tags=["public"])

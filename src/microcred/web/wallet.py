@@ -17,8 +17,9 @@ from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, binding
 from microcred.i18n import _, ngettext
 from microcred.render.certificate import certificate_pdf
-from microcred.render.images import badge_png, badge_svg
+from microcred.render.images import badge_png, badge_svg, svg_of
 from microcred.services import (
+    branding,
     catalogue,
     definitions,
     outbox,
@@ -414,14 +415,17 @@ def wallet_item(
     )
 
 
-def _download(entry: WalletItem, kind: str, app: Any) -> tuple[bytes, str]:
+def _download(entry: WalletItem, kind: str, app: Any, session: Any) -> tuple[bytes, str]:
     document = json.loads(entry.document)
     if kind == "json":
         return entry.document.encode("utf-8"), "application/ld+json"
+    art = branding.badge_artwork(app, session, document) if kind in ("png", "svg") else None
     if kind == "png":
-        return baking.bake_png(badge_png(document), entry.document), "image/png"
+        drawn = art.data if art is not None and art.media_type == "image/png" else None
+        return baking.bake_png(drawn or badge_png(document), entry.document), "image/png"
     if kind == "svg":
-        return baking.bake_svg(badge_svg(document), entry.document).encode("utf-8"), "image/svg+xml"
+        svg = badge_svg(document) if art is None else svg_of(art.data, art.media_type)
+        return baking.bake_svg(svg, entry.document).encode("utf-8"), "image/svg+xml"
     if kind == "pdf":
         credential_id = str(document.get("id", ""))
         verify_url = f"{app.settings.base_url}/verify"
@@ -431,7 +435,9 @@ def _download(entry: WalletItem, kind: str, app: Any) -> tuple[bytes, str]:
         issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
         finding = RegistryTrust(app, app.registries).check(str(issuer_id), app.now())
         current = [a for a in finding.details.get("accreditations", []) if a.get("current")]
-        return certificate_pdf(entry.document, verify_url, current), "application/pdf"
+        look = branding.certificate_branding(session, entry.credential_id)
+        pdf = certificate_pdf(entry.document, verify_url, current, branding=look)
+        return pdf, "application/pdf"
     raise NotFound("download")
 
 
@@ -440,7 +446,7 @@ def wallet_download(
     item_id: str, kind: str, app: AppDep, account: Learner, session: DbSession
 ) -> Response:
     entry = wallet.item(session, account, item_id)
-    data, media_type = _download(entry, kind, app)
+    data, media_type = _download(entry, kind, app, session)
     try:
         issued = str(json.loads(entry.document).get("validFrom", ""))[:10]
     except (ValueError, AttributeError):
