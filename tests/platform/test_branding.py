@@ -55,7 +55,8 @@ def test_uploaded_artwork_is_sanitised_and_appears_on_badges_and_certificates(pl
     assert "default-src 'none'" in served.headers["content-security-policy"]
     for gone in (b"script", b"onload", b"evil.example", b"cookie"):
         assert gone not in served.content, gone
-    assert b"ACME" in served.content and b"#0b6e4f" in served.content
+    assert b"ACME" in served.content
+    assert b"#0b6e4f" in served.content
 
     # the badge artwork of a draft, then published and issued
     definition_id = _draft(platform, org)
@@ -119,7 +120,8 @@ def test_bad_branding_is_refused_beside_its_field_and_keeps_what_was_typed(platf
     token = signin(client, org.owner_email)
     page = client.post("/branding", data={"csrf_token": token, "colour": "red;background:url(x)"})
     assert page.status_code == 422
-    assert 'id="colour-error"' in page.text and "#rrggbb" in page.text
+    assert 'id="colour-error"' in page.text
+    assert "#rrggbb" in page.text
     assert 'value="red;background:url(x)"' in page.text
     not_an_image = client.post(
         "/branding",
@@ -127,10 +129,12 @@ def test_bad_branding_is_refused_beside_its_field_and_keeps_what_was_typed(platf
         files={"logo": ("logo.gif", b"GIF89a......", "image/gif")},
     )
     assert not_an_image.status_code == 422
-    assert 'id="logo-error"' in not_an_image.text and "PNG or an SVG" in not_an_image.text
+    assert 'id="logo-error"' in not_an_image.text
+    assert "PNG or an SVG" in not_an_image.text
     with transaction(platform.sessions, readonly=True) as session:
         provider = session.get(Provider, org.provider_id)
-        assert provider.logo is None and provider.brand_colour is None
+        assert provider.logo is None
+        assert provider.brand_colour is None
     issuer = signin(client, "issuer@acme.example")
     forbidden = client.post("/branding", data={"csrf_token": issuer, "colour": "#123456"})
     assert forbidden.status_code == 403
