@@ -49,7 +49,7 @@ from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError, NotFound
 from microcred.i18n import DEFAULT, N_, _, use_language
 from microcred.i18n import current as current_language
-from microcred.services import audit, definitions, jobs, notify
+from microcred.services import audit, definitions, jobs, notify, usage
 from microcred.services.app import App
 from microcred.services.issuing import (
     Award,
@@ -636,6 +636,7 @@ def _store(
             update_rows(session, BulkRow, same)
         if issued:
             insert_rows(session, Credential, [_columns(c) for c, _title in issued])
+            usage.count_credentials(session, [c for c, _t in issued], "issued", app.now())
             audit.log(
                 session,
                 provider.id,

@@ -30,7 +30,7 @@ from microcred.domain.catalog import DefinitionData
 from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, NotFound
 from microcred.i18n import _
-from microcred.services import audit, definitions, notify
+from microcred.services import audit, definitions, notify, usage
 from microcred.services.app import App
 from microcred.services.keys import active_key, provider_did
 from microcred.services.providers import require
@@ -218,6 +218,7 @@ def issue(
     session.add(credential)
     session.flush()
     audit.issued(session, staff, credential)
+    usage.count_credentials(session, [credential], "issued", app.now())
     metrics.count_on_commit(session, metrics.CREDENTIALS_ISSUED.labels("definition").inc)
     if notify_learner:
         notify.credential_issued(app, session, credential)

@@ -36,7 +36,7 @@ from microcred.db.tables import (
 from microcred.domain.award import status_purposes
 from microcred.domain.errors import DomainError, NotFound
 from microcred.i18n import N_, _
-from microcred.services import audit, jobs, notify, verdicts
+from microcred.services import audit, jobs, notify, usage, verdicts
 from microcred.services.app import App
 from microcred.services.keys import active_key, active_row, provider_did
 from microcred.services.providers import get_provider, require
@@ -237,6 +237,8 @@ def change_state(
     for purpose in status_list.PURPOSES:
         publish(app, session, provider, status_row, purpose)  # the new bits, signed and stored
     audit.state_changed(session, staff, credential, action, reason)
+    if action == "revoke":
+        usage.count_credentials(session, [credential], "revoked", app.now())
     metrics.count_on_commit(session, metrics.CREDENTIAL_STATUS_CHANGES.labels(action).inc)
     notify.credential_status(app, session, credential, action, reason)  # after commit
     return credential

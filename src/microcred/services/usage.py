@@ -257,14 +257,15 @@ def usage(session: Session, provider_id: int, until: date, days: int = 30) -> Us
         found.totals[metric] += n
         found.by_definition.setdefault(definition_id, dict(zero))[metric] += n
         found.by_day[day][metric] += n
-    found.titles = dict(
-        session.execute(
+    found.titles = {
+        definition_id: title
+        for definition_id, title in session.execute(
             select(Definition.id, Definition.title).where(
                 Definition.provider_id == provider_id,
                 Definition.id.in_(list(found.by_definition)),
             )
-        ).tuples()
-    )
+        )
+    }
     return found
 
 
@@ -279,4 +280,3 @@ def all_time(session: Session, provider_id: int) -> dict[str, int]:
         if metric in totals:
             totals[metric] = int(n or 0)
     return totals
-

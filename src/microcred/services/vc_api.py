@@ -27,7 +27,7 @@ from microcred.db.tables import Credential, CredentialEvent, Definition, Provide
 from microcred.domain.catalog import parse_definition
 from microcred.domain.errors import DomainError, NotFound
 from microcred.i18n import _, ngettext
-from microcred.services import audit
+from microcred.services import audit, usage
 from microcred.services.app import App
 from microcred.services.definitions import HIDDEN_STATES
 from microcred.services.issuing import credential_text
@@ -167,6 +167,7 @@ def issue_document(
         )
         session.flush()
         audit.issued(session, staff, row, via="vc_api")
+        usage.count_credentials(session, [row], "issued", app.now())
         metrics.count_on_commit(session, metrics.CREDENTIALS_ISSUED.labels("vc_api").inc)
     return row, signed
 

@@ -21,7 +21,7 @@ from microcred.db.aio import AsyncReader
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS
 from microcred.i18n import N_
-from microcred.services import fetched, verdicts
+from microcred.services import fetched, usage, verdicts
 from microcred.services.app import App
 from microcred.services.fetched import SharedFetcher
 from microcred.services.trust import RegistryTrust, StaticRegistry
@@ -375,6 +375,7 @@ def kept_answer(app: App, document: Mapping[str, Any], body: bytes | None = None
     ``body``: the request body ``document`` was read from (always the same document for the same
     bytes), for :func:`kept_answer_for_body`."""
     content = verdicts.digest(document)
+    usage.remember_content(app, content, document)  # ours or not: for the counts
     if body is not None:
         if len(_BODY_DIGESTS) >= _BODY_DIGESTS_MAX:
             _BODY_DIGESTS.clear()
@@ -399,6 +400,7 @@ async def kept_answer_for_body_on_loop(app: App, reader: AsyncReader, body: byte
     if kept is None:
         return None
     metrics.CREDENTIALS_VERIFIED.labels(kept[0]).inc()
+    usage.note_content(app, content)
     return kept[1]
 
 
@@ -408,6 +410,7 @@ def _kept_text(app: App, content: str) -> str | None:
     if kept is None:
         return None
     metrics.CREDENTIALS_VERIFIED.labels(kept[0]).inc()
+    usage.note_content(app, content)
     return kept[1]
 
 

@@ -33,7 +33,7 @@ from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, Identities, binding
 from microcred.i18n import _
-from microcred.services import audit, jobs, notify, sessions, verdicts
+from microcred.services import audit, jobs, notify, sessions, usage, verdicts
 from microcred.services.app import App
 from microcred.services.verification import (
     VerifyResult,
@@ -414,6 +414,7 @@ def claim(app: App, session: Session, account: LearnerAccount) -> int:
         .where(WalletItem.account_id == account.id, WalletItem.credential_id.is_not(None))
         .scalar_subquery()
     )
+    claimed: list[Credential] = []
     for credential in session.scalars(  # only those not in the wallet yet: each view claims
         select(Credential).where(
             Credential.recipient_email == account.email, Credential.id.not_in(held)
@@ -443,8 +444,10 @@ def claim(app: App, session: Session, account: LearnerAccount) -> int:
             )
         )
         added += 1
+        claimed.append(credential)
     session.flush()
     if added:
+        usage.count_credentials(session, claimed, "claimed", app.now())
         _sweep_later(app, session, account)
     return added
 
@@ -641,6 +644,11 @@ def create_share(
     )
     session.add(link)
     session.flush()
+    ours = [e.credential_id for e in {e.id: e for e in chosen}.values() if e.credential_id]
+    usage.count_credentials(
+        session, session.scalars(select(Credential).where(Credential.id.in_(ours))), "shared",
+        app.now(),
+    )  # fmt: skip
     return link
 
 

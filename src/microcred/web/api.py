@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from microcred.domain.assessment import OutcomeResult
-from microcred.services import definitions, issuing, rpl, stacking, status
+from microcred.services import definitions, issuing, rpl, stacking, status, usage
 from microcred.services.issuing import Award
 from microcred.web.deps import ApiStaff, AppDep, BodyRowId, DbSession, RowId, provider_of
 from microcred.web.problems import problem_responses
@@ -99,6 +99,19 @@ def issue_credential(
     )
     response.headers["Location"] = f"/api/v1/credentials/{credential.id}"
     return _summary(credential)
+
+
+@router.get("/usage")
+def get_usage(
+    app: AppDep,
+    staff: ApiStaff,
+    session: DbSession,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> dict[str, Any]:
+    """Issued, claimed, shared, viewed, verified and revoked: per micro-credential and per day
+    (UTC) over the last ``days`` days, and since the first day. Counts only: nothing about who."""
+    found = usage.usage(session, staff.provider_id, app.now().date(), days)
+    return {**found.to_json(), "all_time": usage.all_time(session, staff.provider_id)}
 
 
 @router.get("/credentials/{credential_id}")

@@ -21,7 +21,7 @@ from microcred.config import load_settings
 from microcred.domain.catalog import DefinitionInvalidError
 from microcred.domain.errors import DomainError, Forbidden, NotFound
 from microcred.i18n import _
-from microcred.services import search, unit
+from microcred.services import search, unit, usage
 from microcred.services import status as status_lists
 from microcred.services.app import App, settle_memory
 from microcred.services.trust import prepare_platform_signer
@@ -106,7 +106,8 @@ def create_app(app: App) -> FastAPI:
         async with unit.event_loop_reads(app) as reads:  # kept verify answers (web/verifier.py)
             web.state.reads = reads
             try:
-                yield
+                with usage.flushing(app):  # views and verifications counted (ADR 0031)
+                    yield
             finally:
                 web.state.reads = None
 

@@ -12,7 +12,16 @@ from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import NotFound
 from microcred.i18n import N_, _
-from microcred.services import branding, catalogue, definitions, issuing, keys, providers, status
+from microcred.services import (
+    branding,
+    catalogue,
+    definitions,
+    issuing,
+    keys,
+    providers,
+    status,
+    usage,
+)
 from microcred.services.issuing import document_of
 from microcred.services.models import Credential
 from microcred.services.providers import get_provider
@@ -110,6 +119,8 @@ def credential_page(
         if isinstance(r, dict)
     }
     report = verify_for_platform(app, credential.document).report
+    for metric in ("viewed", "verified"):  # the page shows its verdict: both count
+        usage.note_credential(app, credential, metric)
     return render(
         request,
         "public_credential.html",

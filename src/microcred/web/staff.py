@@ -18,6 +18,7 @@ from microcred.services import (
     search,
     sessions,
     throttle,
+    usage,
 )
 from microcred.services.models import Staff
 from microcred.services.providers import (
@@ -107,7 +108,7 @@ def signout_everywhere(
 
 
 @router.get("/dashboard")
-def dashboard(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
+def dashboard(request: Request, app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
     provider = provider_of(session, staff)
     if provider.kind == "qa_body":
         return see_other("/qa")
@@ -123,6 +124,9 @@ def dashboard(request: Request, staff: CurrentStaff, session: DbSession) -> Resp
         recent=recent,
         definitions=defs,
         steps=steps if not all(s.done for s in steps) else [],
+        usage=usage.usage(session, provider.id, app.now().date(), 30),
+        all_time=usage.all_time(session, provider.id),
+        metrics=usage.METRICS,
     )
 
 

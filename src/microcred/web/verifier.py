@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.i18n import _
-from microcred.services import trust
+from microcred.services import trust, usage
 from microcred.services.app import App
 from microcred.services.verification import (
     SelfFetcher,
@@ -122,7 +122,7 @@ def verify_page(request: Request, app: AppDep, url: str | None = None) -> Respon
     except VcError as exc:
         error = _("Could not fetch %(url)s: %(why)s") % {"url": url, "why": shown(exc.message)}
         return _page(request, None, error=error, url=url)
-    return _page(request, verify_bytes_for_platform(app, data), url=url)
+    return _page(request, _counted(app, verify_bytes_for_platform(app, data)), url=url)
 
 
 @router.post(
@@ -147,7 +147,13 @@ def verify_upload(
         data = text.encode("utf-8")
     else:
         return _page(request, None, error=_("Choose a file or paste a credential."))
-    return _page(request, verify_bytes_for_platform(app, data))
+    return _page(request, _counted(app, verify_bytes_for_platform(app, data)))
+
+
+def _counted(app: App, result: VerifyResult) -> VerifyResult:
+    """A verification of one of our credentials counts for its provider (services/usage.py)."""
+    usage.note(app, result.report.credential, "verified")
+    return result
 
 
 async def _raw_body(request: Request) -> bytes:
@@ -182,7 +188,7 @@ async def api_verify(request: Request, raw: RawBody, app: AppDep) -> Response:
 
 def _api_verify(raw: bytes, app: App) -> Response:
     if sniff(raw) not in ("json", "unknown"):
-        return JSONResponse(verify_bytes_for_platform(app, raw).to_json())
+        return JSONResponse(_counted(app, verify_bytes_for_platform(app, raw)).to_json())
     kept = kept_answer_for_body(app, raw)  # a body sent before: not parsed again
     if kept is not None:
         return Response(kept, media_type="application/json")
@@ -193,13 +199,13 @@ def _api_verify(raw: bytes, app: App) -> Response:
     if isinstance(body, dict) and "verifiableCredential" in body:
         body = body["verifiableCredential"]
     if isinstance(body, str) and sniff(body.encode()) != "unknown":  # a JWT in a JSON string
-        return JSONResponse(verify_bytes_for_platform(app, body.encode()).to_json())
+        return JSONResponse(_counted(app, verify_bytes_for_platform(app, body.encode())).to_json())
     if not isinstance(body, dict):
         return _problem(400, "request.invalid", _("send a credential (a JSON object)"))
     kept = kept_answer(app, body, raw)  # as it was answered, while nothing it read has changed
     if kept is not None:
         return Response(kept, media_type="application/json")
-    return JSONResponse(verify_for_platform(app, body).to_json())
+    return JSONResponse(_counted(app, verify_for_platform(app, body)).to_json())
 
 
 def _vc_api_response(
@@ -264,7 +270,7 @@ def vc_api_verify_credential(raw: RawBody, app: AppDep) -> Response:
     if isinstance(parsed, JSONResponse):
         return parsed
     credential, _options_ignored = parsed
-    result = verify_for_platform(app, credential)
+    result = _counted(app, verify_for_platform(app, credential))
     data = result.to_json()
     return _vc_api_response(result.report.verified, data, data["steps"])
 

@@ -28,9 +28,11 @@ from microcred.services import (
     sessions,
     throttle,
     unit,
+    usage,
     wallet,
 )
 from microcred.services import stacking as stacking_service
+from microcred.services.app import App
 from microcred.services.models import LearnerAccount, WalletItem
 from microcred.services.trust import RegistryTrust
 from microcred.services.verification import (
@@ -620,10 +622,20 @@ def wallet_share_revoke(
     return see_other("/wallet")
 
 
+def _count_views(app: App, entries: list[Any]) -> None:
+    """A public link shows each credential verified: a view and a verification of each."""
+    for entry in entries:
+        if entry.credential_id:
+            document = json.loads(entry.document)
+            for metric in ("viewed", "verified"):
+                usage.note(app, document, metric)
+
+
 @router.get("/s/{token}")
 def shared_page(token: str, request: Request, app: AppDep, session: DbSession) -> Response:
     """A learner's public link: every credential verified live."""
     link, entries = wallet.open_share(app, session, token)
+    _count_views(app, entries)
     rows = [
         {
             "item": e,
@@ -640,6 +652,7 @@ def shared_page(token: str, request: Request, app: AppDep, session: DbSession) -
 @router.get("/s/{token}/embed")
 def shared_embed(token: str, request: Request, app: AppDep, session: DbSession) -> Response:
     link, entries = wallet.open_share(app, session, token)
+    _count_views(app, entries)
     rows = []
     for entry, result in zip(entries, _kept(app, entries), strict=True):
         rows.append({"result": result, "ok": wallet.passes(result.report), "title": _title(entry)})
