@@ -257,15 +257,13 @@ def usage(session: Session, provider_id: int, until: date, days: int = 30) -> Us
         found.totals[metric] += n
         found.by_definition.setdefault(definition_id, dict(zero))[metric] += n
         found.by_day[day][metric] += n
-    found.titles = {
-        definition_id: title
-        for definition_id, title in session.execute(
-            select(Definition.id, Definition.title).where(
-                Definition.provider_id == provider_id,
-                Definition.id.in_(list(found.by_definition)),
-            )
+    for definition_id, title in session.execute(
+        select(Definition.id, Definition.title).where(
+            Definition.provider_id == provider_id,
+            Definition.id.in_(list(found.by_definition)),
         )
-    }
+    ):
+        found.titles[definition_id] = title
     return found
 
 
