@@ -20,11 +20,15 @@ from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT = "en"
@@ -103,6 +107,51 @@ _CURRENT = _Current()
 def translations() -> gettext.NullTranslations:
     """The translations for Jinja2's i18n extension (they follow the current language)."""
     return _CURRENT
+
+
+@cache
+def known_messages() -> frozenset[str]:
+    """Every message the sources mark (``locale/messages.pot``): what a template may show as
+    written, markup included. Anything else passed to ``_()`` in a template is data."""
+    path = LOCALE_DIR / "messages.pot"
+    if not path.is_file():
+        return frozenset()
+    with path.open("rb") as pot:
+        return frozenset(m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot) if m.id)
+
+
+@pass_context
+def _template_gettext(context: Context, message: str, **variables: Any) -> str:
+    """``{{ _("…", name=value) }}``: a marked message translated, its values escaped into it (as
+    Jinja's newstyle gettext). A value that is not a marked message (``{{ _(reason) }}`` where
+    the reason came with a learner's data) is shown as text: escaped, never formatted."""
+    autoescape = context.eval_ctx.autoescape
+    if message not in known_messages():
+        return escape(message) if autoescape else message
+    translated = _(message)
+    if autoescape:
+        return Markup(translated) % variables  # noqa: S704 - a message the sources wrote
+    return translated % variables
+
+
+@pass_context
+def _template_ngettext(
+    context: Context, singular: str, plural: str, num: int, **variables: Any
+) -> str:
+    variables.setdefault("num", num)
+    translated = ngettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        return Markup(translated) % variables  # noqa: S704 - a message the sources wrote
+    return translated % variables
+
+
+def install(environment: Environment) -> None:
+    """Jinja2's i18n extension with :func:`_template_gettext` (an environment's ``_``,
+    ``gettext`` and ``ngettext``), for pages, emails and the certificate alike."""
+    environment.add_extension("jinja2.ext.i18n")
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_template_gettext, ngettext=_template_ngettext, newstyle=False
+    )
 
 
 def negotiate(accept_language: str | None) -> str:

@@ -111,6 +111,11 @@ def test_provider_defines_assesses_issues_and_revokes(platform, live_server, tmp
         page.fill("input[name=reason]", "Assessment record found to be falsified")
         with page.expect_navigation():
             page.click("button[value=revoke]")
+        # a confirmation first: what will happen, and that the reason will be public
+        expect(page.locator("#public-note")).to_contain_text("falsified")
+        expect(page.locator("p .tag")).to_have_count(0)  # nothing changed yet
+        with page.expect_navigation():
+            page.click("#confirm-button")
         expect(page.locator("p .tag")).to_have_text("revoked")
 
         page.goto(public_url)
@@ -539,9 +544,11 @@ def test_holder_binding_and_trust_in_the_browser(live, tmp_path):
         with qa.expect_navigation():
             qa.click("button[type=submit]")
         qa.goto(f"{base}/qa")
-        qa.once("dialog", lambda dialog: dialog.accept())
         with qa.expect_navigation():
             qa.click("button:has-text('Withdraw')")
+        expect(qa.locator("#public-note")).to_contain_text("trust registry")
+        with qa.expect_navigation():
+            qa.click("#confirm-button")
         expect(qa.locator(".tag.revoked")).to_have_text("withdrawn")
         visitor.reload()
         expect(visitor.locator("[data-verdict='verified_with_warnings']")).to_have_count(1)

@@ -65,6 +65,8 @@ NOT_PAGES = {
     "/api/v1/pathways": "JSON",
     "/api/v1/pathways/{pathway_id}/awards": "JSON",
     "/api/v1/rpl": "JSON",
+    "/api/v1/usage": "JSON",
+    "/artwork/{digest}": "an uploaded image",
     "/registry.json": "the trust registry",
     "/accreditations/{accreditation_id}": "an accreditation (JSON-LD)",
     "/bulk/{upload_id}/progress": "a fragment of the upload's page, which polls it",

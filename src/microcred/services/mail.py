@@ -45,7 +45,7 @@ import jinja2
 import markupsafe
 
 from microcred.config import Settings, SmtpTarget, parse_smtp_url
-from microcred.i18n import _, translations
+from microcred.i18n import _, install
 
 TEMPLATES = Path(__file__).resolve().parent / "mail_templates"
 
@@ -278,7 +278,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+    install(env)
     return env
 
 

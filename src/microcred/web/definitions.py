@@ -18,7 +18,7 @@ from microcred.services import definitions
 from microcred.services.models import Definition
 from microcred.services.providers import require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, RowId, provider_of
-from microcred.web.forms import definition_from_form
+from microcred.web.forms import FIELD_LABELS, FormProblemsError, definition_from_form, form_field
 from microcred.web.render import render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -34,14 +34,32 @@ def _form_context(
     row: Definition | None, data: dict[str, Any], errors: list[Any]
 ) -> dict[str, Any]:
     outcomes = list(data.get("learning_outcomes") or [])
+    beside: dict[str, str] = {}
+    for field, message in errors:  # the first reason of each field, beside it
+        beside.setdefault(form_field(str(field)), str(message))
     return {
         "row": row,
         "data": data,
         "outcomes": outcomes + [{}] * max(2, 4 - len(outcomes)),
-        "errors": errors,
+        "errors": [(form_field(str(f)), m) for f, m in errors],
+        "field_errors": beside,
+        "field_labels": FIELD_LABELS,
         "participation": PARTICIPATION,
         "supervision": SUPERVISION,
     }
+
+
+def _refused(
+    request: Request,
+    row: Definition | None,
+    form: Any,
+    exc: FormProblemsError | DefinitionInvalidError,
+) -> Response:
+    """The form again as typed, each reason beside its field (nothing is saved)."""
+    data = exc.data if isinstance(exc, FormProblemsError) else definition_from_form(form)
+    return render(
+        request, "definition_form.html", status_code=422, **_form_context(row, data, exc.problems)
+    )
 
 
 @router.get("/definitions/new")
@@ -65,22 +83,9 @@ async def definition_create(
     try:
         data = definition_from_form(form)
         row = definitions.create(app, session, provider_of(session, staff), data)
-    except (DefinitionInvalidError, ValueError) as exc:
-        problems = getattr(exc, "problems", [("form", str(exc))])
-        return render(
-            request,
-            "definition_form.html",
-            status_code=422,
-            **_form_context(None, definition_from_form_safe(form), problems),
-        )
+    except (FormProblemsError, DefinitionInvalidError) as exc:
+        return _refused(request, None, form, exc)
     return see_other(f"/definitions/{row.id}")
-
-
-def definition_from_form_safe(form: Any) -> dict[str, Any]:
-    try:
-        return definition_from_form(form)
-    except ValueError:
-        return {}
 
 
 @router.get("/definitions/{definition_id}")
@@ -120,14 +125,8 @@ async def definition_update(
     form = await request.form()
     try:
         definitions.update(session, provider, row, definition_from_form(form))
-    except (DefinitionInvalidError, ValueError) as exc:
-        problems = getattr(exc, "problems", [("form", str(exc))])
-        return render(
-            request,
-            "definition_form.html",
-            status_code=422,
-            **_form_context(row, definition_from_form_safe(form), problems),
-        )
+    except (FormProblemsError, DefinitionInvalidError) as exc:
+        return _refused(request, row, form, exc)
     return see_other(f"/definitions/{row.id}")
 
 

@@ -11,11 +11,11 @@ from fastapi.responses import HTMLResponse, Response
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.catalog import SUPERVISION
 from microcred.domain.errors import DomainError
-from microcred.i18n import _
+from microcred.i18n import N_, _
 from microcred.services import definitions, issuing, status
 from microcred.services.providers import require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, RowId, provider_of
-from microcred.web.render import render, see_other
+from microcred.web.render import confirm, render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
@@ -144,6 +144,67 @@ def credential_manage(
         suspendable=status.suspendable(credential),
         error=None,
     )
+
+
+_CONFIRM = {
+    "revoke": (
+        N_("Revoke this credential?"),
+        N_("Revoke"),
+        N_("It cannot be undone: the credential stays revoked for good."),
+        N_("Everyone who verifies it, here or with any other verifier, sees it revoked within "
+           "minutes (its status list is signed again now)."),
+    ),
+    "suspend": (
+        N_("Suspend this credential?"),
+        N_("Suspend"),
+        N_("It does not verify until you lift the suspension."),
+        N_("Everyone who verifies it, here or with any other verifier, sees it suspended within "
+           "minutes (its status list is signed again now)."),
+    ),
+    "reinstate": (
+        N_("Lift the suspension?"),
+        N_("Lift suspension"),
+        N_("The credential verifies again."),
+        N_("Verifiers see the change within minutes (its status list is signed again now)."),
+    ),
+}  # fmt: skip
+
+
+@router.post("/manage/credentials/{credential_id}/status/confirm", dependencies=[Csrf])
+def credential_status_confirm(
+    credential_id: str,
+    request: Request,
+    staff: CurrentStaff,
+    session: DbSession,
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """What revoking, suspending or reinstating will do, before it is done."""
+    credential = issuing.get_credential(session, staff.provider_id, credential_id)
+    if action not in _CONFIRM:
+        raise DomainError("status.action", _("choose revoke, suspend or reinstate"), "action")
+    heading, button, effect, reach = _CONFIRM[action]
+    row = definitions.by_id(session, credential.definition_id)
+    who = _("“%(title)s”, issued to %(name)s.") % {
+        "title": row.title if row else "", "name": credential.recipient_name,
+    }  # fmt: skip
+    public = None
+    if action != "reinstate":
+        public = (
+            _("the reason, “%(reason)s”, is shown on the credential's public page and to "
+              "everyone who verifies it. Write nothing you would not publish.")
+            % {"reason": reason.strip()}
+            if reason.strip()
+            else _("the credential's public page and every verifier show that it was %(done)s, "
+                   "with no reason given.")
+            % {"done": _("revoked") if action == "revoke" else _("suspended")}
+        )  # fmt: skip
+    return confirm(
+        request, heading=_(heading), lines=[who, _(effect), _(reach)],
+        action=f"/manage/credentials/{credential_id}/status", button=_(button),
+        back=f"/manage/credentials/{credential_id}",
+        fields={"action": action, "reason": reason}, public=public,
+    )  # fmt: skip
 
 
 @router.post("/manage/credentials/{credential_id}/status", dependencies=[Csrf])

@@ -13,14 +13,12 @@ from fastapi.templating import Jinja2Templates
 
 from microcred import i18n
 from microcred.domain.text import fold
-from microcred.i18n import translations
 from microcred.web.deps import csrf_token, refuse
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.autoescape = True
 # {{ _("text") }} and {% trans %} in templates; Python code uses microcred.i18n._
-templates.env.add_extension("jinja2.ext.i18n")
-templates.env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+i18n.install(templates.env)
 # dates and numbers as the reader writes them: {{ d|date }}, {{ t|datetime }}, {{ n|number }}
 templates.env.filters["date"] = i18n.format_date
 templates.env.filters["datetime"] = i18n.format_datetime
@@ -37,6 +35,25 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     context.setdefault("learner", getattr(request.state, "learner", None))
     context["csrf_token"] = csrf_token(request)
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def confirm(
+    request: Request,
+    *,
+    heading: str,
+    lines: list[str],
+    action: str,
+    button: str,
+    back: str,
+    fields: dict[str, str] | None = None,
+    public: str | None = None,
+) -> HTMLResponse:
+    """The step before a destructive action: what will happen (and what becomes public), then
+    the same request, confirmed, or back. Nothing is written until it is confirmed."""
+    return render(
+        request, "confirm.html", heading=heading, lines=lines, action=action, button=button,
+        back=back, fields=fields or {}, public=public,
+    )  # fmt: skip
 
 
 def see_other(url: str) -> RedirectResponse:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from microcred.domain.errors import DomainError
+from microcred.domain.errors import DomainError, NotFound
 from microcred.i18n import _
 from microcred.services import (
     definitions,
@@ -28,6 +28,7 @@ from microcred.services.providers import (
     change_password,
     create_api_token,
     deactivate_staff,
+    members,
     require,
     revoke_token,
     tokens,
@@ -43,7 +44,7 @@ from microcred.web.deps import (
     keep_writes,
     provider_of,
 )
-from microcred.web.render import render, see_other, too_many
+from microcred.web.render import confirm, render, see_other, too_many
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
@@ -156,6 +157,24 @@ def token_revoke(token_id: RowId, app: AppDep, staff: CurrentStaff, session: DbS
     return see_other("/keys")
 
 
+@router.post("/keys/rotate/confirm", dependencies=[Csrf])
+def key_rotate_confirm(request: Request, staff: CurrentStaff) -> Response:
+    require(staff, "manage")
+    return confirm(
+        request,
+        heading=_("Make a new signing key?"),
+        lines=[
+            _("New credentials are signed with the new key from now on."),
+            _("The old key is retired, not deleted: it stays in your DID document, so every "
+              "credential it signed keeps verifying."),
+        ],
+        action="/keys/rotate",
+        button=_("Make a new key"),
+        back="/keys",
+        public=_("your DID document lists the new key at once."),
+    )  # fmt: skip
+
+
 @router.post("/keys/rotate", dependencies=[Csrf])
 def key_rotate(app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
     require(staff, "manage")
@@ -209,6 +228,27 @@ def staff_password(
     except DomainError as exc:
         return _staff_page(request, session, staff, exc.message, 422)
     return see_other("/staff?changed=1")
+
+
+@router.post("/staff/{member_id}/deactivate/confirm", dependencies=[Csrf])
+def staff_deactivate_confirm(
+    member_id: RowId, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "manage")
+    member = next((m for m in members(session, staff.provider_id) if m.id == member_id), None)
+    if member is None:
+        raise NotFound("staff member")
+    return confirm(
+        request,
+        heading=_("Remove %(name)s's access?") % {"name": member.name},
+        lines=[
+            _("They are signed out everywhere and their API tokens stop working at once."),
+            _("What they did stays in the audit log, under their name."),
+        ],
+        action=f"/staff/{member_id}/deactivate",
+        button=_("Remove access"),
+        back="/staff",
+    )
 
 
 @router.post("/staff/{member_id}/deactivate", dependencies=[Csrf])

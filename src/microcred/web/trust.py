@@ -13,8 +13,9 @@ from microcred.domain.trust import FRAMEWORKS
 from microcred.i18n import _
 from microcred.services import providers
 from microcred.services import trust as trust_service
+from microcred.services.providers import require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
-from microcred.web.render import render, see_other
+from microcred.web.render import confirm, render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
@@ -77,6 +78,24 @@ def qa_accredit(
             raise
         return _qa_page(request, session, staff, exc.message, 422)
     return see_other("/qa")
+
+
+@router.post("/qa/accreditations/{accreditation_id}/withdraw/confirm", dependencies=[Csrf])
+def qa_withdraw_confirm(accreditation_id: str, request: Request, staff: CurrentStaff) -> Response:
+    require(staff, "revoke")
+    return confirm(
+        request,
+        heading=_("Withdraw this accreditation?"),
+        lines=[
+            _("From now on, verifiers no longer show the provider as accredited by you for it."),
+            _("Credentials the provider issued stay authentic; they lose this accreditation."),
+            _("It cannot be undone: to accredit the provider again, grant a new accreditation."),
+        ],
+        action=f"/qa/accreditations/{accreditation_id}/withdraw",
+        button=_("Withdraw"),
+        back="/qa",
+        public=_("the withdrawal is published in the platform's trust registry at once."),
+    )
 
 
 @router.post("/qa/accreditations/{accreditation_id}/withdraw", dependencies=[Csrf])
