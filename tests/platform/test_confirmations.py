@@ -29,7 +29,8 @@ def test_revoking_says_the_reason_will_be_public_and_waits_for_confirmation(plat
     assert "Revoke this credential?" in asked.text
     assert "cannot be undone" in asked.text
     assert "Record &lt;falsified&gt;" in asked.text  # escaped, and said to be public
-    assert 'id="public-note"' in asked.text and "public page" in asked.text
+    assert 'id="public-note"' in asked.text
+    assert "public page" in asked.text
     assert 'name="reason" value="Record &lt;falsified&gt;"' in asked.text
     assert _state(platform, credential.id) == "active"  # nothing happened yet
 
