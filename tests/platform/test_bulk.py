@@ -320,3 +320,32 @@ def test_a_large_upload_refreshes_the_statistics_as_it_goes(platform, monkeypatc
     progress = issue_csv(platform, org.staff["issuer"], row.id, ("\n".join(lines) + "\n").encode())
     assert progress.to_json()["issued"] == 150
     assert len(analyzed) == 2  # after each of the two chunks (ANALYZE on PostgreSQL)
+
+
+def test_the_row_report_downloads_with_every_row(platform, client):
+    import csv as csv_module
+    import io
+
+    from tests.platform.conftest import signin
+
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    report = issue_csv(platform, org.staff["issuer"], row.id, GOOD_AND_BAD)
+    signin(client, "issuer@acme.example")
+    page = client.get(f"/bulk/{report.upload.id}").text
+    assert f'href="/bulk/{report.upload.id}/report.csv"' in page
+    answer = client.get(f"/bulk/{report.upload.id}/report.csv")
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"] == 'attachment; filename="learners-csv-report.csv"'
+    rows = {int(r["row"]): r for r in csv_module.DictReader(io.StringIO(answer.text))}
+    assert sorted(rows) == list(range(2, 11))  # every data row of the file, once
+    assert rows[2]["outcome"] == "issued"
+    assert rows[2]["email"] == "ada@example.org"
+    assert rows[2]["credential"]
+    assert rows[3]["outcome"] == "rejected: not issued"
+    assert rows[3]["reason"] == "the email is missing"
+    assert rows[6]["reason"] == "duplicate of row 2"
+    assert sum(r["outcome"] == "issued" for r in rows.values()) == report.issued
+    other = make_org(platform, "other")
+    signin(client, other.owner_email)
+    assert client.get(f"/bulk/{report.upload.id}/report.csv").status_code == 404

@@ -49,7 +49,7 @@ from microcred.domain.catalog import DefinitionData
 from microcred.domain.errors import DomainError, NotFound
 from microcred.i18n import DEFAULT, N_, _, use_language
 from microcred.i18n import current as current_language
-from microcred.services import audit, definitions, jobs, notify, usage
+from microcred.services import audit, definitions, jobs, listing, notify, usage
 from microcred.services.app import App
 from microcred.services.issuing import (
     Award,
@@ -806,3 +806,57 @@ def issuer_for(app: App, definition_id: int, as_email: str | None) -> int:
         if staff is None:
             raise NotFound("staff")
         return staff.id
+
+
+_OUTCOMES = {
+    "pending": N_("waiting to be issued"),
+    "issued": N_("issued"),
+    "already": N_("issued before (not again)"),
+    "refused": N_("refused while issuing"),
+    "rejected": N_("rejected: not issued"),
+}
+
+
+def report_csv(app: App, provider_id: int, upload_id: str) -> Iterator[str]:
+    """Every row of an upload and what became of it, as CSV (header first): the rows rejected
+    when the file was checked and each kept row's outcome, with the reason and the credential.
+    Read in a transaction of its own while the answer streams; cells that a spreadsheet would
+    run as a formula are quoted."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+
+    def line(values: list[object]) -> str:
+        out.seek(0)
+        out.truncate()
+        writer.writerow([listing.spreadsheet_cell(v) for v in values])
+        return out.getvalue()
+
+    with transaction(app.sessions, readonly=True) as session:
+        upload = session.get(BulkUpload, upload_id)
+        if upload is None or upload.provider_id != provider_id:
+            raise NotFound("upload")
+        yield line([_("row"), _("outcome"), _("name"), _("email"), _("column"), _("reason"),
+                    _("credential")])  # fmt: skip
+        rejected = {p["row"]: p for p in upload.problems}
+        kept = session.execute(  # names from the credentials (rows forget them when done)
+            select(
+                BulkRow.line, BulkRow.state, BulkRow.award, BulkRow.problem,
+                BulkRow.credential_id, Credential.recipient_name, Credential.recipient_email,
+            )
+            .outerjoin(Credential, Credential.id == BulkRow.credential_id)
+            .where(BulkRow.upload_id == upload_id)
+            .order_by(BulkRow.line)
+        )  # fmt: skip
+        rows: dict[int, list[object]] = {}
+        for number, problem in rejected.items():
+            rows[number] = [number, _(_OUTCOMES["rejected"]), "", "", problem.get("column", "*"),
+                            _(problem.get("reason", "")), ""]  # fmt: skip
+        for number, state, award, problem, credential_id, name, email in kept:
+            problem = problem or {}
+            rows[number] = [
+                number, _(_OUTCOMES.get(state, state)), name or (award or {}).get("name", ""),
+                email or (award or {}).get("email", ""), problem.get("column", ""),
+                _(problem.get("reason", "")), credential_id or "",
+            ]  # fmt: skip
+        for number in sorted(rows):
+            yield line(rows[number])

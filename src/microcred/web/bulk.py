@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from microcred.domain.errors import DomainError
@@ -22,7 +22,7 @@ from microcred.web.deps import (
     provider_of,
     rate_limited,
 )
-from microcred.web.render import render, see_other
+from microcred.web.render import attachment, render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 MAX_UPLOAD = bulk.MAX_BYTES
@@ -86,6 +86,18 @@ async def bulk_upload(
 def bulk_job(upload_id: str, request: Request, staff: CurrentStaff, session: DbSession) -> Response:
     progress = bulk.progress(session, staff.provider_id, upload_id)
     return render(request, "bulk_job.html", progress=progress)
+
+
+@router.get("/bulk/{upload_id}/report.csv")
+def bulk_report(upload_id: str, app: AppDep, staff: CurrentStaff, session: DbSession) -> Response:
+    """Every row of the upload and what became of it (a spreadsheet for the provider's staff)."""
+    progress = bulk.progress(session, staff.provider_id, upload_id)  # theirs, or 404 now
+    name = f"{progress.upload.filename} report"
+    return StreamingResponse(
+        bulk.report_csv(app, staff.provider_id, upload_id),
+        media_type="text/csv; charset=utf-8",
+        headers=attachment(name, "csv", fallback="bulk-report"),
+    )
 
 
 @router.get("/bulk/{upload_id}/progress")

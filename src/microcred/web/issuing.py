@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.catalog import SUPERVISION
 from microcred.domain.errors import DomainError
 from microcred.i18n import N_, _
-from microcred.services import definitions, issuing, status
+from microcred.services import definitions, issuing, listing, status
 from microcred.services.providers import require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, RowId, provider_of
-from microcred.web.render import confirm, render, see_other
+from microcred.web.render import attachment, confirm, render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
@@ -122,12 +123,73 @@ def learner_add(
     return see_other("/learners")
 
 
+def _credential_query(
+    q: str, definition: str, state: str, issued_from: str, issued_to: str, page: int
+) -> listing.CredentialQuery:
+    """The list's filters as the page's form sends them; a date that is not one is refused."""
+    try:
+        start = date.fromisoformat(issued_from) if issued_from.strip() else None
+        end = date.fromisoformat(issued_to) if issued_to.strip() else None
+    except ValueError as exc:
+        raise DomainError(
+            "list.date", _("dates are written YYYY-MM-DD, like 2026-12-02"), "issued_from"
+        ) from exc
+    return listing.CredentialQuery(
+        text=q[:200],
+        definition_id=int(definition) if definition.isdigit() and len(definition) < 10 else None,
+        state=state,
+        issued_from=start,
+        issued_to=end,
+        page=page,
+    )
+
+
 @router.get("/manage/credentials")
 def credential_list(
-    request: Request, staff: CurrentStaff, session: DbSession, q: str = ""
+    request: Request,
+    staff: CurrentStaff,
+    session: DbSession,
+    q: Annotated[str, Query(max_length=200)] = "",
+    definition: Annotated[str, Query(max_length=12)] = "",
+    state: Annotated[str, Query(max_length=12)] = "",
+    issued_from: Annotated[str, Query(max_length=10)] = "",
+    issued_to: Annotated[str, Query(max_length=10)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    found = issuing.search(session, provider_of(session, staff), q)
-    return render(request, "credentials.html", credentials=found, q=q)
+    """The provider's credentials, filtered, a page at a time; the same as CSV."""
+    query = _credential_query(q, definition, state, issued_from, issued_to, page)
+    found = listing.credentials(session, staff.provider_id, query)
+    filters = {"q": q, "definition": definition, "state": state,
+               "issued_from": issued_from, "issued_to": issued_to}  # fmt: skip
+    return render(
+        request,
+        "credentials.html",
+        found=found,
+        filters=filters,
+        query_string=urlencode({k: v for k, v in filters.items() if v}),
+        definitions=definitions.list_for(session, provider_of(session, staff)),
+        states=listing.STATES,
+    )
+
+
+@router.get("/manage/credentials.csv")
+def credential_csv(
+    app: AppDep,
+    staff: CurrentStaff,
+    session: DbSession,
+    q: Annotated[str, Query(max_length=200)] = "",
+    definition: Annotated[str, Query(max_length=12)] = "",
+    state: Annotated[str, Query(max_length=12)] = "",
+    issued_from: Annotated[str, Query(max_length=10)] = "",
+    issued_to: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    query = _credential_query(q, definition, state, issued_from, issued_to, 1)
+    name = f"issued credentials {app.now().date().isoformat()}"
+    return StreamingResponse(
+        listing.credentials_csv(app, staff.provider_id, query),
+        media_type="text/csv; charset=utf-8",
+        headers=attachment(name, "csv"),
+    )
 
 
 @router.get("/manage/credentials/{credential_id}")

@@ -50,7 +50,7 @@ _ARTWORK_HEADERS = {
 }
 
 
-@router.get("/artwork/{digest}", tags=["public"])
+@router.get("/artwork/{digest}", include_in_schema=False)  # an image, not an API
 def artwork(digest: str, session: DbSession) -> Response:
     """A badge image or logo a provider uploaded (made safe when it was uploaded)."""
     found = branding.artwork(session, digest)

@@ -125,6 +125,7 @@ def dashboard(request: Request, app: AppDep, staff: CurrentStaff, session: DbSes
         recent=recent,
         definitions=defs,
         steps=steps if not all(s.done for s in steps) else [],
+        titles=definitions.titles_for(session, provider.id),
         usage=usage.usage(session, provider.id, app.now().date(), 30),
         all_time=usage.all_time(session, provider.id),
         metrics=usage.METRICS,
