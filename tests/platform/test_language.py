@@ -73,3 +73,57 @@ def test_dates_and_numbers_are_written_as_each_language_writes_them() -> None:
     assert written["fr"][0] == "3 déc. 2026"
     assert written["fr"][1].replace("\u202f", " ").replace("\xa0", " ") == "1 234,5"
     assert written["de"] == ("03.12.2026", "1.234,5")
+
+
+def test_emails_are_written_in_their_readers_language(platform, client) -> None:
+
+    from sqlalchemy import select
+
+    from microcred.db.session import transaction
+    from microcred.db.tables import LearnerAccount
+    from microcred.services import jobs, outbox
+    from tests.platform.conftest import (
+        DEFINITION,
+        csrf_from,
+        issue_to,
+        make_org,
+        publish_definition,
+    )
+
+    org = make_org(platform, "acme")
+    english = publish_definition(platform, org)
+    french = publish_definition(platform, org, {**DEFINITION, "title": "Soudage", "language": "fr"})
+
+    # no account: the micro-credential's own language
+    issue_to(platform, org, french, "luc@example.org", "Luc")
+    [mail] = outbox.messages(platform, "luc@example.org", "credential-issued")
+    with use_language("fr"):
+        expected = _("Your micro-credential: %(title)s") % {"title": "Soudage"}
+    assert mail["subject"] == expected.replace("\xa0", " ")  # a header's spaces are plain
+
+    # an account: the language its learner chose (here: the browser's, at sign-up)
+    token = csrf_from(client.get("/account/signup", headers={"Accept-Language": "de"}).text)
+    client.post(
+        "/account/signup",
+        data={"csrf_token": token, "name": "Jana", "email": "jana@example.org",
+              "password": "correct horse battery staple"},
+        headers={"Accept-Language": "de"},
+    )  # fmt: skip
+    jobs.drain(platform)
+    [confirm] = outbox.messages(platform, "jana@example.org", "email-confirmation")
+    assert confirm["subject"] == _in("de", "Confirm your email for your wallet")
+    issue_to(platform, org, english, "jana@example.org", "Jana")
+    [mail] = outbox.messages(platform, "jana@example.org", "credential-issued")
+    with use_language("de"):
+        assert mail["subject"] == _("Your micro-credential: %(title)s") % {
+            "title": "Welding Safety"
+        }
+    assert '<html lang="de">' in mail["html"]
+
+    # she chooses Italian while signed in: kept for her next emails
+    client.get("/language/it", follow_redirects=False)
+    with transaction(platform.sessions, readonly=True) as session:
+        account = session.scalar(
+            select(LearnerAccount).where(LearnerAccount.email == "jana@example.org")
+        )
+        assert account.language == "it"  # signed in (since signing up): kept for her emails

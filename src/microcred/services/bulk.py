@@ -649,7 +649,9 @@ def _store(
                     ]
                 },
             )
-            notify.queue_many(app, session, notify.issued_messages(app, provider, issued))
+            # a chunk's emails in the micro-credential's language (one rendering for all)
+            with use_language(notify.reader_language(session, "", prepared.definition.id)):
+                notify.queue_many(app, session, notify.issued_messages(app, provider, issued))
             count = len(issued)
             metrics.count_on_commit(
                 session, lambda: metrics.CREDENTIALS_ISSUED.labels("bulk").inc(count)

@@ -45,7 +45,7 @@ import jinja2
 import markupsafe
 
 from microcred.config import Settings, SmtpTarget, parse_smtp_url
-from microcred.i18n import _, install
+from microcred.i18n import _, current, install
 
 TEMPLATES = Path(__file__).resolve().parent / "mail_templates"
 
@@ -394,6 +394,7 @@ def _common(settings: Settings, provider: Any) -> dict[str, Any]:
         "base_url": settings.base_url,
         "platform": platform_name,
         "provider_name": provider.legal_name if provider is not None else None,
+        "language": current(),  # the reader's (notify.reader_language)
     }
 
 

@@ -29,7 +29,7 @@ from microcred.db.tables import (
     RplDecision,
     Staff,
 )
-from microcred.i18n import _
+from microcred.i18n import DEFAULT, _, use_language
 from microcred.services import jobs
 from microcred.services.app import App
 from microcred.services.mail import (
@@ -104,6 +104,18 @@ def queue_many(app: App, session: Session, messages: list[Outgoing]) -> None:
 
 
 # --- the notifications: each builds its message now and queues it for after the commit ---
+# Each is written in its reader's language: the one the learner chose for their account, else
+# the language of the micro-credential (what the credential itself is written in).
+
+
+def reader_language(session: Session, email: str, definition_id: int | None = None) -> str:
+    """The language to write to ``email`` in."""
+    chosen = session.scalar(select(LearnerAccount.language).where(LearnerAccount.email == email))
+    if chosen:
+        return chosen
+    definition = session.get(Definition, definition_id) if definition_id else None
+    written = str((definition.data or {}).get("language", "")) if definition else ""
+    return written.split("-")[0].lower() or DEFAULT
 
 
 def account_link(
@@ -158,7 +170,9 @@ def credential_issued(app: App, session: Session, credential: Credential) -> Non
     the email it was issued to; the wallet claims it once the address is confirmed)."""
     if credential.recipient_email:
         provider = session.get(Provider, credential.provider_id)
-        queue(app, session, issued_message(app, provider, credential))
+        language = reader_language(session, credential.recipient_email, credential.definition_id)
+        with use_language(language):
+            queue(app, session, issued_message(app, provider, credential))
 
 
 def issued_message(
@@ -211,6 +225,14 @@ def credential_status(
     """To the learner: the credential was revoked, suspended or reinstated."""
     if not credential.recipient_email:
         return
+    language = reader_language(session, credential.recipient_email, credential.definition_id)
+    with use_language(language):
+        _credential_status(app, session, credential, action, reason)
+
+
+def _credential_status(
+    app: App, session: Session, credential: Credential, action: str, reason: str
+) -> None:
     event_id = session.scalar(
         select(CredentialEvent.id)
         .where(CredentialEvent.credential_id == credential.id)
@@ -253,6 +275,18 @@ def rpl_decision(
     )
     if account is None:
         return
+    with use_language(account.language or reader_language(session, account.email)):
+        _rpl_decision(app, session, application, account, action, message)
+
+
+def _rpl_decision(
+    app: App,
+    session: Session,
+    application: RplApplication,
+    account: LearnerAccount,
+    action: str,
+    message: str,
+) -> None:
     definition = session.get(Definition, application.definition_id)
     title = definition.title if definition is not None else ""
     decision_id = session.scalar(

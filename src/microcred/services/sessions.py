@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from microcred.db.tables import WebSession
+from microcred.db.tables import LearnerAccount, Staff, WebSession
 from microcred.services.app import App
 
 LIFETIME = timedelta(hours=8)
@@ -58,6 +58,20 @@ def subject(app: App, session: Session, kind: str, token: object) -> int | None:
     if row is None or row.kind != kind or row.ended_at is not None or row.expires_at <= app.now():
         return None
     return row.subject_id
+
+
+def remember_language(
+    app: App, session: Session, learner_token: object, staff_token: object, language: str
+) -> None:
+    """The signed-in learner's and staff member's language, kept for their emails."""
+    learner_id = subject(app, session, "learner", learner_token)
+    account = session.get(LearnerAccount, learner_id) if learner_id is not None else None
+    if account is not None:
+        account.language = language
+    staff_id = subject(app, session, "staff", staff_token)
+    member = session.get(Staff, staff_id) if staff_id is not None else None
+    if member is not None:
+        member.language = language
 
 
 def end(app: App, session: Session, token: object) -> None:

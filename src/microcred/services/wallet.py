@@ -33,6 +33,7 @@ from microcred.domain.emails import is_address
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, Identities, binding
 from microcred.i18n import _
+from microcred.i18n import current as current_language
 from microcred.services import audit, jobs, notify, sessions, usage, verdicts
 from microcred.services.app import App
 from microcred.services.verification import (
@@ -102,6 +103,7 @@ def sign_up(app: App, session: Session, name: str, email: str, password: str) ->
         holder_public=key.public.multibase,
         holder_sealed=b"",
         created_at=app.now(),
+        language=current_language(),  # the emails it gets are written in it
     )
     session.add(account)
     session.flush()

@@ -11,6 +11,8 @@ from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from microcred.i18n import LANGUAGES, negotiate, set_language
+from microcred.services import sessions
+from microcred.web.deps import LEARNER_SESSION, STAFF_SESSION, AppDep, DbSession
 
 COOKIE = "microcred_lang"
 router = APIRouter()
@@ -77,10 +79,21 @@ class LanguageMiddleware:
 
 
 @router.get("/language/{code}", include_in_schema=False)
-def choose(request: Request, code: str, next: str = "/") -> RedirectResponse:
-    """Remember the reader's language for a year and go back to the page she was on."""
+def choose(
+    request: Request,
+    app: AppDep,
+    session: DbSession,
+    code: str,
+    next: str = "/",
+) -> RedirectResponse:
+    """Remember the reader's language for a year (and, signed in, for their emails) and go
+    back to the page they were on."""
     response = RedirectResponse(local_path(next), status_code=303)
     if code in LANGUAGES:
+        sessions.remember_language(
+            app, session, request.session.get(LEARNER_SESSION),
+            request.session.get(STAFF_SESSION), code,
+        )  # fmt: skip
         response.set_cookie(
             COOKIE,
             code,
