@@ -131,8 +131,13 @@ def test_rpl_pages_and_authorization(platform, wired):
     staff_token = signin(wired, other.owner_email)
     assert wired.get(f"/rpl/{application_id}").status_code == 404
     staff_token = signin(wired, org.owner_email)
-    assert f"/rpl/{application_id}" in wired.get("/rpl").text
+    listed = wired.get("/rpl").text
+    assert f"/rpl/{application_id}" in listed
+    assert "Niamh O&#39;Brien" in listed  # reviewers see who applied
     review = wired.get(f"/rpl/{application_id}").text
+    applicant = re.search(r'<dl class="facts" id="applicant">.*?</dl>', review, re.S).group(0)
+    assert "Niamh O&#39;Brien" in applicant
+    assert "niamh@example.org" in applicant
     evidence_link = re.search(r'href="(/rpl/\d+/evidence/\d+)"', review).group(1)
     assert wired.get(evidence_link).content == b"shift log"
     outcomes = re.findall(r'name="(met_[^"]+)"', review)
@@ -146,6 +151,23 @@ def test_rpl_pages_and_authorization(platform, wired):
         follow_redirects=True,
     )
     assert "more information requested" in more.text
+    # the learner's data export holds the application, its evidence and the decisions
+    import io
+    import zipfile
+
+    signin(wired, "niamh@example.org", "learner password 123", learner=True)
+    archive = zipfile.ZipFile(io.BytesIO(wired.get("/account/export").content))
+    [exported] = json.loads(archive.read("rpl.json"))
+    assert exported["narrative"] == "<b>Learned</b> on the job"
+    assert exported["micro_credential"] == "Welding Safety"
+    assert [d["action"] for d in exported["decisions"]] == ["request_more"]
+    assert exported["decisions"][0]["message"] == "Add a reference letter."
+    [file] = [e for e in exported["evidence"] if e["file"]]
+    assert archive.read(file["file"]) == b"shift log"
+    assert [e["url"] for e in exported["evidence"] if e["kind"] == "link"] == [
+        "https://evidence.example/1"
+    ]
+    staff_token = signin(wired, org.owner_email)
     accept_unmet = wired.post(
         f"/rpl/{application_id}/decision",
         data={"csrf_token": staff_token, "action": "accept", outcomes[0]: "1"},

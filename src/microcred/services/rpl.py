@@ -304,6 +304,15 @@ def evidence_of(session: Session, application: RplApplication) -> list[RplEviden
     )
 
 
+def applicants(session: Session, applications: list[RplApplication]) -> dict[int, LearnerAccount]:
+    """Who applied (the learner accounts), by account id: reviewers see whom they assess."""
+    ids = {a.account_id for a in applications if a.account_id}
+    if not ids:
+        return {}
+    rows = session.scalars(select(LearnerAccount).where(LearnerAccount.id.in_(ids)))
+    return {account.id: account for account in rows}
+
+
 def decisions_of(session: Session, application: RplApplication) -> list[RplDecision]:
     return list(
         session.scalars(

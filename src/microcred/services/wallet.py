@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import uuid
 import zipfile
@@ -23,9 +24,13 @@ from microcred.db.session import transaction
 from microcred.db.tables import (
     AccountToken,
     Credential,
+    Definition,
     Learner,
     LearnerAccount,
     LearnerIdentity,
+    RplApplication,
+    RplDecision,
+    RplEvidence,
     ShareLink,
     WalletItem,
 )
@@ -793,7 +798,64 @@ def export_zip(session: Session, account: LearnerAccount) -> bytes:
                 indent=2,
             ),
         )
+        _export_rpl(session, account, archive)
     return buffer.getvalue()
+
+
+def _export_rpl(session: Session, account: LearnerAccount, archive: zipfile.ZipFile) -> None:
+    """The learner's RPL applications: what they wrote, their evidence (files included) and
+    every decision and reply, with the micro-credential applied for."""
+    applications = session.scalars(
+        select(RplApplication)
+        .where(RplApplication.account_id == account.id)
+        .order_by(RplApplication.id)
+    ).all()
+    written = []
+    for application in applications:
+        definition = session.get(Definition, application.definition_id)
+        evidence = session.scalars(
+            select(RplEvidence)
+            .where(RplEvidence.application_id == application.id)
+            .order_by(RplEvidence.id)
+        ).all()
+        decisions = session.scalars(
+            select(RplDecision)
+            .where(RplDecision.application_id == application.id)
+            .order_by(RplDecision.id)
+        ).all()
+        for e in evidence:
+            if e.content is not None:
+                archive.writestr(
+                    f"rpl/{application.id}/evidence-{e.id}-{_safe_name(e.name)}", e.content
+                )
+        written.append(
+            {
+                "id": application.id,
+                "micro_credential": definition.title if definition is not None else None,
+                "state": application.state,
+                "created_at": application.created_at.isoformat(),
+                "narrative": application.narrative,
+                "credential_id": application.credential_id,
+                "evidence": [
+                    {"kind": e.kind, "name": e.name, "url": e.url, "media_type": e.media_type,
+                     "added_at": e.added_at.isoformat(),
+                     "file": f"rpl/{application.id}/evidence-{e.id}-{_safe_name(e.name)}"
+                     if e.content is not None else None}
+                    for e in evidence
+                ],
+                "decisions": [
+                    {"by": d.actor, "action": d.action, "message": d.message,
+                     "criteria": d.criteria, "at": d.at.isoformat()}
+                    for d in decisions
+                ],
+            }
+        )  # fmt: skip
+    archive.writestr("rpl.json", json.dumps(written, indent=2, ensure_ascii=False))
+
+
+def _safe_name(name: str) -> str:
+    """A file name for the archive: letters, digits, dot, dash and underscore."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80] or "file"
 
 
 def delete_account(app: App, session: Session, account: LearnerAccount, password: str) -> None:

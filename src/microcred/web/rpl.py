@@ -22,7 +22,10 @@ def rpl_list(request: Request, staff: CurrentStaff, session: DbSession) -> Respo
     require(staff, "assess")
     applications = rpl_service.applications_for_provider(session, staff.provider_id)
     titles = definitions.titles_for(session, staff.provider_id)
-    return render(request, "rpl_list.html", applications=applications, titles=titles)
+    return render(
+        request, "rpl_list.html", applications=applications, titles=titles,
+        applicants=rpl_service.applicants(session, applications),
+    )  # fmt: skip
 
 
 @router.get("/rpl/{application_id}")
@@ -41,6 +44,7 @@ def rpl_review(
         outcomes=definitions.data_of(definition).learning_outcomes,
         evidence=rpl_service.evidence_of(session, application),
         decisions=rpl_service.decisions_of(session, application),
+        applicant=rpl_service.applicants(session, [application]).get(application.account_id or 0),
         as_staff=True,
         error=request.query_params.get("error"),
     )
