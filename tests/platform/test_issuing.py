@@ -325,3 +325,49 @@ def test_stored_text_is_what_the_standard_encoder_writes(value) -> None:
 def test_what_orjson_refuses_the_standard_encoder_writes() -> None:
     document = {"big": 2**70, "id": "urn:x"}
     assert json.loads(issuing.credential_text(document)) == document
+
+
+def test_an_assessor_picks_the_learner_from_the_list(platform, client):
+    import re
+
+    from sqlalchemy import func, select
+
+    from microcred.db.session import transaction
+    from microcred.db.tables import Assessment
+    from tests.platform.conftest import csrf_from, issue_to, make_org, publish_definition, signin
+
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    issue_to(platform, org, row, "niamh@example.org", "Niamh O'Brien")  # a learner of ours
+    other = make_org(platform, "other")
+    issue_to(platform, other, publish_definition(platform, other), "x@example.org", "Not Ours")
+    signin(client, "assessor@acme.example")
+    form = client.get(f"/definitions/{row.id}/assess").text
+    picks = dict(re.findall(r'<option value="(\d+)" >([^<]+)</option>', form))
+    assert list(picks.values()) == ["Niamh O&#39;Brien (niamh@example.org)"]  # ours only
+    niamh = next(iter(picks))
+    token = csrf_from(form)
+    outcomes = re.findall(r'name="achieved" value="([^"]+)"', form)
+    recorded = client.post(
+        f"/definitions/{row.id}/assess",
+        data={"csrf_token": token, "learner_id": niamh, "achieved": outcomes,
+              "supervision": "supervised", "assessed_on": "2026-11-30"},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert recorded.status_code == 200
+    assert "Niamh O&#39;Brien" in recorded.text
+    with transaction(platform.sessions, readonly=True) as session:
+        before = session.scalar(select(func.count()).select_from(Assessment))
+    with transaction(platform.sessions, readonly=True) as session:
+        from microcred.db.tables import Learner
+
+        theirs = session.scalar(select(Learner.id).where(Learner.email == "x@example.org"))
+    refused = client.post(
+        f"/definitions/{row.id}/assess",
+        data={"csrf_token": token, "learner_id": str(theirs), "achieved": outcomes,
+              "supervision": "supervised", "assessed_on": "2026-11-30"},
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert "learner not found" in refused.text
+    with transaction(platform.sessions, readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Assessment)) == before

@@ -485,6 +485,14 @@ def assessment_view(
     return assessment, learner, row
 
 
+def learner_of(session: Session, provider_id: int, learner_id: int) -> Learner:
+    """One of the provider's learners (NotFound for anyone else's)."""
+    learner = session.get(Learner, learner_id)
+    if learner is None or learner.provider_id != provider_id:
+        raise NotFound("learner")
+    return learner
+
+
 def learners(session: Session, provider_id: int) -> list[Learner]:
     """The provider's learners, by name."""
     return list(

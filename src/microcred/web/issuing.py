@@ -35,6 +35,8 @@ def assess_form(
         supervision=SUPERVISION,  # English labels: the page says _(label)
         today=date.today().isoformat(),
         error=None,
+        learners=issuing.learners(session, staff.provider_id),
+        typed={},
     )
 
 
@@ -51,8 +53,13 @@ async def assess(
     results = [OutcomeResult(o.id, o.id in achieved) for o in data.learning_outcomes]
     try:
         assessed_on = date.fromisoformat(str(form.get("assessed_on", "")))
-        learner = issuing.upsert_learner(
-            app, session, provider, str(form.get("name", "")), str(form.get("email", ""))
+        chosen = str(form.get("learner_id", "")).strip()
+        learner = (
+            issuing.learner_of(session, provider.id, int(chosen))  # picked from the list
+            if chosen.isdigit() and len(chosen) < 10
+            else issuing.upsert_learner(
+                app, session, provider, str(form.get("name", "")), str(form.get("email", ""))
+            )
         )
         assessment = issuing.record_assessment(
             app,
@@ -83,6 +90,8 @@ async def assess(
         supervision=SUPERVISION,
         today=date.today().isoformat(),
         error=error,
+        learners=issuing.learners(session, staff.provider_id),
+        typed={k: str(form.get(k, "")) for k in ("name", "email", "learner_id")},
     )
 
 
