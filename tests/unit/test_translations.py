@@ -48,14 +48,14 @@ SAME_EVERYWHERE = {
     "E-mail",
 }
 SAME_IN: dict[str, set[str]] = {
-    "fr": {"Action", "Badge (PNG)", "Badge (SVG)", "Catalogue", "Contact", "Description",
+    "fr": {"Action", "Badge", "Pages", "version", "Badge (PNG)", "Badge (SVG)", "Catalogue", "Contact", "Description",
            "Format", "Participation", "Signature", "Supervision", "Version", "Version %(n)s",
            "Versions", "active", "%(provider)s via %(platform)s"},
-    "de": {"Badge (PNG)", "Badge (SVG)", "Domain", "Element", "Format", "Hash", "Name", "Online",
+    "de": {"Badge", "Badge (PNG)", "Badge (SVG)", "Domain", "Element", "Format", "Hash", "Name", "Online",
            "Problem", "Region", "Region (optional)", "Status", "Version", "Version %(n)s",
            "Website", "Website (https://…)"},
-    "es": {"Hash", "provisional"},
-    "it": {"Badge (PNG)", "Badge (SVG)", "Email", "Europass (European Learning Model)", "File",
+    "es": {"Hash", "provisional", "id"},
+    "it": {"Badge", "id", "Badge (PNG)", "Badge (SVG)", "Email", "Europass (European Learning Model)", "File",
            "File: %(name)s", "Hash", "Online", "Password", "RPL", "email", "file", "link"},
 }  # fmt: skip
 
