@@ -77,6 +77,8 @@ NOT_PAGES = {
     "/wallet/items/{item_id}/download.{kind}": "a download",
     "/s/{token}/embed": "an embeddable card (checked by its own test for framing)",
     "/account/export": "a download",
+    "/manage/credentials.csv": "a download",
+    "/bulk/{upload_id}/report.csv": "a download",
     "/rpl/{application_id}/evidence/{evidence_id}": "a download",
     "/audit/{slug}/export.jsonl": "a download",
     "/credentials/{credential_id}/europass.jsonld": "a Europass export",
@@ -242,7 +244,8 @@ def _serious(violations: list[dict[str, Any]]) -> list[str]:
 
 
 @pytest.mark.browser
-def test_every_page_is_accessible_and_fits_a_phone(live) -> None:
+@pytest.mark.parametrize("locale", ["en-GB", "de-DE"])  # German: the longest words
+def test_every_page_is_accessible_and_fits_a_phone(live, locale: str) -> None:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
     assert AXE.exists(), "axe-core is missing: make tests/interop/node_modules/.installed"
@@ -260,7 +263,7 @@ def test_every_page_is_accessible_and_fits_a_phone(live) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         for role in roles:
-            context = browser.new_context(viewport=PHONE, bypass_csp=True, locale="en-GB")
+            context = browser.new_context(viewport=PHONE, bypass_csp=True, locale=locale)
             page = context.new_page()
             page.set_default_timeout(30_000)
             if role.signin:
