@@ -155,9 +155,11 @@ def _seed(app: Any) -> tuple[dict[str, str], list[Role]]:
             select(LearnerAccount).where(LearnerAccount.email == seeded.learner_email)
         )
         account.password_hash = hasher.hash(PASSWORD)
-        definition = session.scalar(
+        definition = session.scalar(  # First Aid at Work: in French and German too
             select(Definition).where(
-                Definition.provider_id == provider.id, Definition.state == "published"
+                Definition.provider_id == provider.id,
+                Definition.state == "published",
+                Definition.title == "First Aid at Work",
             )
         )
         credential = session.scalar(select(Credential).where(Credential.provider_id == provider.id))
@@ -169,6 +171,7 @@ def _seed(app: Any) -> tuple[dict[str, str], list[Role]]:
             "credential_id": credential.id,
             "definition_id": str(definition.id),
             "family": definition.family,
+            "language": "fr",
             "version": str(definition.version),
             "pathway_id": str(session.scalar(select(Pathway.id))),
             "accreditation_id": str(session.scalar(select(Accreditation.id))),

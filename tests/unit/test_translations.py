@@ -48,15 +48,16 @@ SAME_EVERYWHERE = {
     "E-mail",
 }
 SAME_IN: dict[str, set[str]] = {
-    "fr": {"Action", "Badge", "Pages", "version", "Badge (PNG)", "Badge (SVG)", "Catalogue", "Contact", "Description",
-           "Format", "Participation", "Signature", "Supervision", "Version", "Version %(n)s",
-           "Versions", "active", "%(provider)s via %(platform)s"},
-    "de": {"Badge", "Badge (PNG)", "Badge (SVG)", "Domain", "Element", "Format", "Hash", "Name", "Online",
-           "Problem", "Region", "Region (optional)", "Status", "Version", "Version %(n)s",
-           "Website", "Website (https://…)"},
-    "es": {"Hash", "provisional", "id"},
-    "it": {"Badge", "id", "Badge (PNG)", "Badge (SVG)", "Email", "Europass (European Learning Model)", "File",
-           "File: %(name)s", "Hash", "Online", "Password", "RPL", "email", "file", "link"},
+    "fr": {"%(provider)s via %(platform)s", "Action", "active", "Badge", "Badge (PNG)",
+        "Badge (SVG)", "Catalogue", "Contact", "Description", "Format", "Pages", "Participation",
+        "Signature", "Supervision", "version", "Version", "Version %(n)s", "Versions"},
+    "de": {"Badge", "Badge (PNG)", "Badge (SVG)", "Domain", "Element", "Format", "Hash", "Name",
+        "Online", "Problem", "Region", "Region (optional)", "Status", "Version", "Version %(n)s",
+        "Website", "Website (https://…)"},
+    "es": {"Hash", "id", "provisional"},
+    "it": {"Badge", "Badge (PNG)", "Badge (SVG)", "email", "Email",
+        "Europass (European Learning Model)", "file", "File", "File: %(name)s", "Hash", "id",
+        "link", "Online", "Password", "RPL"},
 }  # fmt: skip
 
 

@@ -132,9 +132,19 @@ def build_achievement(
     definition: DefinitionData,
     definition_version: int,
     image_url: str | None = None,
+    language: str | None = None,
 ) -> dict[str, Any]:
     """The achievement (the definition as OB 3.0 states it): the part of a credential that every
     learner's shares, built once for many (bulk issuing) and passed to :func:`build_credential`."""
+    related: list[dict[str, Any]] = []
+    if definition.translations:  # the other languages, as related achievements
+        primary_id = achievement_id
+        if language and language != definition.language:
+            primary_id = achievement_id.rsplit("/", 1)[0]
+        related = related_languages(
+            primary_id, definition, definition_version, exclude=language or definition.language
+        )
+        definition = definition.in_language(language or definition.language)
     criteria_text = "\n".join(
         f"- {o.statement}: {o.criterion}" for o in definition.learning_outcomes
     )
@@ -155,7 +165,30 @@ def build_achievement(
         creator=Profile(id=issuer.did, name=issuer.name),
         image=Image(id=image_url, caption=definition.title) if image_url else None,
     )
-    return achievement.to_json()
+    written = achievement.to_json()
+    if related:
+        written["related"] = related
+    return written
+
+
+def related_languages(
+    achievement_id: str, definition: DefinitionData, version: int, *, exclude: str = ""
+) -> list[dict[str, Any]]:
+    """OB 3.0 ``related`` entries naming the same achievement in its other languages: its own
+    language at ``achievement_id``, each translation at ``ACHIEVEMENT_ID/LANG``."""
+    languages = [definition.language, *sorted(definition.translations)]
+    return [
+        {
+            "id": achievement_id
+            if language == definition.language
+            else f"{achievement_id}/{language}",
+            "type": ["Related"],
+            "inLanguage": language,
+            "version": str(version),
+        }
+        for language in languages
+        if language != exclude
+    ]
 
 
 # stands in for the achievement (built as JSON on its own) while the rest is modelled

@@ -13,7 +13,7 @@ import uuid
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from microcred.i18n import N_, _
 
@@ -110,6 +110,27 @@ class GradeScheme(BaseModel):
     passing_values: list[str] = Field(default_factory=list)
 
 
+class OutcomeText(BaseModel):
+    """A learning outcome in another language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    statement: str = Field(min_length=3, max_length=500)
+    criterion: str = Field(default="", max_length=1000)
+
+
+class Translation(BaseModel):
+    """The title, description and outcomes in another language (the rest is the same in every
+    language). Credentials name each translation as a related achievement (OB 3.0 ``related``,
+    ``inLanguage``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(default="", max_length=4000)
+    outcomes: dict[str, OutcomeText] = Field(default_factory=dict)  # by outcome id
+
+
 class DefinitionData(BaseModel):
     """Everything a provider says about a micro-credential; drafts may be incomplete."""
 
@@ -148,6 +169,8 @@ class DefinitionData(BaseModel):
     # the badge's artwork: the digest of an uploaded image (services/branding.py), or "" for the
     # badge drawn from the credential
     image: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+    # the same micro-credential in other languages, by language tag (not ``language`` itself)
+    translations: dict[str, Translation] = Field(default_factory=dict, max_length=12)
 
     @field_validator("country_code")
     @classmethod
@@ -182,6 +205,51 @@ class DefinitionData(BaseModel):
         if not _LANGUAGE.match(value):
             raise ValueError(_("use a language tag like en or pt-BR"))
         return value
+
+    @field_validator("translations")
+    @classmethod
+    def _translations(cls, value: dict[str, Translation]) -> dict[str, Translation]:
+        for tag in value:
+            if not _LANGUAGE.match(tag):
+                raise ValueError(_("use a language tag like en or pt-BR"))
+        return value
+
+    @model_validator(mode="after")
+    def _other_languages(self) -> DefinitionData:
+        if self.language in self.translations:
+            raise ValueError(
+                _("a translation is into another language than the micro-credential's own")
+            )
+        known = {o.id for o in self.learning_outcomes}
+        for translation in self.translations.values():
+            if set(translation.outcomes) - known:
+                raise ValueError(_("a translated outcome names no outcome of this definition"))
+        return self
+
+    def in_language(self, language: str) -> DefinitionData:
+        """This definition as written in ``language`` (itself when it has no translation)."""
+        translation = self.translations.get(language)
+        if translation is None:
+            return self
+        outcomes = [
+            o.model_copy(
+                update={
+                    "statement": translation.outcomes[o.id].statement,
+                    "criterion": translation.outcomes[o.id].criterion or o.criterion,
+                }
+            )
+            if o.id in translation.outcomes
+            else o
+            for o in self.learning_outcomes
+        ]
+        return self.model_copy(
+            update={
+                "title": translation.title,
+                "description": translation.description or self.description,
+                "learning_outcomes": outcomes,
+                "language": language,
+            }
+        )
 
     def outcome(self, outcome_id: str) -> Outcome | None:
         return next((o for o in self.learning_outcomes if o.id == outcome_id), None)

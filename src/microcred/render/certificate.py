@@ -75,17 +75,22 @@ def certificate_pdf(
     *,
     branding: Branding | Mapping[str, Any] | None = None,
     language: str | None = None,
+    shown: Mapping[str, Any] | None = None,
 ) -> bytes:
     """The certificate of ``credential_text`` (attached byte for byte as ``credential.json``).
 
     ``accreditations``: the provider's current ones (``framework``, ``qa_body``,
     ``valid_until``). ``language``: of the text and the PDF's ``/Lang`` (default: the current
     language; one without a catalogue falls back to English, and ``/Lang`` says so).
+    ``shown``: the achievement's ``name`` and ``outcomes`` (by result description id) in that
+    language, when its issuer gives it in it (services/catalogue.in_language).
     """
     brand = _branding(branding)
     with i18n.use_language(i18n.current() if language is None else _primary(language)):
         lang = i18n.current()
-        html, images = _html(credential_text, verify_url, accreditations or [], brand, lang)
+        html, images = _html(
+            credential_text, verify_url, accreditations or [], brand, lang, shown or {}
+        )
         description = i18n._("The signed credential")
     # imported here: WeasyPrint's import (cffi, Pango) takes half a second, which only a process
     # that makes a certificate should pay (the web app imports this module at start)
@@ -244,6 +249,7 @@ def _html(
     accreditations: Sequence[Mapping[str, Any]],
     brand: Branding,
     lang: str,
+    shown: Mapping[str, Any],
 ) -> tuple[str, dict[str, tuple[str, bytes]]]:
     _ = i18n._
     credential = json.loads(credential_text)
@@ -255,7 +261,8 @@ def _html(
     issuer = credential.get("issuer")
     issuer_name = _text(issuer.get("name")) if isinstance(issuer, dict) else ""
     issuer_id = _text(issuer.get("id")) if isinstance(issuer, dict) else _text(issuer)
-    title = _text(achievement.get("name")) or _("Micro-credential")
+    title = _text(shown.get("name") or achievement.get("name")) or _("Micro-credential")
+    translated = shown.get("outcomes") or {}
 
     elements = [
         (_(label), _day(found[key]) if key in _DATES else found[key])
@@ -263,7 +270,7 @@ def _html(
         if key in found
     ]
     outcomes = [
-        _text(o.get("name"))
+        _text(translated.get(o.get("id")) or o.get("name"))
         for o in achievement.get("resultDescription") or []
         if isinstance(o, dict) and o.get("name")
     ]

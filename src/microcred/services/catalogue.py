@@ -106,15 +106,22 @@ class PathwayPage:
     award_mode: str
 
 
-def definition_page(app: App, slug: str, family: str, version: int) -> DefinitionPage:
-    """A public version of a definition; NotFound for drafts and for what does not exist."""
+def definition_page(
+    app: App, slug: str, family: str, version: int, language: str | None = None
+) -> DefinitionPage:
+    """A public version of a definition (in one of its other languages: ``language``); NotFound
+    for drafts, for what does not exist and for a language it is not given in."""
     with transaction(app.sessions, readonly=True) as session:
         provider = _provider(session, slug)
         rows = _family(session, provider, family)
         row = next((r for r in rows if r.version == version), None)
         if row is None:
             raise NotFound("definition")
-        achievement = achievement_of(app, provider, row)
+        data = definitions.data_of(row)
+        if language is not None and language not in data.translations:
+            raise NotFound("definition")
+        achievement = achievement_of(app, provider, row, language)
+        data = data.in_language(language) if language else data
         versions = [
             Version(r.version, r.state, version_path(slug, family, r.version)) for r in rows
         ]
@@ -123,13 +130,13 @@ def definition_page(app: App, slug: str, family: str, version: int) -> Definitio
             id=row.id,
             provider_name=provider.legal_name,
             provider_path=f"/providers/{slug}",
-            title=row.title,
-            data=definitions.data_of(row),
+            title=data.title,
+            data=data,
             version=row.version,
             state=row.state,
             path=version_path(slug, family, row.version),
             achievement={"@context": [VC2_CONTEXT, OB3_CONTEXT], **achievement},
-            elements=_elements(provider, definitions.data_of(row), achievement),
+            elements=_elements(provider, data, achievement),
             versions=versions,
             latest=latest if latest is not None and latest.number != row.version else None,
             stacks_into=_pathways_naming(app, session, provider, row),
@@ -223,6 +230,42 @@ def pathway_page(app: App, slug: str, pathway_id: int) -> PathwayPage:
             rules=stacking.rule_lines(pathway.rules, names),
             award_mode=pathway.award_mode,
         )
+
+
+def in_language(
+    app: App, session: Session, document: Mapping[str, Any], language: str
+) -> dict[str, Any]:
+    """A credential's achievement as its issuer gives it in ``language``: ``name``,
+    ``description`` and ``outcomes`` (statements by result description id). Empty unless the
+    credential itself names that language's version (``related``) and it is one of ours."""
+    subject = document.get("credentialSubject")
+    subject = subject[0] if isinstance(subject, list) and subject else subject
+    achievement = subject.get("achievement") if isinstance(subject, Mapping) else None
+    if not isinstance(achievement, Mapping) or achievement.get("inLanguage") == language:
+        return {}
+    named = {
+        r.get("inLanguage")
+        for r in achievement.get("related") or []
+        if isinstance(r, Mapping) and isinstance(r.get("inLanguage"), str)
+    }
+    target = search.achievement_target(app, str(achievement.get("id", "")))
+    if language not in named or target is None or target[1] is None:
+        return {}
+    family, version = target
+    row = session.scalar(
+        select(Definition).where(Definition.family == family, Definition.version == version)
+    )
+    if row is None or row.state not in ("published", "retired"):
+        return {}
+    translation = definitions.data_of(row).translations.get(language)
+    if translation is None:
+        return {}
+    return {
+        "name": translation.title,
+        "description": translation.description,
+        "outcomes": {k: v.statement for k, v in translation.outcomes.items()},
+        "language": language,
+    }
 
 
 def platform_paths(app: App, document: Mapping[str, Any]) -> dict[str, str]:

@@ -79,11 +79,28 @@ def update(
             "definition.not_draft",
             _("a published definition is changed by making a new version"),
         )
+    data = dict(data)
+    for kept in ("image", "translations"):  # set on pages of their own: the form leaves them
+        if kept not in data and kept in row.data:
+            data[kept] = row.data[kept]
+    outcome_ids = {str(o.get("id")) for o in data.get("learning_outcomes") or [] if o.get("id")}
+    data["translations"] = {  # outcomes removed since: their translations go with them
+        tag: {**t, "outcomes": {k: v for k, v in (t.get("outcomes") or {}).items()
+                                if k in outcome_ids}}
+        for tag, t in (data.get("translations") or {}).items()
+    }  # fmt: skip
     parsed = parse_definition(_defaults(provider, data))
     row.data = parsed.model_dump(mode="json")
     row.title = parsed.title or "Untitled"
     session.flush()
     return row
+
+
+def set_translations(
+    session: Session, provider: Provider, row: Definition, translations: dict[str, Any]
+) -> Definition:
+    """A draft's title, description and outcomes in other languages (all of them at once)."""
+    return update(session, provider, row, {**row.data, "translations": translations})
 
 
 def publish(app: App, session: Session, row: Definition, by: Staff | None = None) -> Definition:

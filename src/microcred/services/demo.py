@@ -119,6 +119,28 @@ LEARNERS = [
 GRADES = ["88", None, "A"]
 
 
+def _first_aid_translations(data: dict[str, Any]) -> dict[str, Any]:
+    first, second = (o["id"] for o in data["learning_outcomes"][:2])
+    return {
+        "fr": {
+            "title": "Premiers secours au travail",
+            "description": "Réagir aux urgences au travail jusqu'à l'arrivée des secours.",
+            "outcomes": {
+                first: {"statement": "Pratique la RCP sur un adulte selon les recommandations"},
+                second: {"statement": "Prend en charge saignements, brûlures et fractures"},
+            },
+        },
+        "de": {
+            "title": "Erste Hilfe am Arbeitsplatz",
+            "description": "Auf Notfälle am Arbeitsplatz reagieren, bis der Rettungsdienst kommt.",
+            "outcomes": {
+                first: {"statement": "Führt die Herz-Lungen-Wiederbelebung nach Leitlinie durch"},
+                second: {"statement": "Versorgt Blutungen, Verbrennungen und Brüche"},
+            },
+        },
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class DemoLogin:
     slug: str
@@ -200,8 +222,12 @@ def seed(app: App, slug: str, owner_email: str, password: str) -> Seeded:
             report_url="https://qa.demo-academy.example/reports/2026",
         )
         ids = []
-        for data in DEFINITIONS:
+        for number, data in enumerate(DEFINITIONS):
             row = definitions.create(app, session, provider, data)
+            if number == 1:  # First Aid at Work, in French and German too
+                definitions.set_translations(
+                    session, provider, row, _first_aid_translations(row.data)
+                )
             definitions.publish(app, session, row)
             ids.append((row.id, [o["id"] for o in row.data["learning_outcomes"]]))
         owner_id = owner.id

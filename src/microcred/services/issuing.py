@@ -273,11 +273,16 @@ def image_url(app: App, data: DefinitionData) -> str | None:
     return f"{app.settings.base_url}/artwork/{data.image}" if data.image else None
 
 
-def achievement_of(app: App, provider: Provider, row: Definition) -> dict[str, Any]:
-    """The OB 3.0 achievement every credential of this version embeds."""
+def achievement_of(
+    app: App, provider: Provider, row: Definition, language: str | None = None
+) -> dict[str, Any]:
+    """The OB 3.0 achievement every credential of this version embeds; in one of its other
+    languages (``language``), the related achievement its credentials name for it."""
     data = definitions.data_of(row)
+    url = achievement_url(app, provider, row)
     return build_achievement(
-        achievement_id=achievement_url(app, provider, row),
+        achievement_id=url if language in (None, data.language) else f"{url}/{language}",
+        language=language,
         issuer=_issuer(app, provider, data),
         definition=data,
         definition_version=row.version,

@@ -9,10 +9,10 @@ import math
 import re
 from datetime import date
 from html import escape
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import RedirectResponse
 
 from microcred.domain.catalog import (
@@ -93,6 +93,32 @@ def definition_version(
     """A version of a micro-credential: its page, or the OB 3.0 ``Achievement`` its credentials
     embed (JSON-LD)."""
     page = catalogue.definition_page(app, slug, family, version)
+    if wants_json_ld(request):
+        return _json_ld(page.achievement)
+    return _page(
+        request,
+        "definition_public.html",
+        page=page,
+        data=page.data,
+        mandatory=MANDATORY_ELEMENTS,
+        optional=OPTIONAL_ELEMENTS,
+        participation=PARTICIPATION,
+        supervision=SUPERVISION,
+    )
+
+
+@router.get("/providers/{slug}/definitions/{family}/v{version}/{language}")
+def definition_version_in(
+    slug: str,
+    family: str,
+    version: RowId,
+    language: Annotated[str, Path(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=20)],
+    request: Request,
+    app: AppDep,
+) -> Response:
+    """The same version in another of its languages: the related achievement its credentials
+    name (``related``, ``inLanguage``), or its page."""
+    page = catalogue.definition_page(app, slug, family, version, language)
     if wants_json_ld(request):
         return _json_ld(page.achievement)
     return _page(

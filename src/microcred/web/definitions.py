@@ -11,9 +11,12 @@ from microcred.domain.catalog import (
     MANDATORY_ELEMENTS,
     PARTICIPATION,
     SUPERVISION,
+    DefinitionData,
     DefinitionInvalidError,
     publication_problems,
 )
+from microcred.domain.errors import DomainError
+from microcred.i18n import LANGUAGES, _
 from microcred.services import definitions
 from microcred.services.models import Definition
 from microcred.services.providers import require
@@ -86,6 +89,72 @@ async def definition_create(
     except (FormProblemsError, DefinitionInvalidError) as exc:
         return _refused(request, None, form, exc)
     return see_other(f"/definitions/{row.id}")
+
+
+def _other_languages(data: DefinitionData) -> list[str]:
+    primary = data.language.split("-")[0]
+    return [code for code in LANGUAGES if code != primary]
+
+
+def _translations_from(
+    form: Any, data: DefinitionData
+) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+    """The translations a form holds, by language (and everything typed, to show again); a
+    language with words but no title is a problem named by its field."""
+    found: dict[str, Any] = {}
+    typed: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for code in _other_languages(data):
+        title = str(form.get(f"t_{code}_title", "")).strip()
+        description = str(form.get(f"t_{code}_description", "")).strip()
+        outcomes = {}
+        for outcome in data.learning_outcomes:
+            statement = str(form.get(f"t_{code}_statement_{outcome.id}", "")).strip()
+            criterion = str(form.get(f"t_{code}_criterion_{outcome.id}", "")).strip()
+            if statement or criterion:
+                outcomes[outcome.id] = {"statement": statement, "criterion": criterion}
+        typed[code] = {"title": title, "description": description, "outcomes": outcomes}
+        if not title and (description or outcomes):
+            problems.append((f"t_{code}_title", _("give the title in this language too")))
+        if title:
+            found[code] = typed[code]
+    return found, typed, problems
+
+
+@router.get("/definitions/{definition_id}/translations")
+def translations_form(
+    definition_id: RowId, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    row = definitions.get(session, provider_of(session, staff), definition_id)
+    data = definitions.data_of(row)
+    return render(
+        request, "definition_translations.html", row=row, data=data,
+        other_languages=_other_languages(data), typed=data.model_dump(mode="json")["translations"],
+        problems=[],
+    )  # fmt: skip
+
+
+@router.post("/definitions/{definition_id}/translations", dependencies=[Csrf])
+async def translations_save(
+    definition_id: RowId, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    require(staff, "define")
+    provider = provider_of(session, staff)
+    row = definitions.get(session, provider, definition_id)
+    data = definitions.data_of(row)
+    form = await request.form()
+    found, typed, problems = _translations_from(form, data)
+    if not problems:
+        try:
+            definitions.set_translations(session, provider, row, found)
+        except (DefinitionInvalidError, DomainError) as exc:
+            problems = getattr(exc, "problems", None) or [("", getattr(exc, "message", str(exc)))]
+    if problems:  # the form again, as typed; nothing saved
+        return render(
+            request, "definition_translations.html", status_code=422, row=row, data=data,
+            other_languages=_other_languages(data), typed=typed, problems=problems,
+        )  # fmt: skip
+    return see_other(f"/definitions/{row.id}#languages")
 
 
 @router.get("/definitions/{definition_id}")

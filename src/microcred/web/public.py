@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from microcred.domain.award import read_eu_elements
 from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import NotFound
-from microcred.i18n import N_, _
+from microcred.i18n import N_, _, current
 from microcred.services import (
     branding,
     catalogue,
@@ -113,6 +113,18 @@ def credential_page(
     if not isinstance(achievement, dict):
         achievement = {"name": document.get("name") or (definition.title if definition else "")}
     outcomes = achievement.get("resultDescription") or []
+    shown = catalogue.in_language(app, session, document, current())  # the reader's language
+    if shown:
+        achievement = {
+            **achievement,
+            "name": shown["name"],
+            "description": shown["description"] or achievement.get("description"),
+        }
+        outcomes = [
+            {**o, "name": shown["outcomes"].get(o.get("id"), o.get("name"))}
+            for o in outcomes
+            if isinstance(o, dict)
+        ]
     results = {
         r.get("resultDescription"): r.get("status")
         for r in subject.get("result") or []

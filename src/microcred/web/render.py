@@ -25,6 +25,7 @@ templates.env.filters["datetime"] = i18n.format_datetime
 templates.env.filters["number"] = i18n.format_number
 templates.env.globals["current_language"] = i18n.current
 templates.env.globals["languages"] = i18n.LANGUAGES
+templates.env.globals["language_name"] = i18n.language_name
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

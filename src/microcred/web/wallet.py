@@ -16,6 +16,7 @@ from microcred.domain.catalog import MANDATORY_ELEMENTS, OPTIONAL_ELEMENTS
 from microcred.domain.errors import DomainError, NotFound
 from microcred.domain.holder import Binding, binding
 from microcred.i18n import _, ngettext
+from microcred.i18n import current as current_language
 from microcred.render.certificate import certificate_pdf
 from microcred.render.images import badge_png, badge_svg, svg_of
 from microcred.services import (
@@ -438,7 +439,8 @@ def _download(entry: WalletItem, kind: str, app: Any, session: Any) -> tuple[byt
         finding = RegistryTrust(app, app.registries).check(str(issuer_id), app.now())
         current = [a for a in finding.details.get("accreditations", []) if a.get("current")]
         look = branding.certificate_branding(session, entry.credential_id)
-        pdf = certificate_pdf(entry.document, verify_url, current, branding=look)
+        shown = catalogue.in_language(app, session, document, current_language())
+        pdf = certificate_pdf(entry.document, verify_url, current, branding=look, shown=shown)
         return pdf, "application/pdf"
     raise NotFound("download")
 
