@@ -84,3 +84,51 @@ def test_pages_filters_and_csv(platform, client, monkeypatch):
     assert rows[0]["public page"].startswith("http://testserver/credentials/")
     everything = list(csv.DictReader(io.StringIO(client.get("/manage/credentials.csv").text)))
     assert len(everything) == 11
+
+
+def test_learners_and_assessments_lists(platform, client, monkeypatch):
+    from datetime import date
+
+    from microcred.db.tables import Definition, Provider, Staff
+    from microcred.domain.assessment import OutcomeResult
+    from microcred.services import issuing
+
+    monkeypatch.setattr(listing, "PER_PAGE", 3)
+    org = make_org(platform, "acme")
+    welding = publish_definition(platform, org)
+    for n in range(5):
+        issue_to(platform, org, welding, f"w{n}@example.org", f"Welder {n}")
+    with transaction(platform.sessions) as session:  # two assessments: passed, not passed
+        provider = session.get(Provider, org.provider_id)
+        row = session.get(Definition, welding.id)
+        owner = session.get(Staff, org.owner_id)
+        learner = issuing.upsert_learner(platform, session, provider, "=cmd", "c@example.org")
+        for achieved in (True, False):
+            issuing.record_assessment(
+                platform, session, owner, learner=learner, definition_id=row.id,
+                results=[OutcomeResult(o["id"], achieved) for o in row.data["learning_outcomes"]],
+                grade=None, supervision="supervised", assessed_on=date(2026, 11, 30),
+            )  # fmt: skip
+    signin(client, org.owner_email)
+    first = client.get("/learners").text
+    assert "6 learners" in first
+    assert 'rel="next"' in first
+    second = client.get("/learners?page=2").text
+    rows = re.findall(r'<tr data-learner="\d+">', first + second)
+    assert len(rows) == 6
+    assert "1 learner" in client.get("/learners?q=W3@").text
+    learners = list(csv.DictReader(io.StringIO(client.get("/learners.csv").text)))
+    assert len(learners) == 6
+    [command] = [r for r in learners if r["email"] == "c@example.org"]
+    assert command["name"] == "'=cmd"
+    assert (command["credentials"], command["assessments"]) == ("0", "2")
+
+    assert "2 assessments" in client.get("/assessments").text
+    failed = client.get("/assessments?outcome=not_passed").text
+    assert "1 assessment" in failed
+    assert 'data-passed="no"' in failed
+    assert 'data-passed="yes"' not in failed
+    exported = list(csv.DictReader(io.StringIO(client.get("/assessments.csv?outcome=passed").text)))
+    assert [(r["learner"], r["passed"], r["outcomes achieved"]) for r in exported] == [
+        ("'=cmd", "yes", "2/2")
+    ]

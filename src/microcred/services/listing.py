@@ -1,6 +1,6 @@
-"""The provider's lists of what it issued: filtered, a page at a time, and the same rows as CSV
-(every match, streamed in batches; cells that a spreadsheet would run as a formula are
-neutralised)."""
+"""The provider's lists (issued credentials, learners, assessments): filtered, a page at a
+time, and the same rows as CSV (every match, streamed in batches; cells that a spreadsheet
+would run as a formula are neutralised)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from microcred.db.session import transaction
-from microcred.db.tables import Credential, Definition
+from microcred.db.tables import Assessment, Credential, Definition, Learner
 from microcred.i18n import _
 from microcred.services.app import App
 
@@ -147,3 +148,140 @@ def _rows(
         if len(batch) < _BATCH:
             return
         offset += _BATCH
+
+
+# Learners and assessments: the same, a page at a time and as CSV
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[Any]
+    total: int
+    page: int
+    pages: int
+
+
+def _paged(session: Session, statement: Select[Any], order: Any, page: int) -> Page:
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(1, page), pages)
+    rows = list(
+        session.execute(statement.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE))
+    )
+    return Page(rows, total, page, pages)
+
+
+def _learners(provider_id: int, text: str) -> Any:
+    credentials = (
+        select(func.count())
+        .where(Credential.learner_id == Learner.id)
+        .correlate(Learner)
+        .scalar_subquery()
+    )
+    assessments = (
+        select(func.count())
+        .where(Assessment.learner_id == Learner.id)
+        .correlate(Learner)
+        .scalar_subquery()
+    )
+    statement: Any = select(
+        Learner, credentials.label("credentials"), assessments.label("assessments")
+    ).where(Learner.provider_id == provider_id)
+    if text.strip():
+        like = f"%{text.strip().lower()}%"
+        statement = statement.where(
+            or_(func.lower(Learner.name).like(like), func.lower(Learner.email).like(like))
+        )
+    return statement
+
+
+def learners(session: Session, provider_id: int, text: str = "", page: int = 1) -> Page:
+    """The provider's learners by name, with how many credentials and assessments each has."""
+    return _paged(session, _learners(provider_id, text), (Learner.name, Learner.id), page)
+
+
+def learners_csv(app: App, provider_id: int, text: str = "") -> Iterator[str]:
+    header = [_("name"), _("email"), _("credentials"), _("assessments"), _("added (UTC)")]
+    statement = _learners(provider_id, text).order_by(Learner.name, Learner.id)
+
+    def values(row: Any) -> list[object]:
+        learner, credentials, assessments = row
+        added = learner.created_at.astimezone(UTC).isoformat(timespec="seconds")
+        return [learner.name, learner.email, credentials, assessments, added]
+
+    return _csv(app, header, statement, values)
+
+
+def _assessments(provider_id: int, definition_id: int | None, outcome: str) -> Any:
+    statement: Any = (
+        select(Assessment, Learner.name, Learner.email, Definition.title, Definition.version)
+        .join(Learner, Learner.id == Assessment.learner_id)
+        .join(Definition, Definition.id == Assessment.definition_id)
+        .where(Assessment.provider_id == provider_id)
+    )
+    if definition_id is not None:
+        statement = statement.where(Assessment.definition_id == definition_id)
+    if outcome in ("passed", "not_passed"):
+        statement = statement.where(Assessment.passed.is_(outcome == "passed"))
+    return statement
+
+
+def assessments(
+    session: Session, provider_id: int, definition_id: int | None, outcome: str, page: int = 1
+) -> Page:
+    """The provider's assessments, newest first."""
+    statement = _assessments(provider_id, definition_id, outcome)
+    return _paged(session, statement, (Assessment.assessed_on.desc(), Assessment.id.desc()), page)
+
+
+def assessments_csv(
+    app: App, provider_id: int, definition_id: int | None, outcome: str
+) -> Iterator[str]:
+    header = [_("assessed on"), _("learner"), _("email"), _("micro-credential"), _("version"),
+              _("passed"), _("outcomes achieved"), _("grade"), _("credential")]  # fmt: skip
+    statement = _assessments(provider_id, definition_id, outcome).order_by(
+        Assessment.assessed_on.desc(), Assessment.id.desc()
+    )
+
+    def values(row: Any) -> list[object]:
+        assessment, name, email, title, version = row
+        achieved = sum(1 for r in assessment.results if _achieved(r))
+        return [
+            assessment.assessed_on.isoformat(), name, email, title, version,
+            _("yes") if assessment.passed else _("no"),
+            f"{achieved}/{len(assessment.results)}", assessment.grade or "",
+            assessment.credential_id or "",
+        ]  # fmt: skip
+
+    return _csv(app, header, statement, values)
+
+
+def _achieved(result: Any) -> bool:
+    if isinstance(result, dict):
+        return bool(result.get("achieved"))
+    return bool(result[1]) if isinstance(result, list | tuple) and len(result) > 1 else False
+
+
+def _csv(
+    app: App, header: list[str], statement: Select[Any], values: Callable[[Any], list[object]]
+) -> Iterator[str]:
+    """CSV lines, the header first, read in batches in a read-only transaction of its own."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+
+    def line(cells: list[object]) -> str:
+        out.seek(0)
+        out.truncate()
+        writer.writerow([spreadsheet_cell(c) for c in cells])
+        return out.getvalue()
+
+    yield line(list(header))
+    with transaction(app.sessions, readonly=True) as session:
+        offset = 0
+        while True:
+            batch = session.execute(statement.limit(_BATCH).offset(offset)).all()
+            for row in batch:
+                yield line(values(row))
+            if len(batch) < _BATCH:
+                return
+            offset += _BATCH

@@ -113,9 +113,72 @@ def assessment_award(
 
 
 @router.get("/learners")
-def learner_list(request: Request, staff: CurrentStaff, session: DbSession) -> Response:
-    learners = issuing.learners(session, staff.provider_id)
-    return render(request, "learners.html", learners=learners, error=None)
+def learner_list(
+    request: Request,
+    staff: CurrentStaff,
+    session: DbSession,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """The provider's learners, a page at a time, searchable; the same as CSV."""
+    found = listing.learners(session, staff.provider_id, q, page)
+    return render(
+        request, "learners.html", found=found, q=q,
+        query_string=urlencode({"q": q} if q else {}), error=None,
+    )  # fmt: skip
+
+
+@router.get("/learners.csv")
+def learner_csv(
+    app: AppDep,
+    staff: CurrentStaff,
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    return StreamingResponse(
+        listing.learners_csv(app, staff.provider_id, q),
+        media_type="text/csv; charset=utf-8",
+        headers=attachment(f"learners {app.now().date().isoformat()}", "csv"),
+    )
+
+
+def _definition_filter(definition: str) -> int | None:
+    return int(definition) if definition.isdigit() and len(definition) < 10 else None
+
+
+@router.get("/assessments")
+def assessment_list(
+    request: Request,
+    staff: CurrentStaff,
+    session: DbSession,
+    definition: Annotated[str, Query(max_length=12)] = "",
+    outcome: Annotated[str, Query(max_length=12)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """The provider's assessments, newest first, by micro-credential and result; as CSV too."""
+    require(staff, "view")
+    found = listing.assessments(
+        session, staff.provider_id, _definition_filter(definition), outcome, page
+    )
+    filters = {"definition": definition, "outcome": outcome}
+    return render(
+        request, "assessments.html", found=found, filters=filters,
+        query_string=urlencode({k: v for k, v in filters.items() if v}),
+        definitions=definitions.list_for(session, provider_of(session, staff)),
+    )  # fmt: skip
+
+
+@router.get("/assessments.csv")
+def assessment_csv(
+    app: AppDep,
+    staff: CurrentStaff,
+    definition: Annotated[str, Query(max_length=12)] = "",
+    outcome: Annotated[str, Query(max_length=12)] = "",
+) -> Response:
+    return StreamingResponse(
+        listing.assessments_csv(app, staff.provider_id, _definition_filter(definition), outcome),
+        media_type="text/csv; charset=utf-8",
+        headers=attachment(f"assessments {app.now().date().isoformat()}", "csv"),
+    )
 
 
 @router.post("/learners", dependencies=[Csrf])
