@@ -54,10 +54,10 @@ SAME_IN: dict[str, set[str]] = {
     "de": {"Badge", "Badge (PNG)", "Badge (SVG)", "Domain", "Element", "Format", "Hash", "Name",
         "Online", "Problem", "Region", "Region (optional)", "Status", "Version", "Version %(n)s",
         "Website", "Website (https://…)"},
-    "es": {"Hash", "id", "provisional"},
+    "es": {"Hash", "id", "no", "provisional"},
     "it": {"Badge", "Badge (PNG)", "Badge (SVG)", "email", "Email",
         "Europass (European Learning Model)", "file", "File", "File: %(name)s", "Hash", "id",
-        "link", "Online", "Password", "RPL"},
+        "link", "no", "Online", "Password", "RPL"},
 }  # fmt: skip
 
 
