@@ -78,6 +78,8 @@ NOT_PAGES = {
     "/s/{token}/embed": "an embeddable card (checked by its own test for framing)",
     "/account/export": "a download",
     "/manage/credentials.csv": "a download",
+    "/learners.csv": "a download",
+    "/assessments.csv": "a download",
     "/bulk/{upload_id}/report.csv": "a download",
     "/rpl/{application_id}/evidence/{evidence_id}": "a download",
     "/audit/{slug}/export.jsonl": "a download",
