@@ -82,6 +82,7 @@ NOT_PAGES = {
     "/assessments.csv": "a download",
     "/bulk/{upload_id}/report.csv": "a download",
     "/rpl/{application_id}/evidence/{evidence_id}": "a download",
+    "/assessments/{assessment_id}/evidence/{evidence_id}": "a download",
     "/audit/{slug}/export.jsonl": "a download",
     "/credentials/{credential_id}/europass.jsonld": "a Europass export",
     "/definitions/{definition_id}/europass.jsonld": "a Europass export",

@@ -371,3 +371,70 @@ def test_an_assessor_picks_the_learner_from_the_list(platform, client):
     assert "learner not found" in refused.text
     with transaction(platform.sessions, readonly=True) as session:
         assert session.scalar(select(func.count()).select_from(Assessment)) == before
+
+
+def test_assessment_in_depth_scores_notes_and_evidence(platform, client):
+    import re
+
+    from sqlalchemy import func, select
+
+    from microcred.db.session import transaction
+    from microcred.db.tables import Assessment, AssessmentEvidence
+    from tests.platform.conftest import csrf_from, make_org, publish_definition, signin
+
+    org = make_org(platform, "acme")
+    row = publish_definition(platform, org)
+    signin(client, "assessor@acme.example")
+    form = client.get(f"/definitions/{row.id}/assess").text
+    token = csrf_from(form)
+    first, second = re.findall(r'name="achieved" value="([^"]+)"', form)
+    fields = {"csrf_token": token, "name": "Lin Chen", "email": "lin@example.org",
+              "achieved": [first, second], "supervision": "supervised",
+              "assessed_on": "2026-11-30", f"score_{first}": "92,5", f"note_{first}": "Thorough",
+              "note": "Observed on site <b>twice</b>"}  # fmt: skip
+    pdf = b"%PDF-1.7\n% a marked script\n"
+    bad_score = client.post(
+        f"/definitions/{row.id}/assess", data={**fields, f"score_{second}": "120"},
+        files=[("evidence", ("script.pdf", pdf, "application/pdf"))],
+    )  # fmt: skip
+    assert bad_score.status_code == 422
+    assert "from 0 to 100" in bad_score.text
+    assert 'value="92,5"' in bad_score.text  # what was typed stays
+    not_evidence = client.post(
+        f"/definitions/{row.id}/assess", data=fields,
+        files=[("evidence", ("tool.exe", b"MZ\x90\x00\xff\xfe", "application/octet-stream"))],
+    )  # fmt: skip
+    assert not_evidence.status_code == 422
+    assert "is not a PDF, PNG, JPEG or text file" in not_evidence.text
+    with transaction(platform.sessions, readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Assessment)) == 0  # nothing kept
+
+    recorded = client.post(
+        f"/definitions/{row.id}/assess", data=fields,
+        files=[("evidence", ("Marked script.pdf", pdf, "application/pdf")),
+               ("evidence", ("observation.txt", b"Lifted correctly.", "text/plain"))],
+        follow_redirects=True,
+    )  # fmt: skip
+    assert recorded.status_code == 200
+    page = recorded.text
+    assert "92.5" in page
+    assert "Thorough" in page
+    assert "Observed on site &lt;b&gt;twice&lt;/b&gt;" in page
+    links = re.findall(r'href="(/assessments/\d+/evidence/\d+)"', page)
+    assert len(links) == 2
+    download = client.get(links[0])
+    assert download.content == pdf
+    assert download.headers["content-disposition"] == 'attachment; filename="marked-script.pdf"'
+    assert download.headers["x-content-type-options"] == "nosniff"
+    with transaction(platform.sessions, readonly=True) as session:
+        assessment = session.scalar(select(Assessment))
+        assert assessment.results[0] == {
+            "outcome_id": first,
+            "achieved": True,
+            "score": 92.5,
+            "note": "Thorough",
+        }
+        assert session.scalar(select(func.count()).select_from(AssessmentEvidence)) == 2
+    other = make_org(platform, "other")
+    signin(client, other.owner_email)
+    assert client.get(links[0]).status_code == 404  # another provider's staff

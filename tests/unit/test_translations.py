@@ -50,7 +50,7 @@ SAME_EVERYWHERE = {
 SAME_IN: dict[str, set[str]] = {
     "fr": {"%(provider)s via %(platform)s", "Action", "active", "Badge", "Badge (PNG)",
         "Badge (SVG)", "Catalogue", "Contact", "Description", "Format", "Pages", "Participation",
-        "Signature", "Supervision", "version", "Version", "Version %(n)s", "Versions"},
+        "Score", "Signature", "Supervision", "version", "Version", "Version %(n)s", "Versions"},
     "de": {"Badge", "Badge (PNG)", "Badge (SVG)", "Domain", "Element", "Format", "Hash", "Name",
         "Online", "Problem", "Region", "Region (optional)", "Status", "Version", "Version %(n)s",
         "Website", "Website (https://…)"},

@@ -176,6 +176,23 @@ class Assessment(Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     credential_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str | None] = mapped_column(Text)  # the assessor's, for the provider's staff
+
+
+class AssessmentEvidence(Base):
+    """A file the assessor kept with an assessment (a marked script, a photo of the practical):
+    the provider's staff only."""
+
+    __tablename__ = "assessment_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class StatusList(Base):

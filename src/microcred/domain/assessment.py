@@ -13,6 +13,25 @@ from microcred.i18n import _, ngettext
 class OutcomeResult:
     outcome_id: str
     achieved: bool
+    score: float | None = None  # 0 to 100, when the assessor gives one
+    note: str = ""  # the assessor's, on this outcome
+
+
+MAX_NOTE = 2000
+
+
+def check_detail(result: OutcomeResult) -> None:
+    """A score is 0 to 100; a note at most MAX_NOTE characters."""
+    if result.score is not None and not 0 <= result.score <= 100:
+        raise DomainError(
+            "assessment.score", _("a score is from 0 to 100"), f"score_{result.outcome_id}"
+        )
+    if len(result.note) > MAX_NOTE:
+        raise DomainError(
+            "assessment.note",
+            _("a note is at most %(max)d characters") % {"max": MAX_NOTE},
+            f"note_{result.outcome_id}",
+        )
 
 
 @dataclass(frozen=True, slots=True)

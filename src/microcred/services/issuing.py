@@ -17,6 +17,7 @@ from microcred.db.batch import among
 from microcred.db.session import reading
 from microcred.db.tables import (
     Assessment,
+    AssessmentEvidence,
     Credential,
     Definition,
     Learner,
@@ -24,7 +25,7 @@ from microcred.db.tables import (
     SigningKey,
     Staff,
 )
-from microcred.domain.assessment import OutcomeResult, decide
+from microcred.domain.assessment import MAX_NOTE, OutcomeResult, check_detail, decide
 from microcred.domain.award import CredentialTemplate, Issuer, Recipient, build_achievement
 from microcred.domain.catalog import DefinitionData
 from microcred.domain.emails import is_address
@@ -388,8 +389,25 @@ def record_assessment(
     grade: str | None,
     supervision: str,
     assessed_on: date,
+    note: str = "",
+    evidence: list[tuple[str, bytes]] | None = None,
 ) -> Assessment:
+    """An assessment: each outcome achieved or not (with a score and a note, if given), the
+    assessor's note, and evidence files kept with it (``evidence``: name and bytes)."""
     require(staff, "assess")
+    for result in results:
+        check_detail(result)
+    if len(note) > MAX_NOTE:
+        raise DomainError(
+            "assessment.note", _("a note is at most %(max)d characters") % {"max": MAX_NOTE}, "note"
+        )
+    files = [(name, *evidence_file(name, data)) for name, data in evidence or []]
+    if len(files) > MAX_EVIDENCE_FILES:
+        raise DomainError(
+            "assessment.evidence_count",
+            _("at most %(max)d evidence files") % {"max": MAX_EVIDENCE_FILES},
+            "evidence",
+        )
     provider = session.get(Provider, staff.provider_id)
     assert provider is not None
     if learner.provider_id != provider.id:
@@ -405,16 +423,93 @@ def record_assessment(
         learner_id=learner.id,
         definition_id=row.id,
         assessor_id=staff.id,
-        results=[{"outcome_id": r.outcome_id, "achieved": r.achieved} for r in results],
+        results=[_result_json(r) for r in results],
         grade=grade or None,
         supervision=supervision,
         assessed_on=assessed_on,
         passed=decision.passed,
         created_at=app.now(),
+        note=note.strip() or None,
     )
     session.add(assessment)
     session.flush()
+    for name, media_type, data in files:
+        session.add(
+            AssessmentEvidence(
+                assessment_id=assessment.id, name=name, media_type=media_type, content=data,
+                added_at=app.now(),
+            )
+        )  # fmt: skip
+    session.flush()
     return assessment
+
+
+MAX_EVIDENCE_FILES = 5
+MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
+_SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"),
+               (b"\xff\xd8\xff", "image/jpeg"))  # fmt: skip
+
+
+def evidence_file(name: str, data: bytes) -> tuple[str, bytes]:
+    """The media type of an evidence file, by its content (PDF, PNG, JPEG or UTF-8 text), or
+    DomainError."""
+    label = name.strip()[:200] or "evidence"
+    if not data:
+        raise DomainError(
+            "assessment.evidence_empty", _("%(name)s is empty") % {"name": label}, "evidence"
+        )
+    if len(data) > MAX_EVIDENCE_BYTES:
+        raise DomainError(
+            "assessment.evidence_size",
+            _("%(name)s is larger than %(mib)d MiB")
+            % {"name": label, "mib": MAX_EVIDENCE_BYTES // (1024 * 1024)},
+            "evidence",
+        )
+    for signature, media_type in _SIGNATURES:
+        if data.startswith(signature):
+            return media_type, data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "text/plain; charset=utf-8", data
+    raise DomainError(
+        "assessment.evidence_type",
+        _("%(name)s is not a PDF, PNG, JPEG or text file") % {"name": label},
+        "evidence",
+    )
+
+
+def _result_json(result: OutcomeResult) -> dict[str, Any]:
+    written: dict[str, Any] = {"outcome_id": result.outcome_id, "achieved": result.achieved}
+    if result.score is not None:
+        written["score"] = result.score
+    if result.note.strip():
+        written["note"] = result.note.strip()
+    return written
+
+
+def evidence_of(session: Session, assessment: Assessment) -> list[AssessmentEvidence]:
+    return list(
+        session.scalars(
+            select(AssessmentEvidence)
+            .where(AssessmentEvidence.assessment_id == assessment.id)
+            .order_by(AssessmentEvidence.id)
+        )
+    )
+
+
+def evidence_file_of(
+    session: Session, staff: Staff, assessment_id: int, evidence_id: int
+) -> AssessmentEvidence:
+    """One evidence file of one of the staff member's provider's assessments."""
+    require(staff, "assess")
+    assessment = get_assessment(session, staff, assessment_id)
+    found = session.get(AssessmentEvidence, evidence_id)
+    if found is None or found.assessment_id != assessment.id:
+        raise NotFound("evidence")
+    return found
 
 
 def award_assessment(

@@ -27,7 +27,7 @@ SCALAR_FIELDS = (
 )
 
 
-def _number(value: str) -> float | None:
+def typed_number(value: str) -> float | None:
     """A number as people type it: ``1.5``, or ``1,5`` with a decimal comma."""
     value = value.strip().replace(" ", "")
     if "," in value and "." not in value:
@@ -69,7 +69,7 @@ def definition_from_form(form: FormData) -> dict[str, Any]:
     for name, whole in _NUMBERS:
         typed = str(form.get(name, "")).strip()
         try:
-            number = _number(typed)
+            number = typed_number(typed)
             if number is not None and whole and number != int(number):
                 raise ValueError(typed)
             numbers[name] = int(number) if number is not None and whole else number

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from starlette.datastructures import UploadFile
 
 from microcred.domain.assessment import OutcomeResult
 from microcred.domain.catalog import SUPERVISION
@@ -16,6 +17,7 @@ from microcred.i18n import N_, _
 from microcred.services import definitions, issuing, listing, status
 from microcred.services.providers import require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, RowId, provider_of
+from microcred.web.forms import typed_number
 from microcred.web.render import attachment, confirm, render, see_other
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -40,6 +42,16 @@ def assess_form(
     )
 
 
+def _score(typed: str, outcome_id: str) -> float | None:
+    """A score as typed (``85``, ``72,5``), or None when left empty."""
+    try:
+        return typed_number(typed)
+    except ValueError as exc:
+        raise DomainError(
+            "assessment.score", _("a score is a number from 0 to 100"), f"score_{outcome_id}"
+        ) from exc
+
+
 @router.post("/definitions/{definition_id}/assess", dependencies=[Csrf])
 async def assess(
     definition_id: RowId, request: Request, app: AppDep, staff: CurrentStaff, session: DbSession
@@ -50,8 +62,21 @@ async def assess(
     data = definitions.data_of(row)
     form = await request.form()
     achieved = set(map(str, form.getlist("achieved")))
-    results = [OutcomeResult(o.id, o.id in achieved) for o in data.learning_outcomes]
+    evidence = [
+        (upload.filename or "", await upload.read(issuing.MAX_EVIDENCE_BYTES + 1))
+        for upload in form.getlist("evidence")
+        if isinstance(upload, UploadFile) and upload.filename
+    ]
     try:
+        results = [
+            OutcomeResult(
+                o.id,
+                o.id in achieved,
+                _score(str(form.get(f"score_{o.id}", "")), o.id),
+                str(form.get(f"note_{o.id}", "")).strip(),
+            )
+            for o in data.learning_outcomes
+        ]
         assessed_on = date.fromisoformat(str(form.get("assessed_on", "")))
         chosen = str(form.get("learner_id", "")).strip()
         learner = (
@@ -71,6 +96,8 @@ async def assess(
             grade=str(form.get("grade", "")).strip() or None,
             supervision=str(form.get("supervision", "")),
             assessed_on=assessed_on,
+            note=str(form.get("note", "")),
+            evidence=evidence,
         )
         if form.get("award") and assessment.passed:
             credential = issuing.award_assessment(app, session, staff, assessment)
@@ -91,7 +118,11 @@ async def assess(
         today=date.today().isoformat(),
         error=error,
         learners=issuing.learners(session, staff.provider_id),
-        typed={k: str(form.get(k, "")) for k in ("name", "email", "learner_id")},
+        typed={
+            **{k: str(form.get(k, "")) for k in ("name", "email", "learner_id", "note")},
+            **{k: str(v) for k, v in form.items() if k.startswith(("score_", "note_"))},
+            "achieved": achieved,
+        },
     )
 
 
@@ -100,7 +131,31 @@ def assessment_view(
     assessment_id: RowId, request: Request, staff: CurrentStaff, session: DbSession
 ) -> Response:
     assessment, learner, row = issuing.assessment_view(session, staff, assessment_id)
-    return render(request, "assessment.html", assessment=assessment, learner=learner, row=row)
+    outcomes = definitions.data_of(row).learning_outcomes if row is not None else []
+    return render(
+        request, "assessment.html", assessment=assessment, learner=learner, row=row,
+        outcomes={o.id: o for o in outcomes},
+        evidence=issuing.evidence_of(session, assessment),
+    )  # fmt: skip
+
+
+@router.get("/assessments/{assessment_id}/evidence/{evidence_id}")
+def assessment_evidence(
+    assessment_id: RowId, evidence_id: RowId, staff: CurrentStaff, session: DbSession
+) -> Response:
+    """An evidence file, for the provider's staff only (a download: never shown inline)."""
+    found = issuing.evidence_file_of(session, staff, assessment_id, evidence_id)
+    stem = found.name.rsplit(".", 1)[0]
+    headers = {
+        **attachment(stem, _EXTENSIONS.get(found.media_type, "bin"), "evidence"),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    }
+    return Response(found.content, media_type=found.media_type, headers=headers)
+
+
+_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg",
+               "text/plain; charset=utf-8": "txt"}  # fmt: skip
 
 
 @router.post("/assessments/{assessment_id}/award", dependencies=[Csrf])

@@ -99,6 +99,7 @@ MIB = 1024 * 1024
 # (path pattern, limit in bytes): the first that matches; multipart and form overhead included
 BODY_LIMITS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"^/definitions/\d+/bulk$"), bulk.MAX_BYTES + MIB // 4),
+    (re.compile(r"^/definitions/\d+/assess$"), 25 * MIB + MIB // 4),  # five evidence files
     (
         re.compile(r"^/(verify|api/verify|credentials/verify|presentations/verify|wallet/import)$"),
         8 * MIB + MIB // 4,  # PDFs and images: vc.pdf and vc.baking take 8 MiB
