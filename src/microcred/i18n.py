@@ -79,6 +79,8 @@ def use_language(language: str | None) -> Iterator[None]:
 
 
 def _(message: str) -> str:
+    if not message:  # gettext("") is the catalogue's header
+        return message
     return catalogue(_language.get()).gettext(message)
 
 
@@ -129,9 +131,12 @@ def _template_gettext(context: Context, message: str, **variables: Any) -> str:
     if message not in known_messages():
         return escape(message) if autoescape else message
     translated = _(message)
-    if autoescape:
-        return Markup(translated) % variables  # noqa: S704 - a message the sources wrote
-    return translated % variables
+    try:
+        if autoescape:
+            return Markup(translated) % variables  # noqa: S704 - a message the sources wrote
+        return translated % variables
+    except (KeyError, ValueError, TypeError):  # data equal to a message, without its values
+        return escape(translated) if autoescape else translated
 
 
 @pass_context

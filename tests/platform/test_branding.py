@@ -67,6 +67,10 @@ def test_uploaded_artwork_is_sanitised_and_appears_on_badges_and_certificates(pl
         follow_redirects=False,
     )
     assert uploaded.status_code == 303
+    nothing = wired.post(  # the form sent without a file changes nothing
+        f"/definitions/{definition_id}/image", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "choose a PNG or SVG file" in nothing.text
     publish = wired.post(f"/definitions/{definition_id}/publish", data={"csrf_token": token})
     assert publish.status_code == 200, publish.text
     with transaction(platform.sessions, readonly=True) as session:

@@ -60,6 +60,12 @@ def test_confirmations_check_who_may_act(platform, client):
     assert bad.status_code == 403
     viewer = signin(client, "viewer@acme.example")
     assert client.post("/keys/rotate/confirm", data={"csrf_token": viewer}).status_code == 403
+    ours = issue_to(platform, org, publish_definition(platform, org), "o@example.org")
+    refused = client.post(
+        f"/manage/credentials/{ours.id}/status/confirm",
+        data={"csrf_token": viewer, "action": "revoke", "reason": "x"},
+    )
+    assert refused.status_code == 403  # a viewer is not even asked
 
 
 def test_key_rotation_and_removing_staff_ask_first(platform, client):

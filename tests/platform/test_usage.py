@@ -87,6 +87,8 @@ def test_the_numbers_are_what_happened(platform, wired):
     assert vc_api.status_code == 200, vc_api.text
     did[other_row.id]["verified"] += 1
     wired.post("/api/verify", json=FOREIGN)  # counts for nobody
+    forged = {**json.loads(credential.document), "name": "Forged"}  # names ours, not authentic
+    assert wired.post("/api/verify", json=forged).json()["verdict"] == "invalid"
 
     # two revocations
     for row, credential in (issued[2], issued[3]):

@@ -126,3 +126,32 @@ def _text_chunk(key: str, value: str):  # type: ignore[no-untyped-def]
     info = PngInfo()
     info.add_text(key, value)
     return info
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        r"\75rl(https://evil.example/x)",  # a CSS escape spelling url(
+        "url(https://evil.example/a",  # never closed: CSS closes it
+        "image-set('https://evil.example/x.png' 1x)",  # a load without url(
+        "URL( 'https://evil.example/y' )",
+        "url(//evil.example/z)",
+    ],
+)
+def test_no_spelling_of_an_outside_reference_gets_through(value: str) -> None:
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+        f'<rect id="imageFrame" class="url-ish" width="5" height="5" fill="{value}" '
+        f'mask="{value}" style="stroke: {value}; fill: #fff"/></svg>'
+    ).encode()
+    clean = sanitise(svg).data.decode()
+    assert "evil" not in clean
+    assert 'id="imageFrame"' in clean  # names are not references
+    assert "fill: #fff" in clean
+
+
+def test_a_deeply_nested_svg_is_refused_not_a_crash() -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1">' + b"<g>" * 5000
+    svg += b"</g>" * 5000 + b"</svg>"
+    with pytest.raises(ArtworkError, match="nested too deeply"):
+        sanitise(svg[: MAX_BYTES - 1] if len(svg) >= MAX_BYTES else svg)

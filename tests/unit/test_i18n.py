@@ -42,3 +42,15 @@ def test_data_passed_to_gettext_is_text(data: str) -> None:
 def test_plurals_know_their_number() -> None:
     shown = _render('{{ ngettext("%(num)d credential", "%(num)d credentials", n) }}', n=3)
     assert shown == "3 credentials"
+
+
+def test_an_empty_message_stays_empty_in_every_language() -> None:
+    for language in i18n.LANGUAGES:
+        with i18n.use_language(language):
+            assert i18n._("") == ""  # gettext("") would be the catalogue's header
+
+
+def test_data_equal_to_a_message_with_placeholders_is_text() -> None:
+    message = "Issuer identifier: %(did)s"
+    assert message in i18n.known_messages()
+    assert _render("{{ _(reason) }}", reason=message) == message  # no values: shown as text

@@ -50,7 +50,12 @@ _ATTRIBUTES = {
     "flood-opacity", "filterUnits", "primitiveUnits", "marker-start", "marker-mid",
     "marker-end", "vector-effect", "shape-rendering", "xml:space",
 }  # fmt: skip
-_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE)
+_LOCAL_URL = re.compile(r"url\(\s*(['\"]?)#[\w.:-]+\1\s*\)", re.IGNORECASE)
+# what is left of a value once its url(#id) are taken out must name no resource at all
+_REACHING = ("url", "image", "src(", "element(", "cross-fade", "javascript:", "expression(",
+             "@import", "//")  # fmt: skip
+MAX_DEPTH = 64
+_INERT = {"id", "class", "role", "aria-label", "aria-hidden", "xml:space", "version"}  # no CSS
 _EMBEDDED_IMAGE = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=\s]+\Z")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}\Z")
 
@@ -113,7 +118,7 @@ def _svg(data: bytes) -> bytes:
     if root.tag != f"{{{SVG_NS}}}svg":
         raise ArtworkError(_("the SVG image has no <svg> root in the SVG namespace"))
     ET.register_namespace("", SVG_NS)
-    clean = _copy(root)
+    clean = _copy(root, 0)
     assert clean is not None
     if "viewBox" not in clean.attrib and not {"width", "height"} <= set(clean.attrib):
         raise ArtworkError(_("the SVG image has neither a viewBox nor a width and height"))
@@ -121,8 +126,10 @@ def _svg(data: bytes) -> bytes:
     return written
 
 
-def _copy(element: ET.Element) -> ET.Element | None:
+def _copy(element: ET.Element, depth: int) -> ET.Element | None:
     """The element with its allowed attributes and children, or None if it is not allowed."""
+    if depth > MAX_DEPTH:
+        raise ArtworkError(_("the SVG image is nested too deeply"))
     if not isinstance(element.tag, str) or not element.tag.startswith(f"{{{SVG_NS}}}"):
         return None
     name = element.tag.split("}", 1)[1]
@@ -140,7 +147,7 @@ def _copy(element: ET.Element) -> ET.Element | None:
             continue
         if local == "style":
             value = _style(value)
-        elif _outside(value):
+        elif local not in _INERT and _outside(value):
             continue
         if value:
             copy.set(local, value)
@@ -148,7 +155,7 @@ def _copy(element: ET.Element) -> ET.Element | None:
         return None  # a reference to anything outside the image: left out
     copy.text = element.text if name in ("text", "tspan", "textPath", "title", "desc") else None
     for child in element:
-        kept = _copy(child)
+        kept = _copy(child, depth + 1)
         if kept is not None:
             kept.tail = child.tail if name in ("text", "tspan", "textPath") else None
             copy.append(kept)
@@ -169,11 +176,12 @@ def _local(key: str) -> str | None:
 
 
 def _outside(value: str) -> bool:
-    """A reference that leaves the document (``url(http:...)``, ``javascript:``...)."""
-    lowered = value.lower()
-    if "javascript:" in lowered or "expression(" in lowered or "@import" in lowered:
+    """A value that could reach outside the document: anything but ``url(#id)`` that names a
+    resource (``url(http:...)``, unclosed or escaped ones, ``image-set(...)``, ``javascript:``)."""
+    if "\\" in value:  # a CSS escape can spell anything
         return True
-    return any(not target.startswith("#") for _q, target in _URL.findall(value))
+    lowered = _LOCAL_URL.sub(" ", value).lower()
+    return any(word in lowered for word in _REACHING)
 
 
 def _style(value: str) -> str:

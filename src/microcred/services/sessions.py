@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from microcred.db.session import transaction
 from microcred.db.tables import LearnerAccount, Staff, WebSession
 from microcred.services.app import App
 
@@ -60,10 +61,18 @@ def subject(app: App, session: Session, kind: str, token: object) -> int | None:
     return row.subject_id
 
 
-def remember_language(
+def remember_language(app: App, learner_token: object, staff_token: object, language: str) -> None:
+    """The signed-in learner's and staff member's language, kept for their emails (a write of
+    its own: the page that chooses a language is a GET, read-only)."""
+    if learner_token is None and staff_token is None:
+        return
+    with transaction(app.sessions) as session:
+        _remember(app, session, learner_token, staff_token, language)
+
+
+def _remember(
     app: App, session: Session, learner_token: object, staff_token: object, language: str
 ) -> None:
-    """The signed-in learner's and staff member's language, kept for their emails."""
     learner_id = subject(app, session, "learner", learner_token)
     account = session.get(LearnerAccount, learner_id) if learner_id is not None else None
     if account is not None:

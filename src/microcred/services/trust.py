@@ -134,11 +134,17 @@ def _audit_data(row: Accreditation) -> dict[str, Any]:
     }
 
 
-def withdraw(app: App, session: Session, staff: Staff, accreditation_id: str) -> Accreditation:
+def granted_by(session: Session, staff: Staff, accreditation_id: str) -> Accreditation:
+    """One of the accreditations the staff member's QA body granted."""
     require(staff, "revoke")
     row = session.get(Accreditation, accreditation_id)
     if row is None or row.qa_body_id != staff.provider_id:
         raise NotFound("accreditation")
+    return row
+
+
+def withdraw(app: App, session: Session, staff: Staff, accreditation_id: str) -> Accreditation:
+    row = granted_by(session, staff, accreditation_id)
     if row.withdrawn_at is None:
         row.withdrawn_at = app.now()
         verdicts.changed(session, [row.provider_id])  # its registry entry changed (ADR 0022)

@@ -165,10 +165,12 @@ def origin(app: App, document: Mapping[str, Any]) -> Origin | None:
                     Credential.id == credential_id
                 )
             ).first()
+        found: Origin | None = (row[0], row[1]) if row is not None else None
         if len(_ORIGINS) >= _ORIGINS_MAX:
             _ORIGINS.clear()
-        _ORIGINS[credential_id] = (row[0], row[1]) if row is not None else None
-    return _ORIGINS[credential_id]
+        _ORIGINS[credential_id] = found
+        return found
+    return _ORIGINS.get(credential_id)
 
 
 def _today(app: App) -> date:

@@ -400,7 +400,8 @@ async def kept_answer_for_body_on_loop(app: App, reader: AsyncReader, body: byte
     if kept is None:
         return None
     metrics.CREDENTIALS_VERIFIED.labels(kept[0]).inc()
-    usage.note_content(app, content)
+    if kept[0] != "invalid":  # authentic: it counts for its provider
+        usage.note_content(app, content)
     return kept[1]
 
 
@@ -410,7 +411,8 @@ def _kept_text(app: App, content: str) -> str | None:
     if kept is None:
         return None
     metrics.CREDENTIALS_VERIFIED.labels(kept[0]).inc()
-    usage.note_content(app, content)
+    if kept[0] != "invalid":  # authentic: it counts for its provider
+        usage.note_content(app, content)
     return kept[1]
 
 

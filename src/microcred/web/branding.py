@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from microcred.domain.errors import DomainError, Forbidden
+from microcred.i18n import _
 from microcred.render.artwork import MAX_BYTES
 from microcred.services import branding
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, RowId, provider_of
@@ -65,7 +66,9 @@ def badge_image(
     image: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     back = f"/definitions/{definition_id}"
-    upload = None if remove else _read(image)
+    upload = None if remove else (_read(image) or None)
+    if upload is None and not remove:  # nothing chosen: nothing changes
+        return refused_to(request, back, _("choose a PNG or SVG file to upload"))
     try:
         branding.set_badge_image(app, session, staff, definition_id, upload)
     except DomainError as exc:

@@ -369,6 +369,7 @@ def credential_status_confirm(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """What revoking, suspending or reinstating will do, before it is done."""
+    require(staff, "revoke")
     credential = issuing.get_credential(session, staff.provider_id, credential_id)
     if action not in _CONFIRM:
         raise DomainError("status.action", _("choose revoke, suspend or reinstate"), "action")

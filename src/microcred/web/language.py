@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from microcred.i18n import LANGUAGES, negotiate, set_language
 from microcred.services import sessions
-from microcred.web.deps import LEARNER_SESSION, STAFF_SESSION, AppDep, DbSession
+from microcred.web.deps import LEARNER_SESSION, STAFF_SESSION, AppDep
 
 COOKIE = "microcred_lang"
 router = APIRouter()
@@ -82,7 +82,6 @@ class LanguageMiddleware:
 def choose(
     request: Request,
     app: AppDep,
-    session: DbSession,
     code: str,
     next: str = "/",
 ) -> RedirectResponse:
@@ -91,9 +90,8 @@ def choose(
     response = RedirectResponse(local_path(next), status_code=303)
     if code in LANGUAGES:
         sessions.remember_language(
-            app, session, request.session.get(LEARNER_SESSION),
-            request.session.get(STAFF_SESSION), code,
-        )  # fmt: skip
+            app, request.session.get(LEARNER_SESSION), request.session.get(STAFF_SESSION), code
+        )
         response.set_cookie(
             COOKIE,
             code,

@@ -13,7 +13,6 @@ from microcred.domain.trust import FRAMEWORKS
 from microcred.i18n import _
 from microcred.services import providers
 from microcred.services import trust as trust_service
-from microcred.services.providers import require
 from microcred.web.deps import AppDep, Csrf, CurrentStaff, DbSession, provider_of
 from microcred.web.render import confirm, render, see_other
 
@@ -81,8 +80,10 @@ def qa_accredit(
 
 
 @router.post("/qa/accreditations/{accreditation_id}/withdraw/confirm", dependencies=[Csrf])
-def qa_withdraw_confirm(accreditation_id: str, request: Request, staff: CurrentStaff) -> Response:
-    require(staff, "revoke")
+def qa_withdraw_confirm(
+    accreditation_id: str, request: Request, staff: CurrentStaff, session: DbSession
+) -> Response:
+    trust_service.granted_by(session, staff, accreditation_id)  # theirs, or 404
     return confirm(
         request,
         heading=_("Withdraw this accreditation?"),

@@ -151,8 +151,10 @@ def verify_upload(
 
 
 def _counted(app: App, result: VerifyResult) -> VerifyResult:
-    """A verification of one of our credentials counts for its provider (services/usage.py)."""
-    usage.note(app, result.report.credential, "verified")
+    """A verification of one of our credentials counts for its provider (services/usage.py):
+    an authentic one, whatever its status (a forgery naming our credential counts for nobody)."""
+    if result.report.verdict.value != "invalid":
+        usage.note(app, result.report.credential, "verified")
     return result
 
 
