@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from starlette.datastructures import FormData
 
-from microcred.web.forms import definition_from_form
+from microcred.web.forms import FormProblemsError, definition_from_form
 from microcred.web.render import attachment
 
 
@@ -22,9 +22,15 @@ def test_a_decimal_comma_is_a_decimal_point(typed: str, read: float | None) -> N
 
 
 @pytest.mark.parametrize("typed", ["1,5.0", "one", "nan", "inf", "1.2.3"])
-def test_what_is_not_a_number_is_refused(typed: str) -> None:
-    with pytest.raises(ValueError, match="must be numbers"):
-        definition_from_form(_form(workload_ects=typed))
+def test_what_is_not_a_number_is_refused_and_kept_as_typed(typed: str) -> None:
+    with pytest.raises(FormProblemsError) as refused:
+        definition_from_form(_form(workload_ects=typed, workload_hours="40,5"))
+    assert refused.value.problems == [
+        ("workload_ects", "enter a number, like 1.5 or 1,5"),
+        ("workload_hours", "enter a whole number, like 40"),
+    ]
+    assert refused.value.data["workload_ects"] == typed  # shown again as typed
+    assert refused.value.data["title"] == "T"
 
 
 def test_downloads_are_named_after_their_content() -> None:
