@@ -205,7 +205,8 @@ def test_two_web_processes_and_two_workers_share_a_bulk_upload(
         _until(lambda: "Done:" in _progress(second, upload_url), "the upload", 1500, fleet)
         pages = [_progress(c, upload_url) for c in clients]
         for page in pages:
-            assert f"Done: {ROWS} issued, 0 already issued before, 0 row(s) rejected" in page
+            done = f"Done: {ROWS:,} issued, 0 already issued before, 0 rows rejected, of {ROWS:,}."
+            assert done in page
         assert "stalled: queued again" in fleet.log("worker-b")  # A's chunk was taken up
 
         # exactly one credential and one status index per row
