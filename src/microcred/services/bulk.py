@@ -824,15 +824,7 @@ def report_csv(app: App, provider_id: int, upload_id: str) -> Iterator[str]:
     when the file was checked and each kept row's outcome, with the reason and the credential.
     Read in a transaction of its own while the answer streams; cells that a spreadsheet would
     run as a formula are quoted."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-
-    def line(values: list[object]) -> str:
-        out.seek(0)
-        out.truncate()
-        writer.writerow([listing.spreadsheet_cell(v) for v in values])
-        return out.getvalue()
-
+    line = listing.csv_lines()
     with transaction(app.sessions, readonly=True) as session:
         upload = session.get(BulkUpload, upload_id)
         if upload is None or upload.provider_id != provider_id:

@@ -101,9 +101,8 @@ def spreadsheet_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def credentials_csv(app: App, provider_id: int, query: CredentialQuery) -> Iterator[str]:
-    """Every credential the query matches as CSV lines (a header first), read in batches in a
-    read-only transaction of its own while the answer streams."""
+def csv_lines() -> Callable[[list[object]], str]:
+    """A function writing one CSV line (spreadsheet-safe cells) at a time, for streaming."""
     out = io.StringIO()
     writer = csv.writer(out)
 
@@ -113,41 +112,32 @@ def credentials_csv(app: App, provider_id: int, query: CredentialQuery) -> Itera
         writer.writerow([spreadsheet_cell(v) for v in values])
         return out.getvalue()
 
-    yield line(
-        [_("id"), _("learner"), _("email"), _("micro-credential"), _("version"),
-         _("issued (UTC)"), _("state"), _("reason"), _("public page")]
-    )  # fmt: skip
-    statement = _select(provider_id, query).order_by(Credential.issued_at.desc(), Credential.id)
-    with transaction(app.sessions, readonly=True) as session:
-        yield from _rows(app, session, statement, line)
+    return line
 
 
-def _rows(
-    app: App,
-    session: Session,
-    statement: Select[Credential, str, int],
-    line: Callable[[list[object]], str],
-) -> Iterator[str]:
-    offset = 0
-    while True:
-        batch = session.execute(statement.limit(_BATCH).offset(offset)).all()
-        for credential, title, version in batch:
-            yield line(
-                [
-                    credential.id,
-                    credential.recipient_name,
-                    credential.recipient_email,
-                    title,
-                    version,
-                    credential.issued_at.astimezone(UTC).isoformat(timespec="seconds"),
-                    credential.state,
-                    credential.state_reason or "",
-                    f"{app.settings.base_url}/credentials/{credential.id}",
-                ]
-            )
-        if len(batch) < _BATCH:
-            return
-        offset += _BATCH
+def credentials_csv(app: App, provider_id: int, query: CredentialQuery) -> Iterator[str]:
+    """Every credential the query matches as CSV lines (a header first)."""
+    header = [_("id"), _("learner"), _("email"), _("micro-credential"), _("version"),
+              _("issued (UTC)"), _("state"), _("reason"), _("public page")]  # fmt: skip
+    statement: Any = _select(provider_id, query).order_by(
+        Credential.issued_at.desc(), Credential.id
+    )
+
+    def values(row: Any) -> list[object]:
+        credential, title, version = row
+        return [
+            credential.id,
+            credential.recipient_name,
+            credential.recipient_email,
+            title,
+            version,
+            credential.issued_at.astimezone(UTC).isoformat(timespec="seconds"),
+            credential.state,
+            credential.state_reason or "",
+            f"{app.settings.base_url}/credentials/{credential.id}",
+        ]
+
+    return _csv(app, header, statement, values)
 
 
 # Learners and assessments: the same, a page at a time and as CSV
@@ -265,16 +255,9 @@ def _achieved(result: Any) -> bool:
 def _csv(
     app: App, header: list[str], statement: Select[Any], values: Callable[[Any], list[object]]
 ) -> Iterator[str]:
-    """CSV lines, the header first, read in batches in a read-only transaction of its own."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-
-    def line(cells: list[object]) -> str:
-        out.seek(0)
-        out.truncate()
-        writer.writerow([spreadsheet_cell(c) for c in cells])
-        return out.getvalue()
-
+    """CSV lines, the header first, read in batches in a read-only transaction of its own while
+    the answer streams."""
+    line = csv_lines()
     yield line(list(header))
     with transaction(app.sessions, readonly=True) as session:
         offset = 0

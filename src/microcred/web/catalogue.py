@@ -92,19 +92,7 @@ def definition_version(
 ) -> Response:
     """A version of a micro-credential: its page, or the OB 3.0 ``Achievement`` its credentials
     embed (JSON-LD)."""
-    page = catalogue.definition_page(app, slug, family, version)
-    if wants_json_ld(request):
-        return _json_ld(page.achievement)
-    return _page(
-        request,
-        "definition_public.html",
-        page=page,
-        data=page.data,
-        mandatory=MANDATORY_ELEMENTS,
-        optional=OPTIONAL_ELEMENTS,
-        participation=PARTICIPATION,
-        supervision=SUPERVISION,
-    )
+    return _version(request, catalogue.definition_page(app, slug, family, version))
 
 
 @router.get("/providers/{slug}/definitions/{family}/v{version}/{language}")
@@ -118,7 +106,11 @@ def definition_version_in(
 ) -> Response:
     """The same version in another of its languages: the related achievement its credentials
     name (``related``, ``inLanguage``), or its page."""
-    page = catalogue.definition_page(app, slug, family, version, language)
+    return _version(request, catalogue.definition_page(app, slug, family, version, language))
+
+
+def _version(request: Request, page: catalogue.DefinitionPage) -> Response:
+    """A version's page, or the OB 3.0 ``Achievement`` as JSON-LD to ``Accept``."""
     if wants_json_ld(request):
         return _json_ld(page.achievement)
     return _page(
